@@ -1,0 +1,114 @@
+# phx: one plain Makefile.  `make BUILD=build/asan SAN=1` builds elsewhere.
+
+PREFIX  = /usr/local
+BINDIR  = $(PREFIX)/bin
+MANDIR  = $(PREFIX)/share/man
+DATADIR = $(PREFIX)/share/phx
+DESTDIR =
+
+CC      = cc
+BUILD   = .
+PKGS    = libcurl libpq libcjson yaml-0.1
+CFLAGS  = -O2 -g
+SAN     =
+SANFLAGS = $(SAN:1=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+PHX_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
+	-Wstrict-prototypes -Wmissing-prototypes -fstack-protector-strong \
+	-D_FORTIFY_SOURCE=2 -Ilib $$(pkg-config --cflags $(PKGS)) \
+	-DPHX_CONFDIR='"$(DATADIR)/configs/deployment-validation"' $(SANFLAGS)
+LDLIBS  = $$(pkg-config --libs $(PKGS)) -lm
+PROVE   = prove
+PROVEFLAGS = -j2
+
+LIBSRC  = lib/config.c lib/log.c lib/ndjson.c lib/record.c lib/redact.c \
+	lib/run.c lib/state.c lib/util.c
+TOOLSRC = $(wildcard tools/phx-*.c)
+TOOLS   = $(TOOLSRC:%.c=$(BUILD)/%)
+LIBOBJ  = $(LIBSRC:%.c=$(BUILD)/%.o)
+LIBA    = $(BUILD)/lib/libphx.a
+UNIT    = $(BUILD)/tests/unit/phx-unit
+MAN1    = $(wildcard man/*.1)
+MANALL  = $(wildcard man/*.[1-9])
+
+DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
+	libcjson-dev libyaml-dev jq mandoc perl curl openssl ca-certificates \
+	podman podman-compose mmdebstrap busybox-static uidmap \
+	containernetworking-plugins catatonit postgresql postgresql-client \
+	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
+	shellcheck hyperfine procps iproute2 psmisc
+
+all: $(TOOLS) $(UNIT)
+
+$(BUILD)/lib/%.o: lib/%.c lib/phx.h
+	@mkdir -p $(@D)
+	$(CC) $(PHX_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBA): $(LIBOBJ)
+	rm -f $@
+	ar rcs $@ $(LIBOBJ)
+
+$(BUILD)/tools/%: tools/%.c $(LIBA) lib/phx.h
+	@mkdir -p $(@D)
+	$(CC) $(PHX_CFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+
+$(UNIT): tests/unit/phx-unit.c $(LIBA) lib/phx.h
+	@mkdir -p $(@D)
+	$(CC) $(PHX_CFLAGS) $(CFLAGS) -o $@ tests/unit/phx-unit.c $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+
+check: all
+	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
+	    $(PROVE) $(PROVEFLAGS) tests/*.t
+
+check-asan:
+	$(MAKE) BUILD=build/asan SAN=1 CFLAGS='-O1 -g' check \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+lint:
+	mandoc -Tlint -W warning $(MANALL)
+	shellcheck -s sh pipelines/validate infra/podman/images/build
+
+deps:
+	@missing=$$(for p in $(DEBS); do \
+	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
+	    grep -q 'ok installed' || echo $$p; done | tr '\n' ' '); \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	    echo "make deps: missing Debian packages: $$missing" >&2; \
+	    echo "make deps: run as root: apt-get install $$missing" >&2; \
+	    exit 1; fi; \
+	echo "make deps: installing $$missing"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq $$missing >/dev/null
+
+images:
+	CONTAINERS_CONF=$(CURDIR)/configs/podman/containers.conf \
+	    sh infra/podman/images/build
+
+demo:
+	@echo "make demo: not built yet (issue 8)" >&2; exit 1
+
+bench:
+	@echo "make bench: not built yet" >&2; exit 1
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
+	    $(DESTDIR)$(DATADIR)/configs/deployment-validation
+	for t in $(TOOLS); do cp $$t $(DESTDIR)$(BINDIR)/; done
+	for m in $(MANALL); do s=$${m##*.}; \
+	    cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	cp configs/deployment-validation/*.yaml \
+	    $(DESTDIR)$(DATADIR)/configs/deployment-validation/
+
+uninstall:
+	for t in $(TOOLSRC:tools/%.c=%); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for m in $(MANALL); do s=$${m##*.}; \
+	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
+	rm -rf $(DESTDIR)$(DATADIR)
+
+clean:
+	rm -f lib/*.o $(LIBA) $(TOOLSRC:%.c=%) $(UNIT)
+	rm -rf build
+
+.PHONY: all check check-asan lint deps images demo bench install uninstall clean

@@ -1,0 +1,688 @@
+/* Configuration: built-in defaults < YAML files < PHX_* environment.
+ * Each file is checked against one schema (below) while it is turned
+ * into cJSON, so an unknown key or a wrong type names file:line:column;
+ * stages then read plain cJSON.  Durations are stored in milliseconds. */
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <yaml.h>
+
+#include "phx.h"
+
+#ifndef PHX_CONFDIR
+#define PHX_CONFDIR "/usr/local/share/phx/configs/deployment-validation"
+#endif
+
+enum ftype {
+	T_STR, T_INT, T_NUM, T_BOOL, T_DURATION,
+	T_MAP,      /* fixed keys: sub is a NULL-key-terminated table */
+	T_DICT,     /* any key, each value described by sub[0] */
+	T_LIST,     /* sequence, each item described by sub[0] */
+	T_STRLIST,  /* a string or a sequence of strings */
+	T_INTLIST,  /* an integer or a sequence of integers */
+	T_ANY,      /* free-form */
+};
+
+struct field {
+	const char *key;
+	enum ftype type;
+	const struct field *sub;
+};
+
+static const struct field str_value[] = { { "", T_STR, NULL } };
+
+static const struct field backoff_fields[] = {
+	{ "initial", T_DURATION, NULL },
+	{ "max", T_DURATION, NULL },
+	{ "multiplier", T_NUM, NULL },
+	{ NULL, 0, NULL },
+};
+
+/* per-check settings; also the defaults block "probe" */
+#define CHECK_FIELDS \
+	{ "timeout", T_DURATION, NULL }, \
+	{ "retries", T_INT, NULL }, \
+	{ "backoff", T_MAP, backoff_fields }, \
+	{ "expected_status", T_INTLIST, NULL }, \
+	{ "insecure", T_BOOL, NULL }, \
+	{ "interval", T_DURATION, NULL }
+
+static const struct field service_fields[] = {
+	CHECK_FIELDS,
+	{ "url", T_STR, NULL },
+	{ "type", T_STR, NULL },
+	{ "method", T_STR, NULL },
+	{ "headers", T_DICT, str_value },
+	{ "body", T_STR, NULL },
+	{ "conditions", T_STRLIST, NULL },
+	{ "ca_file", T_STR, NULL },
+	{ "host", T_STR, NULL },
+	{ "port", T_INT, NULL },
+	{ "dbname", T_STR, NULL },
+	{ "user", T_STR, NULL },
+	{ "password", T_STR, NULL },
+	{ "password_env", T_STR, NULL },
+	{ "sslmode", T_STR, NULL },
+	{ "query", T_STR, NULL },
+	{ "container", T_STR, NULL },
+	{ "healthcheck", T_BOOL, NULL },
+	{ "tls_port", T_INT, NULL },
+	{ "enabled", T_BOOL, NULL },
+	{ NULL, 0, NULL },
+};
+static const struct field service_value[] = { { "", T_MAP, service_fields } };
+
+static const struct field probe_fields[] = {
+	CHECK_FIELDS,
+	{ "deadline", T_DURATION, NULL },
+	{ "concurrency", T_INT, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const struct field deployment_fields[] = {
+	{ "compose_file", T_STR, NULL },
+	{ "project", T_STR, NULL },
+	{ "timeout", T_DURATION, NULL },
+	{ "retries", T_INT, NULL },
+	{ "cleanup_on_failure", T_BOOL, NULL },
+	{ "security_validation", T_BOOL, NULL },
+	{ "state_dir", T_STR, NULL },
+	{ "podman", T_STR, NULL },
+	{ "compose", T_STR, NULL },
+	{ "log_lines", T_INT, NULL },
+	{ NULL, 0, NULL },
+};
+
+static const struct field command_test_fields[] = {
+	{ "name", T_STR, NULL },
+	{ "command", T_STRLIST, NULL },
+	{ "shell", T_STR, NULL },
+	{ "cwd", T_STR, NULL },
+	{ "env", T_DICT, str_value },
+	{ "timeout", T_DURATION, NULL },
+	{ "expect_exit", T_INT, NULL },
+	{ "expect_stdout", T_STR, NULL },
+	{ "expect_stderr", T_STR, NULL },
+	{ NULL, 0, NULL },
+};
+static const struct field command_test_value[] = {
+	{ "", T_MAP, command_test_fields },
+};
+
+static const struct field suite_fields[] = {
+	{ "type", T_STR, NULL },
+	{ "service", T_STR, NULL },
+	{ "enabled", T_BOOL, NULL },
+	{ "timeout", T_DURATION, NULL },
+	{ "parallel", T_BOOL, NULL },
+	{ "base_url", T_STR, NULL },
+	{ "api_key", T_STR, NULL },
+	{ "api_key_env", T_STR, NULL },
+	{ "token", T_STR, NULL },
+	{ "token_env", T_STR, NULL },
+	{ "workspace", T_STR, NULL },
+	{ "script_path", T_STR, NULL },
+	{ "args", T_ANY, NULL },
+	{ "expect", T_ANY, NULL },
+	{ "webhook_path", T_STR, NULL },
+	{ "tests", T_LIST, command_test_value },
+	{ NULL, 0, NULL },
+};
+static const struct field suite_value[] = { { "", T_MAP, suite_fields } };
+
+static const struct field tests_fields[] = {
+	{ "parallel", T_BOOL, NULL },
+	{ "timeout", T_DURATION, NULL },
+	{ "suites", T_DICT, suite_value },
+	{ NULL, 0, NULL },
+};
+
+static const struct field rule_fields[] = {
+	{ "severity", T_STR, NULL },
+	{ "enabled", T_BOOL, NULL },
+	{ NULL, 0, NULL },
+};
+static const struct field rule_value[] = { { "", T_MAP, rule_fields } };
+
+static const struct field security_fields[] = {
+	{ "fail_on", T_STR, NULL },
+	{ "sensitive_ports", T_INTLIST, NULL },
+	{ "ignore", T_STRLIST, NULL },
+	{ "min_cert_days", T_INT, NULL },
+	{ "scanner", T_STR, NULL },
+	{ "rules", T_DICT, rule_value },
+	{ "tls_ports", T_DICT, str_value },
+	{ NULL, 0, NULL },
+};
+
+static const struct field root_fields[] = {
+	{ "deployment", T_MAP, deployment_fields },
+	{ "probe", T_MAP, probe_fields },
+	{ "services", T_DICT, service_value },
+	{ "tests", T_MAP, tests_fields },
+	{ "security", T_MAP, security_fields },
+	{ NULL, 0, NULL },
+};
+
+static const char default_config[] =
+    "{\"deployment\":{\"compose_file\":\"infra/podman/compose.yaml\","
+    "\"project\":\"phoenix-hydra\",\"timeout\":300000,\"retries\":3,"
+    "\"cleanup_on_failure\":true,\"security_validation\":true,"
+    "\"state_dir\":\".phx\",\"podman\":\"podman\","
+    "\"compose\":\"podman-compose\",\"log_lines\":50},"
+    "\"probe\":{\"timeout\":30000,\"retries\":5,\"backoff\":{\"initial\":1000,"
+    "\"max\":30000,\"multiplier\":2},\"expected_status\":[200],"
+    "\"insecure\":false,\"deadline\":0,\"concurrency\":256},"
+    "\"services\":{},"
+    "\"tests\":{\"parallel\":true,\"timeout\":600000,\"suites\":{}},"
+    "\"security\":{\"fail_on\":\"HIGH\",\"sensitive_ports\":[22,23,2375,2376,"
+    "3306,5432,5984,6379,9200,11211,27017],\"ignore\":[],\"min_cert_days\":30,"
+    "\"scanner\":\"auto\",\"rules\":{},\"tls_ports\":{}}}";
+
+/* ---- scalars ---- */
+
+static bool
+parse_int(const char *s, long long *out)
+{
+	char *end;
+
+	if (!*s)
+		return false;
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return !errno && *end == '\0';
+}
+
+static bool
+parse_num(const char *s, double *out)
+{
+	char *end;
+
+	if (!*s)
+		return false;
+	errno = 0;
+	*out = strtod(s, &end);
+	return !errno && *end == '\0';
+}
+
+static int
+parse_bool(const char *s)
+{
+	static const char *yes[] = { "true", "yes", "on" };
+	static const char *no[] = { "false", "no", "off" };
+
+	for (int i = 0; i < 3; i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return 1;
+		if (strcasecmp(s, no[i]) == 0)
+			return 0;
+	}
+	return -1;
+}
+
+static const char *
+type_name(enum ftype t)
+{
+	switch (t) {
+	case T_STR: return "a string";
+	case T_INT: return "an integer";
+	case T_NUM: return "a number";
+	case T_BOOL: return "true or false";
+	case T_DURATION: return "a duration (30, 1.5s, 500ms, 2m)";
+	case T_MAP: case T_DICT: return "a mapping";
+	case T_LIST: return "a sequence";
+	case T_STRLIST: return "a string or a sequence of strings";
+	case T_INTLIST: return "an integer or a sequence of integers";
+	case T_ANY: return "a value";
+	}
+	return "a value";
+}
+
+/* a scalar text as a typed cJSON value, NULL when it does not fit */
+static cJSON *
+scalar_value(enum ftype t, const char *s, bool plain)
+{
+	long long i;
+	double d;
+	int b;
+
+	switch (t) {
+	case T_STR:
+		return cJSON_CreateString(s);
+	case T_INT:
+		return parse_int(s, &i) ? cJSON_CreateNumber((double)i) : NULL;
+	case T_NUM:
+		return parse_num(s, &d) ? cJSON_CreateNumber(d) : NULL;
+	case T_BOOL:
+		b = parse_bool(s);
+		return b < 0 ? NULL : cJSON_CreateBool(b);
+	case T_DURATION: {
+		int64_t ms = phx_duration_ms(s);
+		return ms < 0 ? NULL : cJSON_CreateNumber((double)ms);
+	}
+	case T_STRLIST: {
+		cJSON *a = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, cJSON_CreateString(s));
+		return a;
+	}
+	case T_INTLIST: {
+		cJSON *a;
+		if (!parse_int(s, &i))
+			return NULL;
+		a = cJSON_CreateArray();
+		cJSON_AddItemToArray(a, cJSON_CreateNumber((double)i));
+		return a;
+	}
+	case T_ANY:
+		if (!plain)
+			return cJSON_CreateString(s);
+		if (!*s || strcmp(s, "~") == 0 || strcmp(s, "null") == 0)
+			return cJSON_CreateNull();
+		if ((b = parse_bool(s)) >= 0)
+			return cJSON_CreateBool(b);
+		if (parse_num(s, &d))
+			return cJSON_CreateNumber(d);
+		return cJSON_CreateString(s);
+	default:
+		return NULL;
+	}
+}
+
+/* ---- YAML documents ---- */
+
+struct ydoc {
+	const char *file;
+	yaml_document_t doc;
+};
+
+static void __attribute__((noreturn))
+node_die(const struct ydoc *y, const yaml_node_t *n, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	phx_die(PHX_EXIT_USAGE, "%s:%lu:%lu: %s", y->file,
+	    (unsigned long)n->start_mark.line + 1,
+	    (unsigned long)n->start_mark.column + 1, msg);
+}
+
+/* ${VAR} and ${VAR:-default}, as in compose files, so one set of
+ * variables moves both the stack's ports and the checks' targets */
+static char *
+expand_env(const char *s)
+{
+	struct phx_buf b = { 0 };
+
+	while (*s) {
+		const char *end, *dflt;
+		char name[128];
+		size_t n;
+
+		if (s[0] != '$' || s[1] != '{' || !(end = strchr(s + 2, '}'))) {
+			phx_buf_add(&b, s, 1);   /* $$ is a literal $ */
+			s += s[0] == '$' && s[1] == '$' ? 2 : 1;
+			continue;
+		}
+		dflt = strstr(s + 2, ":-");
+		if (dflt && dflt > end)
+			dflt = NULL;
+		n = (size_t)((dflt ? dflt : end) - (s + 2));
+		if (n >= sizeof name)
+			n = sizeof name - 1;
+		memcpy(name, s + 2, n);
+		name[n] = '\0';
+		if (getenv(name) && *getenv(name))
+			phx_buf_addstr(&b, getenv(name));
+		else if (dflt)
+			phx_buf_add(&b, dflt + 2, (size_t)(end - dflt - 2));
+		s = end + 1;
+	}
+	phx_buf_str(&b);
+	return b.data;
+}
+
+static cJSON *convert(const struct ydoc *y, yaml_node_t *n,
+    const struct field *f, const char *path);
+
+static const char *
+scalar_text(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static char *
+join_path(const char *path, const char *key)
+{
+	return *path ? phx_asprintf("%s.%s", path, key) : phx_strdup(key);
+}
+
+static const struct field *
+find_field(const struct field *table, const char *key)
+{
+	for (; table->key; table++)
+		if (strcmp(table->key, key) == 0)
+			return table;
+	return NULL;
+}
+
+static cJSON *
+convert_mapping(const struct ydoc *y, yaml_node_t *n, const struct field *f,
+    const char *path)
+{
+	cJSON *obj = cJSON_CreateObject();
+
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+	    p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node((yaml_document_t *)&y->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node((yaml_document_t *)&y->doc, p->value);
+		const struct field *sub;
+		const char *key;
+		char *child;
+
+		if (k->type != YAML_SCALAR_NODE)
+			node_die(y, k, "%s: keys must be plain strings", path);
+		key = scalar_text(k);
+		if (f->type == T_MAP) {
+			sub = find_field(f->sub, key);
+			if (!sub)
+				node_die(y, k, "unknown key \"%s\"%s%s", key,
+				    *path ? " in " : "", path);
+		} else if (f->type == T_DICT)
+			sub = &f->sub[0];
+		else
+			sub = NULL;   /* T_ANY */
+		if (cJSON_GetObjectItemCaseSensitive(obj, key))
+			node_die(y, k, "duplicate key \"%s\"%s%s", key,
+			    *path ? " in " : "", path);
+		child = join_path(path, key);
+		cJSON_AddItemToObject(obj, key, convert(y, v, sub, child));
+		free(child);
+	}
+	return obj;
+}
+
+static cJSON *
+convert_sequence(const struct ydoc *y, yaml_node_t *n, const struct field *f,
+    const char *path)
+{
+	static const struct field str_item = { "", T_STR, NULL };
+	static const struct field int_item = { "", T_INT, NULL };
+	const struct field *item = NULL;
+	cJSON *arr = cJSON_CreateArray();
+	int idx = 0;
+
+	if (f && f->type == T_LIST)
+		item = &f->sub[0];
+	else if (f && f->type == T_STRLIST)
+		item = &str_item;
+	else if (f && f->type == T_INTLIST)
+		item = &int_item;
+	for (yaml_node_item_t *i = n->data.sequence.items.start;
+	    i < n->data.sequence.items.top; i++, idx++) {
+		yaml_node_t *v = yaml_document_get_node((yaml_document_t *)&y->doc, *i);
+		char *child = phx_asprintf("%s[%d]", path, idx);
+		cJSON_AddItemToArray(arr, convert(y, v, item, child));
+		free(child);
+	}
+	return arr;
+}
+
+static cJSON *
+convert(const struct ydoc *y, yaml_node_t *n, const struct field *f,
+    const char *path)
+{
+	enum ftype t = f ? f->type : T_ANY;
+	char *text;
+	cJSON *v;
+
+	switch (n->type) {
+	case YAML_MAPPING_NODE:
+		if (t != T_MAP && t != T_DICT && t != T_ANY)
+			break;
+		return convert_mapping(y, n, f, path);
+	case YAML_SEQUENCE_NODE:
+		if (t != T_LIST && t != T_STRLIST && t != T_INTLIST && t != T_ANY)
+			break;
+		return convert_sequence(y, n, f, path);
+	case YAML_SCALAR_NODE:
+		if (t == T_MAP || t == T_DICT || t == T_LIST)
+			break;
+		text = expand_env(scalar_text(n));
+		v = scalar_value(t, text,
+		    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
+		if (v) {
+			free(text);
+			return v;
+		}
+		node_die(y, n, "%s: expected %s, got \"%s\"", path,
+		    type_name(t), text);
+	default:
+		break;
+	}
+	node_die(y, n, "%s: expected %s", *path ? path : "top level",
+	    type_name(t));
+}
+
+static cJSON *
+load_file(const char *file)
+{
+	static const struct field root = { "", T_MAP, root_fields };
+	FILE *f = fopen(file, "rb");
+	yaml_parser_t parser;
+	struct ydoc y = { .file = file };
+	yaml_node_t *top;
+	cJSON *cfg;
+
+	if (!f)
+		phx_edie(PHX_EXIT_USAGE, "%s", file);
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, &y.doc)) {
+		const yaml_mark_t *m = parser.problem ? &parser.problem_mark
+		    : &parser.context_mark;
+		char msg[512];
+		snprintf(msg, sizeof msg, "%s:%lu:%lu: invalid YAML: %s", file,
+		    (unsigned long)m->line + 1, (unsigned long)m->column + 1,
+		    parser.problem ? parser.problem : "parse error");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		phx_die(PHX_EXIT_USAGE, "%s", msg);
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	top = yaml_document_get_root_node(&y.doc);
+	if (!top || (top->type == YAML_SCALAR_NODE && !*scalar_text(top)))
+		cfg = cJSON_CreateObject();
+	else
+		cfg = convert(&y, top, &root, "");
+	yaml_document_delete(&y.doc);
+	return cfg;
+}
+
+/* ---- merging and the environment ---- */
+
+static void
+merge(cJSON *dst, const cJSON *src)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, src) {
+		cJSON *old = cJSON_GetObjectItemCaseSensitive(dst, it->string);
+		if (old && cJSON_IsObject(old) && cJSON_IsObject(it))
+			merge(old, it);
+		else if (old)
+			cJSON_ReplaceItemInObjectCaseSensitive(dst, it->string,
+			    cJSON_Duplicate(it, true));
+		else
+			cJSON_AddItemToObject(dst, it->string,
+			    cJSON_Duplicate(it, true));
+	}
+}
+
+static void
+set_from_env(cJSON *cfg, const char *var, const char *section,
+    const struct field *f)
+{
+	const char *val = getenv(var);
+	cJSON *sec, *v;
+
+	if (!val)
+		return;
+	v = scalar_value(f->type, val, true);
+	if (!v)
+		phx_die(PHX_EXIT_USAGE, "%s: expected %s, got \"%s\"", var,
+		    type_name(f->type), val);
+	sec = cJSON_GetObjectItemCaseSensitive(cfg, section);
+	if (cJSON_GetObjectItemCaseSensitive(sec, f->key))
+		cJSON_ReplaceItemInObjectCaseSensitive(sec, f->key, v);
+	else
+		cJSON_AddItemToObject(sec, f->key, v);
+}
+
+/* PHX_<SECTION>_<KEY> for every scalar key of a fixed section, plus the
+ * short names people already use */
+static void
+apply_env(cJSON *cfg)
+{
+	static const struct { const char *var, *section, *key; } alias[] = {
+		{ "PHX_COMPOSE_FILE", "deployment", "compose_file" },
+		{ "PHX_PROJECT", "deployment", "project" },
+		{ "PHX_STATE_DIR", "deployment", "state_dir" },
+	};
+
+	for (const struct field *s = root_fields; s->key; s++) {
+		if (s->type != T_MAP)
+			continue;
+		for (const struct field *f = s->sub; f->key; f++) {
+			char var[128];
+			if (f->type == T_MAP || f->type == T_DICT || f->type == T_LIST)
+				continue;
+			snprintf(var, sizeof var, "PHX_%s_%s", s->key, f->key);
+			for (char *p = var; *p; p++)
+				*p = (char)toupper((unsigned char)*p);
+			set_from_env(cfg, var, s->key, f);
+		}
+	}
+	for (size_t i = 0; i < sizeof alias / sizeof *alias; i++) {
+		const struct field *sec = find_field(root_fields, alias[i].section);
+		set_from_env(cfg, alias[i].var, alias[i].section,
+		    find_field(sec->sub, alias[i].key));
+	}
+}
+
+static bool
+is_dir(const char *p)
+{
+	struct stat st;
+
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+static const char *
+default_dir(void)
+{
+	const char *env = getenv("PHX_CONFIG_DIR");
+
+	if (env && *env)
+		return env;
+	if (is_dir("configs/deployment-validation"))
+		return "configs/deployment-validation";
+	return PHX_CONFDIR;
+}
+
+cJSON *
+phx_config_load(const struct phx_config_opts *opts)
+{
+	static const char *names[] = { "services.yaml", "tests.yaml",
+	    "security.yaml" };
+	cJSON *cfg = cJSON_Parse(default_config);
+
+	if (opts && opts->nfiles) {
+		for (size_t i = 0; i < opts->nfiles; i++) {
+			cJSON *c = load_file(opts->files[i]);
+			merge(cfg, c);
+			cJSON_Delete(c);
+		}
+	} else {
+		const char *dir = default_dir();
+		for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+			char *p = phx_asprintf("%s/%s", dir, names[i]);
+			struct stat st;
+			if (stat(p, &st) == 0) {
+				cJSON *c = load_file(p);
+				merge(cfg, c);
+				cJSON_Delete(c);
+			}
+			free(p);
+		}
+	}
+	apply_env(cfg);
+	phx_secrets_from_config(cfg);
+	return cfg;
+}
+
+/* ---- reading ---- */
+
+const cJSON *
+phx_cfg(const cJSON *cfg, const char *path)
+{
+	char *copy = phx_strdup(path), *save = NULL;
+	const cJSON *cur = cfg;
+
+	for (char *k = strtok_r(copy, ".", &save); k && cur;
+	    k = strtok_r(NULL, ".", &save))
+		cur = cJSON_GetObjectItemCaseSensitive(cur, k);
+	free(copy);
+	return cur;
+}
+
+const char *
+phx_cfg_str(const cJSON *cfg, const char *path, const char *dflt)
+{
+	const cJSON *v = phx_cfg(cfg, path);
+
+	return cJSON_IsString(v) ? v->valuestring : dflt;
+}
+
+double
+phx_cfg_num(const cJSON *cfg, const char *path, double dflt)
+{
+	const cJSON *v = phx_cfg(cfg, path);
+
+	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+bool
+phx_cfg_bool(const cJSON *cfg, const char *path, bool dflt)
+{
+	const cJSON *v = phx_cfg(cfg, path);
+
+	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+char *
+phx_cfg_secret(const cJSON *obj, const char *key)
+{
+	char *envkey = phx_asprintf("%s_env", key);
+	const char *direct = phx_jstr(obj, key);
+	const char *var = phx_jstr(obj, envkey);
+	const char *v = NULL;
+
+	free(envkey);
+	if (direct)
+		v = direct;
+	else if (var)
+		v = getenv(var);
+	if (!v)
+		return NULL;
+	phx_secret_add(v);
+	return phx_strdup(v);
+}

@@ -1,0 +1,186 @@
+/* Diagnostics: err(3)-style lines on a terminal, the seed's JSON log
+ * format (timestamp, level, component, deployment_id, message, metadata)
+ * everywhere else.  Everything is redacted before it is written. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "phx.h"
+
+const char *phx_progname = "phx";
+static enum phx_level log_level = PHX_INFO;
+static bool log_json;
+
+static const char *level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
+
+static void
+log_setup_from_env(void)
+{
+	const char *lv = getenv("PHX_LOG_LEVEL");
+	const char *fmt = getenv("PHX_LOG_FORMAT");
+
+	log_json = !isatty(STDERR_FILENO);
+	if (fmt && strcasecmp(fmt, "json") == 0)
+		log_json = true;
+	else if (fmt && strcasecmp(fmt, "text") == 0)
+		log_json = false;
+	if (!lv || !*lv)
+		return;
+	for (int i = PHX_DEBUG; i <= PHX_ERROR; i++)
+		if (strcasecmp(lv, level_names[i]) == 0) {
+			log_level = (enum phx_level)i;
+			return;
+		}
+	if (strcasecmp(lv, "WARNING") == 0)
+		log_level = PHX_WARN;
+}
+
+void
+phx_init(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	if (argv0)
+		phx_progname = slash ? slash + 1 : argv0;
+	/* a closed pipe must show up as EPIPE on write, not kill us mid-record */
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	log_setup_from_env();
+	phx_secrets_from_env();
+}
+
+void phx_log_quieter(void) { if (log_level < PHX_ERROR) log_level++; }
+void phx_log_louder(void) { if (log_level > PHX_DEBUG) log_level--; }
+bool phx_log_enabled(enum phx_level level) { return level >= log_level; }
+
+static void
+meta_as_text(struct phx_buf *b, const cJSON *meta)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, meta) {
+		phx_buf_printf(b, " %s=", it->string);
+		if (cJSON_IsString(it)) {
+			phx_buf_addstr(b, it->valuestring);
+		} else {
+			char *v = cJSON_PrintUnformatted(it);
+			phx_buf_addstr(b, v ? v : "?");
+			free(v);
+		}
+	}
+}
+
+static char *
+log_line(enum phx_level level, cJSON *meta, const char *msg)
+{
+	struct phx_buf b = { 0 };
+
+	if (log_json) {
+		char ts[32];
+		cJSON *o = cJSON_CreateObject();
+		const char *id = phx_deployment_id();
+		char *s;
+
+		phx_ts_format(phx_wall_ms(), ts);
+		cJSON_AddStringToObject(o, "timestamp", ts);
+		cJSON_AddStringToObject(o, "level", level_names[level]);
+		cJSON_AddStringToObject(o, "component", phx_progname);
+		if (id)
+			cJSON_AddStringToObject(o, "deployment_id", id);
+		else
+			cJSON_AddNullToObject(o, "deployment_id");
+		cJSON_AddStringToObject(o, "message", msg);
+		cJSON_AddItemToObject(o, "metadata",
+		    meta ? meta : cJSON_CreateObject());
+		s = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		if (!s)
+			return NULL;
+		phx_buf_addstr(&b, s);
+		free(s);
+	} else {
+		static const char *prefix[] = { "debug: ", "", "warning: ", "error: " };
+		phx_buf_printf(&b, "%s: %s%s", phx_progname, prefix[level], msg);
+		meta_as_text(&b, meta);
+		cJSON_Delete(meta);
+	}
+	phx_buf_addstr(&b, "\n");
+	return b.data;
+}
+
+static void
+vlog(enum phx_level level, cJSON *meta, const char *fmt, va_list ap)
+{
+	char msg[4096];
+	char *line, *clean;
+
+	if (!phx_log_enabled(level)) {
+		cJSON_Delete(meta);
+		return;
+	}
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	line = log_line(level, meta, msg);
+	if (!line)
+		return;
+	clean = phx_redact(line);
+	fputs(clean, stderr);
+	fflush(stderr);
+	free(clean);
+	free(line);
+}
+
+void
+phx_log(enum phx_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+phx_logm(enum phx_level level, cJSON *meta, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, meta, fmt, ap);
+	va_end(ap);
+}
+
+void
+phx_die(int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(PHX_ERROR, NULL, fmt, ap);
+	va_end(ap);
+	phx_exit(status);
+}
+
+void
+phx_edie(int status, const char *fmt, ...)
+{
+	char msg[4096];
+	int saved = errno;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	phx_die(status, "%s: %s", msg, strerror(saved));
+}
+
+void
+phx_version(void)
+{
+	printf("%s %s (records v%d)\n", phx_progname, PHX_VERSION,
+	    PHX_RECORD_VERSION);
+	phx_exit(PHX_EXIT_OK);
+}

@@ -1,0 +1,188 @@
+/* libphx: what every phx stage shares.  Every name is prefixed phx_. */
+#ifndef PHX_H
+#define PHX_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <cJSON.h>
+
+#define PHX_VERSION "0.1.0"
+#define PHX_RECORD_VERSION 1
+#define PHX_MAXLINE_DEFAULT (1024 * 1024)
+
+/* Exit statuses shared by every stage (documented in phx.7). */
+enum {
+	PHX_EXIT_OK = 0,      /* everything checked passed */
+	PHX_EXIT_FAIL = 1,    /* something checked failed */
+	PHX_EXIT_USAGE = 2,   /* bad usage, config or input; report: INCOMPLETE */
+	PHX_EXIT_ENV = 3,     /* environment: podman missing, write error, I/O */
+};
+
+/* ---- process setup, errors and logging (log.c) ---- */
+enum phx_level { PHX_DEBUG, PHX_INFO, PHX_WARN, PHX_ERROR };
+
+extern const char *phx_progname;
+
+void phx_init(const char *argv0);   /* progname, stdout buffering, SIGPIPE, log env */
+void phx_log_quieter(void);         /* -q */
+void phx_log_louder(void);          /* -v */
+bool phx_log_enabled(enum phx_level level);
+void phx_log(enum phx_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* meta is consumed (may be NULL); shown as key=value in text format */
+void phx_logm(enum phx_level level, cJSON *meta, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void phx_die(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+/* like phx_die, appends ": strerror(errno)" */
+void phx_edie(int status, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+void phx_version(void) __attribute__((noreturn));
+
+/* ---- memory (util.c); these die on exhaustion ---- */
+void *phx_malloc(size_t n);
+void *phx_calloc(size_t n, size_t size);
+void *phx_reallocarray(void *p, size_t n, size_t size);
+char *phx_strdup(const char *s);
+char *phx_asprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void phx_wipe(void *p, size_t n);   /* for secrets: not optimised away */
+void phx_free_secret(char *s);      /* wipe, then free */
+
+/* growable byte buffer */
+struct phx_buf {
+	char *data;
+	size_t len, cap;
+};
+void phx_buf_add(struct phx_buf *b, const void *p, size_t n);
+void phx_buf_addstr(struct phx_buf *b, const char *s);
+void phx_buf_printf(struct phx_buf *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+const char *phx_buf_str(struct phx_buf *b);   /* NUL-terminated view */
+void phx_buf_free(struct phx_buf *b);
+
+/* ---- time (util.c) ---- */
+int64_t phx_now_ms(void);                  /* monotonic */
+int64_t phx_wall_ms(void);                 /* realtime, ms since epoch */
+void phx_ts_format(int64_t wall_ms, char out[32]);   /* RFC 3339 UTC, ms */
+int64_t phx_ts_parse(const char *ts);      /* -1 when not RFC 3339 */
+/* "30", "1.5s", "500ms", "2m", "1h" -> milliseconds; -1 when invalid */
+int64_t phx_duration_ms(const char *s);
+
+/* ---- deployment ids and the state directory (state.c) ---- */
+const char *phx_state_dir(void);           /* PHX_STATE_DIR, or config, or .phx */
+void phx_set_state_dir(const char *dir);
+/* mkdir -p with mode 0700; dies on failure */
+void phx_mkdirs(const char *path);
+/* claims deploy_YYYYMMDD_HHMMSS[_N] by creating its directory; returns it */
+char *phx_claim_deployment_id(void);
+bool phx_valid_deployment_id(const char *id);
+char *phx_deployment_path(const char *id, const char *name);  /* dir/id/name */
+/* writes a whole file atomically (tmp + rename) with mode 0600 */
+bool phx_write_file(const char *path, const void *data, size_t len);
+char *phx_read_file(const char *path, size_t *len);   /* NULL + errno */
+
+/* the deployment id that stamps this stage's records */
+const char *phx_deployment_id(void);
+void phx_set_deployment_id(const char *id);
+
+/* ---- secrets (redact.c) ---- */
+void phx_secret_add(const char *value);
+void phx_secrets_from_env(void);           /* *_PASSWORD, *_TOKEN, *_API_KEY, ... */
+void phx_secrets_from_config(const cJSON *cfg);
+bool phx_is_secret_name(const char *name);
+/* returns a malloc'd copy with secrets masked, or NULL when nothing matched */
+char *phx_redact_mem(const char *s, size_t len, size_t *outlen);
+char *phx_redact(const char *s);           /* always a malloc'd copy */
+void phx_secrets_clear(void);
+
+/* ---- records (record.c) ---- */
+/* a new record: v, type, deployment_id, ts, source, in that order */
+cJSON *phx_record_new(const char *type);
+/* writes rec as one line, redacted, flushed; frees rec */
+void phx_emit(cJSON *rec);
+/* phase records: start returns the start time for phx_phase_end */
+int64_t phx_phase_start(const char *phase);
+/* status: "ok", "failed" or "error"; counts is consumed (may be NULL) */
+void phx_phase_end(const char *phase, int64_t started, const char *status,
+    cJSON *counts);
+void phx_emit_error(const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* cJSON helpers that return defaults instead of crashing on absent keys */
+const char *phx_jstr(const cJSON *obj, const char *key);   /* NULL if absent */
+double phx_jnum(const cJSON *obj, const char *key, double dflt);
+bool phx_jbool(const cJSON *obj, const char *key, bool dflt);
+/* true when stdout failed (EPIPE, ENOSPC); checked by phx_exit() */
+bool phx_stdout_failed(void);
+/* flush, check stdout, exit with status (PHX_EXIT_ENV on write error) */
+void phx_exit(int status) __attribute__((noreturn));
+
+/* ---- NDJSON input (ndjson.c) ---- */
+enum phx_rd {
+	PHX_RD_RECORD,    /* a v1 record: in->json set */
+	PHX_RD_FOREIGN,   /* valid JSON we do not understand: pass through */
+	PHX_RD_INVALID,   /* not JSON (warned already): pass through */
+	PHX_RD_LONG,      /* a chunk of an over-long line (warned): pass through */
+	PHX_RD_AGAIN,     /* non-blocking reader has no whole line yet */
+	PHX_RD_EOF,
+};
+struct phx_input {
+	const char *line;     /* the original bytes, without the newline */
+	size_t len;
+	bool newline;         /* the original line ended in \n */
+	unsigned long lineno;
+	cJSON *json;          /* owned by the reader until the next call */
+	const char *type;     /* the record's "type" when RECORD */
+};
+struct phx_reader;
+struct phx_reader *phx_reader_new(int fd, const char *name, size_t maxline);
+void phx_reader_free(struct phx_reader *r);
+int phx_reader_fd(const struct phx_reader *r);
+void phx_reader_nonblock(struct phx_reader *r);
+/* the next line; in is valid until the next call */
+enum phx_rd phx_reader_next(struct phx_reader *r, struct phx_input *in);
+unsigned long phx_reader_invalid(const struct phx_reader *r);
+/* writes the input's original bytes (redacted if they hold a secret) */
+void phx_pass(const struct phx_input *in);
+
+/* ---- configuration (config.c) ---- */
+/* defaults < config files < PHX_* environment; dies (exit 2) on error */
+struct phx_config_opts {
+	const char **files;   /* -c FILE, may repeat; NULL = default dir */
+	size_t nfiles;
+};
+cJSON *phx_config_load(const struct phx_config_opts *opts);
+/* a path: "deployment.timeout" */
+const cJSON *phx_cfg(const cJSON *cfg, const char *path);
+const char *phx_cfg_str(const cJSON *cfg, const char *path, const char *dflt);
+double phx_cfg_num(const cJSON *cfg, const char *path, double dflt);
+bool phx_cfg_bool(const cJSON *cfg, const char *path, bool dflt);
+/* resolves value or value_env ("password" / "password_env"); malloc'd or NULL */
+char *phx_cfg_secret(const cJSON *obj, const char *key);
+
+/* ---- running commands (run.c) ---- */
+struct phx_run {
+	const char *const *argv;   /* exec'd directly, never through a shell */
+	const char *cwd;           /* NULL: inherit */
+	const char *const *env;    /* extra NAME=VALUE, NULL-terminated, or NULL */
+	const char *stdin_data;    /* NULL: /dev/null */
+	int64_t timeout_ms;        /* <= 0: none; kills the whole process group */
+	size_t keep;               /* bytes of stdout/stderr kept (tail); 0: 1 MiB */
+	/* results */
+	int status;                /* exit code, or 128+signal */
+	bool timed_out;
+	bool exec_failed;          /* could not start: errno in exec_errno */
+	int exec_errno;
+	int64_t duration_ms;
+	struct phx_buf out, err;
+};
+/* runs to completion; returns false when it could not start */
+bool phx_run(struct phx_run *run);
+void phx_run_free(struct phx_run *run);
+/* the last n lines of s (malloc'd) */
+char *phx_tail_lines(const char *s, size_t len, int n);
+
+#endif

@@ -1,0 +1,160 @@
+/* Records (format v1, see phx-records(5)) and stdout discipline: one
+ * record a line, redacted, flushed as soon as it is known; a failed
+ * write turns into exit status PHX_EXIT_ENV rather than lost output. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phx.h"
+
+static bool stdout_failed;
+static bool stdout_warned;
+
+static void
+write_out(const char *s, size_t len, bool newline)
+{
+	if (stdout_failed)
+		return;
+	if ((len && fwrite(s, 1, len, stdout) != len) ||
+	    (newline && putchar('\n') == EOF) || fflush(stdout) == EOF) {
+		stdout_failed = true;
+		if (!stdout_warned) {
+			stdout_warned = true;
+			phx_log(PHX_WARN, "standard output: %s", strerror(errno));
+		}
+	}
+}
+
+bool phx_stdout_failed(void) { return stdout_failed; }
+
+void
+phx_exit(int status)
+{
+	if (fflush(stdout) == EOF || ferror(stdout))
+		stdout_failed = true;
+	if (stdout_failed && status == PHX_EXIT_OK)
+		status = PHX_EXIT_ENV;
+	exit(status);
+}
+
+cJSON *
+phx_record_new(const char *type)
+{
+	cJSON *rec = cJSON_CreateObject();
+	const char *id = phx_deployment_id();
+	char ts[32];
+
+	if (!rec)
+		phx_die(PHX_EXIT_ENV, "out of memory");
+	phx_ts_format(phx_wall_ms(), ts);
+	cJSON_AddNumberToObject(rec, "v", PHX_RECORD_VERSION);
+	cJSON_AddStringToObject(rec, "type", type);
+	if (id)
+		cJSON_AddStringToObject(rec, "deployment_id", id);
+	else
+		cJSON_AddNullToObject(rec, "deployment_id");
+	cJSON_AddStringToObject(rec, "ts", ts);
+	cJSON_AddStringToObject(rec, "source", phx_progname);
+	return rec;
+}
+
+void
+phx_emit(cJSON *rec)
+{
+	char *s = cJSON_PrintUnformatted(rec);
+	size_t len, rlen;
+	char *clean;
+
+	cJSON_Delete(rec);
+	if (!s)
+		phx_die(PHX_EXIT_ENV, "out of memory");
+	len = strlen(s);
+	clean = phx_redact_mem(s, len, &rlen);
+	if (clean)
+		write_out(clean, rlen, true);
+	else
+		write_out(s, len, true);
+	free(clean);
+	free(s);
+}
+
+void
+phx_pass(const struct phx_input *in)
+{
+	size_t rlen;
+	char *clean = phx_redact_mem(in->line, in->len, &rlen);
+
+	if (clean)
+		write_out(clean, rlen, in->newline);
+	else
+		write_out(in->line, in->len, in->newline);
+	free(clean);
+}
+
+int64_t
+phx_phase_start(const char *phase)
+{
+	cJSON *rec = phx_record_new("phase");
+
+	cJSON_AddStringToObject(rec, "phase", phase);
+	cJSON_AddStringToObject(rec, "event", "start");
+	phx_emit(rec);
+	return phx_now_ms();
+}
+
+void
+phx_phase_end(const char *phase, int64_t started, const char *status,
+    cJSON *counts)
+{
+	cJSON *rec = phx_record_new("phase");
+
+	cJSON_AddStringToObject(rec, "phase", phase);
+	cJSON_AddStringToObject(rec, "event", "end");
+	cJSON_AddStringToObject(rec, "status", status);
+	cJSON_AddNumberToObject(rec, "duration_ms",
+	    (double)(phx_now_ms() - started));
+	if (counts)
+		cJSON_AddItemToObject(rec, "counts", counts);
+	phx_emit(rec);
+}
+
+void
+phx_emit_error(const char *reason, const char *fmt, ...)
+{
+	cJSON *rec = phx_record_new("error");
+	char msg[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	cJSON_AddStringToObject(rec, "reason", reason);
+	cJSON_AddStringToObject(rec, "message", msg);
+	phx_emit(rec);
+}
+
+const char *
+phx_jstr(const cJSON *obj, const char *key)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+double
+phx_jnum(const cJSON *obj, const char *key, double dflt)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(it) ? it->valuedouble : dflt;
+}
+
+bool
+phx_jbool(const cJSON *obj, const char *key, bool dflt)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsBool(it) ? cJSON_IsTrue(it) : dflt;
+}

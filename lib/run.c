@@ -1,0 +1,181 @@
+/* Running a command: exec'd directly (never through a shell), in its
+ * own process group so a timeout kills its children too, with stdout
+ * and stderr captured (the tail is kept) and no zombie left behind. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "phx.h"
+
+extern char **environ;
+
+static void
+keep_tail(struct phx_buf *b, const char *p, size_t n, size_t keep)
+{
+	phx_buf_add(b, p, n);
+	if (b->len > 2 * keep) {
+		memmove(b->data, b->data + b->len - keep, keep);
+		b->len = keep;
+		b->data[b->len] = '\0';
+	}
+}
+
+/* returns only when exec failed */
+static void
+child(struct phx_run *run, int in, int out, int err)
+{
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL);
+	dup2(in, 0);
+	dup2(out, 1);
+	dup2(err, 2);
+	if (run->cwd && chdir(run->cwd) < 0)
+		_exit(126);
+	for (const char *const *e = run->env; e && *e; e++)
+		putenv((char *)*e);
+	execvp(run->argv[0], (char *const *)run->argv);
+}
+
+static void
+trim_to_keep(struct phx_buf *b, size_t keep)
+{
+	if (b->len <= keep)
+		return;
+	memmove(b->data, b->data + b->len - keep, keep);
+	b->len = keep;
+	b->data[keep] = '\0';
+}
+
+bool
+phx_run(struct phx_run *run)
+{
+	int inp[2], outp[2], errp[2], execp[2];
+	size_t keep = run->keep ? run->keep : 1024 * 1024;
+	int64_t start = phx_now_ms();
+	size_t in_off = 0, in_len = run->stdin_data ? strlen(run->stdin_data) : 0;
+	int wstatus = 0, e = 0;
+	pid_t pid;
+
+	run->status = -1;
+	run->timed_out = run->exec_failed = false;
+	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
+	    pipe2(errp, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0)
+		phx_edie(PHX_EXIT_ENV, "pipe");
+	pid = fork();
+	if (pid < 0)
+		phx_edie(PHX_EXIT_ENV, "fork");
+	if (pid == 0) {
+		child(run, inp[0], outp[1], errp[1]);
+		/* exec failed: tell the parent why */
+		e = errno;
+		(void)!write(execp[1], &e, sizeof e);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(inp[0]);
+	close(outp[1]);
+	close(errp[1]);
+	close(execp[1]);
+	if (!run->stdin_data) {
+		close(inp[1]);
+		inp[1] = -1;
+	} else
+		fcntl(inp[1], F_SETFL, O_NONBLOCK);
+
+	struct pollfd pfd[3] = {
+		{ outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 },
+		{ inp[1], POLLOUT, 0 },
+	};
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		int wait = -1;
+		if (run->timeout_ms > 0) {
+			int64_t left = start + run->timeout_ms - phx_now_ms();
+			if (left <= 0) {
+				if (!run->timed_out)
+					kill(-pid, SIGKILL);
+				run->timed_out = true;
+				left = 100;   /* drain what is left */
+			}
+			wait = (int)left;
+		}
+		if (poll(pfd, 3, wait) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			char chunk[8192];
+			ssize_t n;
+			if (pfd[i].fd < 0 || !pfd[i].revents)
+				continue;
+			n = read(pfd[i].fd, chunk, sizeof chunk);
+			if (n > 0)
+				keep_tail(i ? &run->err : &run->out, chunk, (size_t)n, keep);
+			else if (n == 0 || errno != EINTR) {
+				close(pfd[i].fd);
+				pfd[i].fd = -1;
+			}
+		}
+		if (pfd[2].fd >= 0 && pfd[2].revents) {
+			ssize_t n = write(pfd[2].fd, run->stdin_data + in_off,
+			    in_len - in_off);
+			if (n > 0)
+				in_off += (size_t)n;
+			if (n < 0 || in_off >= in_len) {
+				close(pfd[2].fd);
+				pfd[2].fd = -1;
+			}
+		}
+		if (run->timed_out && phx_now_ms() > start + run->timeout_ms + 2000)
+			break;   /* a grandchild kept the pipe open */
+	}
+	for (int i = 0; i < 3; i++)
+		if (pfd[i].fd >= 0)
+			close(pfd[i].fd);
+	if (run->timed_out)
+		kill(-pid, SIGKILL);
+	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		;
+	if (read(execp[0], &e, sizeof e) == (ssize_t)sizeof e) {
+		run->exec_failed = true;
+		run->exec_errno = e;
+	}
+	close(execp[0]);
+	trim_to_keep(&run->out, keep);
+	trim_to_keep(&run->err, keep);
+	phx_buf_str(&run->out);
+	phx_buf_str(&run->err);
+	run->duration_ms = phx_now_ms() - start;
+	if (WIFEXITED(wstatus))
+		run->status = WEXITSTATUS(wstatus);
+	else if (WIFSIGNALED(wstatus))
+		run->status = 128 + WTERMSIG(wstatus);
+	return !run->exec_failed;
+}
+
+void
+phx_run_free(struct phx_run *run)
+{
+	phx_buf_free(&run->out);
+	phx_buf_free(&run->err);
+}
+
+char *
+phx_tail_lines(const char *s, size_t len, int n)
+{
+	size_t i = len;
+
+	if (i && s[i - 1] == '\n')
+		i--;
+	while (i > 0 && n > 0) {
+		i--;
+		if (s[i] == '\n')
+			n--;
+	}
+	if (n == 0)
+		i++;
+	return phx_asprintf("%.*s", (int)(len - i), s + i);
+}

@@ -1,0 +1,139 @@
+# tests/lib.sh: TAP helpers for the shell tests (sourced by tests/*.t).
+# Tests run from the top of the tree; PHX_BIN names the tools' folder.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+TOP=$(pwd)
+PHX_BIN=${PHX_BIN:-$TOP/tools}
+PATH=$PHX_BIN:$PATH
+export PATH TOP PHX_BIN
+export PHX_LOG_FORMAT=text
+export CONTAINERS_CONF="$TOP/configs/podman/containers.conf"
+unset PHX_LOG_LEVEL PHX_DEPLOYMENT_ID PHX_CONFIG_DIR PHX_STATE_DIR NO_COLOR
+
+T_N=0
+T_FAILED=0
+T_TMP=$(mktemp -d "${TMPDIR:-/tmp}/phx-test.XXXXXX")
+T_CLEANUP=""
+t_cleanup() {
+	eval "$T_CLEANUP"
+	rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# at_exit CMD: run CMD at exit, also when a test fails
+at_exit() { T_CLEANUP="$1; $T_CLEANUP"; }
+
+plan() { echo "1..$1"; }
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+ok() {
+	T_N=$((T_N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $T_N - $2"
+	else
+		echo "not ok $T_N - $2"
+		T_FAILED=$((T_FAILED + 1))
+	fi
+}
+
+# check NAME CMD...: ok when CMD succeeds
+check() {
+	name=$1
+	shift
+	"$@"
+	ok $? "$name"
+}
+
+# is GOT WANT NAME
+is() {
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "got:  $1" "want: $2"
+	fi
+}
+
+# like GOT REGEX NAME (grep -E)
+like() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		diag "got:  $1" "want match: $2"
+	fi
+}
+
+# unlike GOT REGEX NAME
+unlike() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		ok 1 "$3"
+		diag "got:  $1" "want no match: $2"
+	else
+		ok 0 "$3"
+	fi
+}
+
+# skip REASON: count a skipped test
+skip() {
+	T_N=$((T_N + 1))
+	echo "ok $T_N # skip $1"
+}
+
+done_testing() {
+	echo "1..$T_N"
+	[ "$T_FAILED" -eq 0 ]
+}
+
+# normalize: the parts of records that differ between runs
+normalize() {
+	jq -c 'if type == "object" then
+		(if has("ts") then .ts = "TS" else . end)
+		| (if has("duration_ms") then .duration_ms = 0 else . end)
+		| (if has("response_time_ms") then .response_time_ms = 0 else . end)
+	else . end' 2>/dev/null
+}
+
+# golden TOOL NAME [ARGS...]: tests/data/TOOL/NAME.in.ndjson through TOOL
+# must give NAME.out.ndjson (normalized) and the exit status in NAME.status
+golden() {
+	tool=$1 name=$2
+	shift 2
+	dir=$TOP/tests/data/$tool
+	status_want=$(cat "$dir/$name.status" 2>/dev/null || echo 0)
+	"$tool" "$@" <"$dir/$name.in.ndjson" >"$T_TMP/$name.out" 2>"$T_TMP/$name.err"
+	status=$?
+	normalize <"$T_TMP/$name.out" >"$T_TMP/$name.norm"
+	if cmp -s "$T_TMP/$name.norm" "$dir/$name.out.ndjson" &&
+	    [ "$status" = "$status_want" ]; then
+		ok 0 "golden $tool $name"
+	else
+		ok 1 "golden $tool $name"
+		diag "exit $status, want $status_want"
+		diff -u "$dir/$name.out.ndjson" "$T_TMP/$name.norm" | head -40 |
+		    sed 's/^/# /'
+		sed 's/^/# stderr: /' "$T_TMP/$name.err" | head -10
+	fi
+}
+
+# free_port: a TCP port nobody listens on at the moment
+free_port() {
+	while :; do
+		p=$(( (($$ + $(od -An -N2 -tu2 /dev/urandom)) % 20000) + 30000 ))
+		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
+			echo "$p"
+			return
+		fi
+	done
+}
+
+# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT
+wait_port() {
+	i=0
+	while ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; do
+		i=$((i + 1))
+		[ "$i" -gt $((${2:-10} * 20)) ] && return 1
+		sleep 0.05
+	done
+}
