@@ -175,13 +175,24 @@ int
 main(int argc, char **argv)
 {
 	phx_init(argv[0]);
+	if (argc >= 2 && strcmp(argv[1], "pass") == 0) {
+		/* phx-unit pass [MAXLINE]: the reader and phx_pass, alone */
+		struct phx_reader *r = phx_reader_new(0, "stdin",
+		    argc > 2 ? (size_t)atol(argv[2]) : 0);
+		struct phx_input in;
+		while (phx_reader_next(r, &in) != PHX_RD_EOF)
+			phx_pass(&in);
+		phx_reader_free(r);
+		phx_exit(PHX_EXIT_OK);
+	}
 	if (argc >= 2 && strcmp(argv[1], "config") == 0) {
 		/* phx-unit config [FILE...]: the merged configuration */
 		struct phx_config_opts o = { (const char **)argv + 2,
 		    (size_t)(argc - 2) };
 		cJSON *cfg = phx_config_load(&o);
-		char *s = cJSON_Print(cfg);
-		puts(s);
+		char *s = cJSON_Print(cfg), *clean = phx_redact(s);
+		puts(clean);
+		free(clean);
 		free(s);
 		cJSON_Delete(cfg);
 		phx_exit(PHX_EXIT_OK);

@@ -1,0 +1,52 @@
+#!/bin/bash
+# Bad NDJSON: each bad line reported with input and line number, passed
+# through unchanged; nothing is lost.
+. "$(dirname "$0")/lib.sh"
+UNIT=${PHX_UNIT:-$TOP/tests/unit/phx-unit}
+
+rec='{"v":1,"type":"health","deployment_id":"deploy_20261127_120000","ts":"2026-11-27T12:00:00.000Z","source":"x","service":"a","status":"healthy"}'
+printf '%s\nnot json\n{"v":1,"type":"x"}\n' "$rec" >"$T_TMP/in"
+"$UNIT" pass <"$T_TMP/in" >"$T_TMP/out" 2>"$T_TMP/err"
+is $? 0 "invalid JSON: exit 0 (pass-through is not a failure)"
+check "invalid JSON: every byte passed through" cmp -s "$T_TMP/in" "$T_TMP/out"
+is "$(cat "$T_TMP/err")" "phx-unit: warning: stdin:2:1: invalid JSON, passed through" \
+    "invalid JSON: names the input and the line"
+
+head -c 3000 /dev/urandom >"$T_TMP/garbage"
+printf '\n%s\n' "$rec" >>"$T_TMP/garbage"
+"$UNIT" pass <"$T_TMP/garbage" >"$T_TMP/out" 2>"$T_TMP/err"
+check "binary garbage: passed through byte for byte" cmp -s "$T_TMP/garbage" "$T_TMP/out"
+like "$(head -1 "$T_TMP/err")" '^phx-unit: warning: stdin:1(:[0-9]+)?: (invalid JSON|not a JSON object)' \
+    "binary garbage: reported"
+
+{ printf '%s\n' "$rec"; head -c 5000 /dev/zero | tr '\0' x; printf '\n%s\n' "$rec"; } >"$T_TMP/long"
+"$UNIT" pass 1024 <"$T_TMP/long" >"$T_TMP/out" 2>"$T_TMP/err"
+check "over-long line: passed through unparsed, unchanged" cmp -s "$T_TMP/long" "$T_TMP/out"
+is "$(cat "$T_TMP/err")" "phx-unit: warning: stdin:2: line longer than 1024 bytes, passed through unparsed" \
+    "over-long line: reported with its line number"
+
+: >"$T_TMP/empty"
+"$UNIT" pass <"$T_TMP/empty" >"$T_TMP/out" 2>"$T_TMP/err"
+is "$?:$(wc -c <"$T_TMP/out"):$(wc -c <"$T_TMP/err")" "0:0:0" "empty input: nothing out, no error"
+
+printf '%s' "$rec" >"$T_TMP/nonl"
+"$UNIT" pass <"$T_TMP/nonl" >"$T_TMP/out"
+check "last line without a newline: kept as it was" cmp -s "$T_TMP/nonl" "$T_TMP/out"
+
+printf '%s\r\n\n%s\n' "$rec" "$rec" >"$T_TMP/crlf"
+"$UNIT" pass <"$T_TMP/crlf" >"$T_TMP/out" 2>"$T_TMP/err"
+check "CRLF and blank lines: passed through" cmp -s "$T_TMP/crlf" "$T_TMP/out"
+is "$(wc -c <"$T_TMP/err")" 0 "CRLF and blank lines: no warning"
+
+# a closed stdout is a failure, not silence
+yes "$rec" | head -20000 >"$T_TMP/many"
+"$UNIT" pass <"$T_TMP/many" 2>"$T_TMP/err" | head -1 >/dev/null
+is "${PIPESTATUS[0]}" 3 "reader gone (EPIPE): exit 3"
+like "$(cat "$T_TMP/err")" 'standard output: Broken pipe' "EPIPE: reported once"
+
+# a secret from the environment is masked in passed-through lines
+printf '{"note":"the password is Hunter2-secret"}\n' >"$T_TMP/sec"
+out=$(DEMO_DB_PASSWORD=Hunter2-secret "$UNIT" pass <"$T_TMP/sec")
+is "$out" '{"note":"the password is ***"}' "pass-through masks known secrets"
+
+done_testing
