@@ -55,7 +55,7 @@ $(UNIT): tests/unit/phx-unit.c $(LIBA) lib/phx.h
 	@mkdir -p $(@D)
 	$(CC) $(PHX_CFLAGS) $(CFLAGS) -o $@ tests/unit/phx-unit.c $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
 
-check: all
+check: all images
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
 	    $(PROVE) $(PROVEFLAGS) tests/*.t
 
@@ -85,11 +85,12 @@ images:
 	CONTAINERS_CONF=$(CURDIR)/configs/podman/containers.conf \
 	    sh infra/podman/images/build
 
-demo:
-	@echo "make demo: not built yet (issue 8)" >&2; exit 1
+demo: deps all images
+	PATH=$(CURDIR)/tools:$$PATH sh pipelines/demo
 
-bench:
-	@echo "make bench: not built yet" >&2; exit 1
+bench: all images
+	@set -e; for b in tests/bench/*.sh; do \
+	    echo "== $$b"; PHX_BIN=$(CURDIR)/$(BUILD)/tools bash $$b; done
 
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
