@@ -20,7 +20,7 @@ LDLIBS  = $$(pkg-config --libs $(PKGS)) -lm
 PROVE   = prove
 PROVEFLAGS = -j2
 
-LIBSRC  = lib/config.c lib/log.c lib/ndjson.c lib/record.c lib/redact.c \
+LIBSRC  = lib/compose.c lib/config.c lib/log.c lib/ndjson.c lib/record.c lib/redact.c \
 	lib/run.c lib/state.c lib/util.c
 TOOLSRC = $(wildcard tools/phx-*.c)
 TOOLS   = $(TOOLSRC:%.c=$(BUILD)/%)

@@ -2,6 +2,7 @@
 #ifndef PHX_H
 #define PHX_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -171,18 +172,36 @@ struct phx_run {
 	const char *stdin_data;    /* NULL: /dev/null */
 	int64_t timeout_ms;        /* <= 0: none; kills the whole process group */
 	size_t keep;               /* bytes of stdout/stderr kept (tail); 0: 1 MiB */
+	/* when non-NULL and set (from a signal handler), the process group
+	 * is killed and phx_run returns with cancelled set */
+	const volatile sig_atomic_t *cancel;
 	/* results */
 	int status;                /* exit code, or 128+signal */
 	bool timed_out;
+	bool cancelled;
 	bool exec_failed;          /* could not start: errno in exec_errno */
 	int exec_errno;
 	int64_t duration_ms;
 	struct phx_buf out, err;
+	pid_t pid;                 /* the child, leader of its process group */
 };
 /* runs to completion; returns false when it could not start */
 bool phx_run(struct phx_run *run);
 void phx_run_free(struct phx_run *run);
 /* the last n lines of s (malloc'd) */
 char *phx_tail_lines(const char *s, size_t len, int n);
+
+/* ---- compose files (compose.c) ---- */
+/* a compose file as cJSON, read as podman-compose reads it (YAML 1.1
+ * scalars, merge keys, ${VAR} from the environment and DIR/.env);
+ * checked: services exist, each names an image, ports parse.  NULL on
+ * error, with a malloc'd "file:line:column: message" in *err */
+cJSON *phx_compose_parse(const char *name, const char *data, size_t len,
+    const char *dir, char **err);
+cJSON *phx_compose_load(const char *path, char **err);
+/* a service's published ports: [{host_ip,host_port,container_port,
+ * protocol}], host_port absent when ephemeral; NULL when a spec is bad
+ * (that spec as JSON in *bad, malloc'd) */
+cJSON *phx_compose_ports(const cJSON *service, char **bad);
 
 #endif

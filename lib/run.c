@@ -60,10 +60,11 @@ phx_run(struct phx_run *run)
 	int64_t start = phx_now_ms();
 	size_t in_off = 0, in_len = run->stdin_data ? strlen(run->stdin_data) : 0;
 	int wstatus = 0, e = 0;
+	int64_t cancelled_at = 0;
 	pid_t pid;
 
 	run->status = -1;
-	run->timed_out = run->exec_failed = false;
+	run->timed_out = run->exec_failed = run->cancelled = false;
 	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
 	    pipe2(errp, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0)
 		phx_edie(PHX_EXIT_ENV, "pipe");
@@ -77,6 +78,7 @@ phx_run(struct phx_run *run)
 		(void)!write(execp[1], &e, sizeof e);
 		_exit(127);
 	}
+	run->pid = pid;
 	setpgid(pid, pid);
 	close(inp[0]);
 	close(outp[1]);
@@ -103,6 +105,16 @@ phx_run(struct phx_run *run)
 				left = 100;   /* drain what is left */
 			}
 			wait = (int)left;
+		}
+		if (run->cancel) {
+			/* a signal just before poll() would not interrupt it */
+			if (wait < 0 || wait > 100)
+				wait = 100;
+			if (*run->cancel && !run->cancelled) {
+				kill(-pid, SIGKILL);
+				run->cancelled = true;
+				cancelled_at = phx_now_ms();
+			}
 		}
 		if (poll(pfd, 3, wait) < 0 && errno != EINTR)
 			break;
@@ -131,11 +143,13 @@ phx_run(struct phx_run *run)
 		}
 		if (run->timed_out && phx_now_ms() > start + run->timeout_ms + 2000)
 			break;   /* a grandchild kept the pipe open */
+		if (run->cancelled && phx_now_ms() > cancelled_at + 2000)
+			break;
 	}
 	for (int i = 0; i < 3; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
-	if (run->timed_out)
+	if (run->timed_out || run->cancelled)
 		kill(-pid, SIGKILL);
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
