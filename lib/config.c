@@ -108,6 +108,13 @@ static const struct field command_test_fields[] = {
 	{ "expect_exit", T_INT, NULL },
 	{ "expect_stdout", T_STR, NULL },
 	{ "expect_stderr", T_STR, NULL },
+	{ "enabled", T_BOOL, NULL },
+	{ "script_path", T_STR, NULL },
+	{ "args", T_ANY, NULL },
+	{ "expect", T_ANY, NULL },
+	{ "mode", T_STR, NULL },
+	{ "webhook_path", T_STR, NULL },
+	{ "webhook_id", T_BOOL, NULL },
 	{ NULL, 0, NULL },
 };
 static const struct field command_test_value[] = {
@@ -130,6 +137,12 @@ static const struct field suite_fields[] = {
 	{ "args", T_ANY, NULL },
 	{ "expect", T_ANY, NULL },
 	{ "webhook_path", T_STR, NULL },
+	{ "webhook_id", T_BOOL, NULL },
+	{ "mode", T_STR, NULL },
+	{ "shell", T_STR, NULL },
+	{ "cwd", T_STR, NULL },
+	{ "env", T_DICT, str_value },
+	{ "expect_exit", T_INT, NULL },
 	{ "tests", T_LIST, command_test_value },
 	{ NULL, 0, NULL },
 };
@@ -157,6 +170,9 @@ static const struct field security_fields[] = {
 	{ "scanner", T_STR, NULL },
 	{ "rules", T_DICT, rule_value },
 	{ "tls_ports", T_DICT, str_value },
+	{ "max_pids", T_INT, NULL },
+	{ "sensitive_mounts", T_STRLIST, NULL },
+	{ "ca_file", T_STR, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -182,7 +198,9 @@ static const char default_config[] =
     "\"tests\":{\"parallel\":true,\"timeout\":600000,\"suites\":{}},"
     "\"security\":{\"fail_on\":\"HIGH\",\"sensitive_ports\":[22,23,2375,2376,"
     "3306,5432,5984,6379,9200,11211,27017],\"ignore\":[],\"min_cert_days\":30,"
-    "\"scanner\":\"auto\",\"rules\":{},\"tls_ports\":{}}}";
+    "\"scanner\":\"auto\",\"rules\":{},\"tls_ports\":{},\"max_pids\":1024,"
+    "\"sensitive_mounts\":[\"/\",\"/boot\",\"/dev\",\"/etc\",\"/lib\",\"/lib64\","
+    "\"/proc\",\"/root\",\"/sys\",\"/usr\",\"/var/lib/containers\"]}}";
 
 /* ---- scalars ---- */
 
