@@ -137,6 +137,7 @@ const char *
 phx_buf_str(struct phx_buf *b)
 {
 	buf_reserve(b, 0);
+	b->data[b->len] = '\0';   /* a fresh buffer has no terminator yet */
 	return b->data;
 }
 
