@@ -122,6 +122,31 @@ is "$(rec hang | jq -r '[.status, .reason] | join(" ")')" "failed timeout" \
 is "$(rec shell | jq -r '[.status, .reason] | join(" ")')" "error deadline" \
     "tests after the total deadline are errors, reason deadline"
 
+# SIGTERM: the running command is killed with its group, the rest not run
+cat >"$T_TMP/sig.yaml" <<EOF
+tests:
+  suites:
+    cmds:
+      type: command
+      tests:
+        - name: long
+          command: [sh, -c, 'sleep 977 & sleep 976']
+        - name: after
+          command: [true]
+EOF
+phx-functest -c "$T_TMP/sig.yaml" </dev/null >"$T_TMP/out" 2>"$T_TMP/err" &
+pid=$!
+i=0
+until ps -eo args= | grep -q '^sleep 976' || [ $i -gt 100 ]; do sleep 0.05; i=$((i + 1)); done
+kill -TERM $pid
+wait $pid
+is "$?" 143 "SIGTERM: exit 128+15"
+is "$(rec long | jq -r '[.status, .reason] | join(" ")')" "error interrupted" "the running test: error, interrupted"
+is "$(rec after | jq -r '[.status, .reason] | join(" ")')" "error interrupted" "the next one is not run"
+is "$(tail -1 "$T_TMP/out" | jq -r '.event + " " + .status')" "end error" "the phase still ends"
+ps -eo args= | grep -q '^sleep 97[67]'
+is "$?" 1 "nothing of it left running"
+
 # usage and configuration errors: exit 2, one clear line
 ft -c "$T_TMP/cmd.yaml" -s nosuch </dev/null >"$T_TMP/out"
 is "$?" 2 "unknown suite: exit 2"

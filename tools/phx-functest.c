@@ -72,6 +72,7 @@ struct run {                 /* one test being run, and its outcome */
 	bool has_exit;
 	int exit_code;
 	char *output, *errout;
+	bool cleaning;           /* n8n clean-up: not interrupted by a signal */
 };
 
 struct http {
@@ -94,6 +95,7 @@ static struct health *healths;
 static int64_t total_deadline;
 static pthread_mutex_t emit_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned counts[4];   /* passed, failed, skipped, error */
+static volatile sig_atomic_t stop_signal;
 
 static void
 usage(FILE *f)
@@ -301,6 +303,17 @@ open_cloexec(void *arg, curlsocktype purpose, struct curl_sockaddr *a)
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
+/* a signal stops the test at hand, but not the clean-up after it */
+static int
+interrupted(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+    curl_off_t ulnow)
+{
+	const struct run *r = arg;
+
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return stop_signal && !r->cleaning;
+}
+
 static void
 headers_free(struct curl_slist *h)
 {
@@ -318,6 +331,12 @@ http_call(struct run *r, const char *method, const char *url,
 
 	phx_buf_free(&h->body);
 	memset(h, 0, sizeof *h);
+	if (stop_signal && !r->cleaning) {
+		h->rc = CURLE_ABORTED_BY_CALLBACK;
+		snprintf(h->err, sizeof h->err, "interrupted by signal %d",
+		    (int)stop_signal);
+		return false;
+	}
 	if (left <= 0) {
 		h->rc = CURLE_OPERATION_TIMEDOUT;
 		snprintf(h->err, sizeof h->err, "the test's time is up");
@@ -335,6 +354,9 @@ http_call(struct run *r, const char *method, const char *url,
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    (long)(left < 10000 ? left : 10000));
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, interrupted);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, r);
 	if (body) {
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
@@ -380,6 +402,11 @@ expect_status(struct run *r, const char *step, const char *method,
 {
 	char *body;
 
+	if (h->rc == CURLE_ABORTED_BY_CALLBACK) {
+		cannot_run(r, step, "interrupted", "%s %s: interrupted by signal %d",
+		    method, url, (int)stop_signal);
+		return false;
+	}
 	if (h->rc != CURLE_OK) {
 		fail(r, step, transport_reason(h->rc), "%s %s: %s", method, url,
 		    *h->err ? h->err : curl_easy_strerror(h->rc));
@@ -669,6 +696,7 @@ n8n_cleanup(struct run *r, struct n8n *n)
 	struct run *c = passed(r) ? r : &quiet;
 
 	quiet.status = "passed";
+	c->cleaning = true;
 	if (c->deadline < phx_now_ms() + CLEANUP_MS)
 		c->deadline = phx_now_ms() + CLEANUP_MS;
 	n8n_post_action(c, n, "deactivate");
@@ -678,8 +706,10 @@ n8n_cleanup(struct run *r, struct n8n *n)
 	else if (!expect_status(c, "delete", "DELETE", url, &n->h, 200) && c != r)
 		phx_log(PHX_WARN, "could not delete n8n workflow %s (%s); delete "
 		    "it by hand", n->id, quiet.message);
-	if (c == r)
+	if (c == r) {
 		r->deadline = quiet.deadline;   /* restore */
+		r->cleaning = false;
+	}
 	free(url);
 }
 
@@ -1043,6 +1073,7 @@ command_test(struct run *r)
 	run.cwd = opt_str(r->t, "cwd", NULL);
 	run.timeout_ms = left;
 	run.keep = KEEP_OUTPUT;
+	run.cancel = &stop_signal;
 	if (!phx_run(&run))
 		cannot_run(r, "exec", "exec", "cannot run %s: %s", argv[0],
 		    strerror(run.exec_errno));
@@ -1050,7 +1081,10 @@ command_test(struct run *r)
 	if (!run.exec_failed) {
 		r->output = output_tail(&run.out);
 		r->errout = output_tail(&run.err);
-		if (run.timed_out)
+		if (run.cancelled)
+			cannot_run(r, "run", "interrupted", "%s killed with its process "
+			    "group: interrupted by signal %d", argv[0], (int)stop_signal);
+		else if (run.timed_out)
 			fail(r, "run", "timeout", "%s killed after %lld ms with its "
 			    "process group", argv[0], (long long)run.duration_ms);
 		else if (run.status != want) {
@@ -1087,7 +1121,10 @@ run_test(struct test *t, CURL *curl)
 	r.deadline = r.started + test_timeout(t);
 	if (r.deadline > total_deadline)
 		r.deadline = total_deadline;
-	if (s->skip_reason)
+	if (stop_signal)
+		cannot_run(&r, NULL, "interrupted", "not run: interrupted by signal %d",
+		    (int)stop_signal);
+	else if (s->skip_reason)
 		outcome(&r, "skipped", NULL, s->skip_reason, "%s", s->skip_message);
 	else if (t->conf && !phx_jbool(t->conf, "enabled", true))
 		outcome(&r, "skipped", NULL, "disabled", "disabled in the configuration");
@@ -1159,6 +1196,24 @@ run_all(const cJSON *cfg)
 	for (size_t i = 0; i < njobs; i++)
 		free(jobs[i].tests);
 	free(jobs);
+}
+
+static void
+on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+/* no SA_RESTART: a signal ends the sleeps and waits it interrupts */
+static void
+catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 }
 
 /* ---- configuration ---- */
@@ -1521,15 +1576,19 @@ main(int argc, char *argv[])
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	started = read_stream();
 	apply_health();
+	catch_signals();
 	total_deadline = phx_now_ms() + (int64_t)phx_cfg_num(cfg, "tests.timeout", 600000);
 	run_all(cfg);
 	status = counts[1] || counts[3] ? PHX_EXIT_FAIL : PHX_EXIT_OK;
+	if (stop_signal)
+		status = 128 + stop_signal;
 	cnt = cJSON_CreateObject();
 	cJSON_AddNumberToObject(cnt, "passed", counts[0]);
 	cJSON_AddNumberToObject(cnt, "failed", counts[1]);
 	cJSON_AddNumberToObject(cnt, "skipped", counts[2]);
 	cJSON_AddNumberToObject(cnt, "error", counts[3]);
-	phx_phase_end("functest", started, status ? "failed" : "ok", cnt);
+	phx_phase_end("functest", started, stop_signal ? "error" : status ?
+	    "failed" : "ok", cnt);
 	curl_global_cleanup();
 	free_all(cfg);
 	phx_exit(status);
