@@ -89,6 +89,7 @@ struct check {
 	bool want_body, status_in_conds;
 	struct settings set;
 	char *invalid;        /* why the check could not be built */
+	char *odd_kind;       /* an unknown kind, as given */
 	/* postgres */
 	char *pgkeys[MAX_PGPARAMS + 1], *pgvals[MAX_PGPARAMS + 1];
 	bool pg_expand;
@@ -143,7 +144,7 @@ static struct {
 	struct service **svcs;
 	size_t nsvcs, pending;
 	struct phx_reader *in;
-	bool phase_started;
+	bool phase_started, unterminated;
 	int64_t phase_t0;
 	int healthy, unhealthy, input_errors;
 	int sigpipe[2];
@@ -937,8 +938,8 @@ check_new(struct service *svc, const cJSON *j, const cJSON *entry,
 	c->target = phx_strdup(target ? target : "");
 	c->url = phx_strdup(c->target);
 	if (!parse_kind(phx_jstr(j, "kind"), &c->kind)) {
-		c->invalid = phx_asprintf("unknown check kind \"%s\"",
-		    phx_jstr(j, "kind"));
+		c->odd_kind = phx_strdup(phx_jstr(j, "kind") ? phx_jstr(j, "kind") : "?");
+		c->invalid = phx_asprintf("unknown check kind \"%s\"", c->odd_kind);
 		return c;
 	}
 	if (!target || !*target) {
@@ -971,6 +972,7 @@ check_free(struct check *c)
 	free(c->query);
 	free(c->container);
 	free(c->invalid);
+	free(c->odd_kind);
 	free(c->message);
 	curl_slist_free_all(c->headers);
 	for (size_t i = 0; i < c->nconds; i++)
@@ -990,9 +992,20 @@ check_free(struct check *c)
 
 /* ---- records ---- */
 
+/* a passed last line without its newline must not run into our next record */
+static void
+end_line(void)
+{
+	if (P.unterminated) {
+		P.unterminated = false;
+		putchar('\n');
+	}
+}
+
 static void
 ensure_phase_start(void)
 {
+	end_line();
 	if (P.phase_started)
 		return;
 	P.phase_started = true;
@@ -1020,10 +1033,16 @@ add_tls(cJSON *o, const struct check *c)
 	}
 }
 
+static const char *
+kind_name(const struct check *c)
+{
+	return c->odd_kind ? c->odd_kind : kind_names[c->kind];
+}
+
 static void
 add_result(cJSON *o, const struct check *c)
 {
-	cJSON_AddStringToObject(o, "check", kind_names[c->kind]);
+	cJSON_AddStringToObject(o, "check", kind_name(c));
 	cJSON_AddStringToObject(o, "target", c->target);
 	cJSON_AddStringToObject(o, "status", c->healthy ? "healthy" : "unhealthy");
 	cJSON_AddNumberToObject(o, "attempts", c->attempts);
@@ -1054,7 +1073,7 @@ add_summary(cJSON *rec, const struct service *s)
 
 	for (size_t i = 0; i < s->nchecks; i++) {
 		const struct check *c = s->checks[i];
-		phx_buf_printf(&kinds, "%s%s", i ? "+" : "", kind_names[c->kind]);
+		phx_buf_printf(&kinds, "%s%s", i ? "+" : "", kind_name(c));
 		if (!c->healthy && !bad)
 			bad = c;
 		rt = c->response_ms > rt ? c->response_ms : rt;
@@ -1107,6 +1126,7 @@ service_emit(struct service *s)
 		cJSON_AddStringToObject(rec, "message", "no checks defined");
 	}
 	ensure_phase_start();
+	end_line();
 	phx_emit(rec);
 	s->emitted = true;
 	P.pending--;
@@ -1421,6 +1441,23 @@ tls_info(struct check *c)
 	}
 }
 
+/* curl's message without its timings, so equal failures read the same */
+static const char *
+curl_message(struct check *c, CURLcode rc)
+{
+	char *p;
+
+	if (!c->errbuf[0])
+		return curl_easy_strerror(rc);
+	while ((p = strstr(c->errbuf, " after ")) &&
+	    strspn(p + 7, "0123456789") > 0 &&
+	    strncmp(p + 7 + strspn(p + 7, "0123456789"), " ms", 3) == 0) {
+		char *rest = p + 7 + strspn(p + 7, "0123456789") + 3;
+		memmove(p, rest, strlen(rest) + 1);
+	}
+	return c->errbuf;
+}
+
 static void
 http_done(struct check *c, CURLcode rc)
 {
@@ -1440,9 +1477,14 @@ http_done(struct check *c, CURLcode rc)
 		    BODY_MAX);
 		return;
 	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		attempt_failed(c, "timeout", "no %s within %lld ms",
+		    c->kind == K_TCP ? "connection" : "complete answer",
+		    (long long)(c->attempt_deadline - c->attempt_started));
+		return;
+	}
 	if (rc != CURLE_OK) {
-		attempt_failed(c, curl_reason(rc), "%s", c->errbuf[0] ? c->errbuf :
-		    curl_easy_strerror(rc));
+		attempt_failed(c, curl_reason(rc), "%s", curl_message(c, rc));
 		return;
 	}
 	if (c->kind == K_HTTP)
@@ -1897,6 +1939,7 @@ read_input(void)
 		}
 		ensure_phase_start();
 		phx_pass(&in);
+		P.unterminated = !in.newline;
 		if (rd == PHX_RD_RECORD && strcmp(in.type, "service") == 0)
 			on_service_record(in.json, in.lineno);
 	}
