@@ -1856,6 +1856,8 @@ note_record(const struct phx_input *in)
 		    strncmp(url, "https://", 8) == 0)
 			add_tls(svc, url, NULL);
 	}
+	if (svc)
+		add_tls_from_config(svc);
 }
 
 static void
