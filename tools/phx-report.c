@@ -76,6 +76,7 @@ struct test {
 
 struct finding {
 	char *id, *cis, *where, *status, *severity, *title, *message, *category;
+	char *remediation, *evidence;   /* evidence: compact JSON, clipped */
 	int64_t ts;
 };
 
@@ -487,6 +488,19 @@ on_test(const cJSON *rec, int64_t ts)
 	t->exit_code = (int)phx_jnum(rec, "exit_code", -1);
 }
 
+/* kept only when short enough to be kept whole */
+static char *
+evidence_text(const cJSON *ev)
+{
+	char *s = ev ? cJSON_PrintUnformatted(ev) : NULL;
+
+	if (s && strlen(s) > MAX_TEXT) {
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
 static void
 on_finding(const cJSON *rec, int64_t ts)
 {
@@ -518,7 +532,12 @@ on_finding(const cJSON *rec, int64_t ts)
 	set_str(&f->title, phx_jstr(rec, "title"));
 	set_str(&f->category, phx_jstr(rec, "category"));
 	free(f->message);
+	free(f->remediation);
+	free(f->evidence);
 	f->message = clip(phx_jstr(rec, "message"));
+	f->remediation = clip(phx_jstr(rec, "remediation"));
+	f->evidence = evidence_text(cJSON_GetObjectItemCaseSensitive(rec,
+	    "evidence"));
 }
 
 static void
@@ -1132,6 +1151,10 @@ security_json(const struct result *r)
 		add_str(o, "category", finding_group(f));
 		add_str(o, "title", f->title);
 		add_str(o, "message", f->message);
+		if (f->evidence)
+			cJSON_AddItemToObject(o, "evidence",
+			    cJSON_Parse(f->evidence));
+		add_str(o, "remediation", f->remediation);
 		cJSON_AddItemToArray(list, o);
 	}
 	by_status = cJSON_AddObjectToObject(s, "counts");
@@ -1360,7 +1383,7 @@ text_services(struct phx_buf *b, const struct style *sty, int w)
 		const struct check *c = prim[i];
 		phx_buf_printf(b, "service  %-*s  ", w, A.services[i].name);
 		status_word(b, sty, svc_state_names[st[i]], 10);
-		if (c && c->response_ms >= 0)
+		if (c && c->response_ms >= 0 && st[i] == SVC_HEALTHY)
 			phx_buf_printf(b, "%6.0f ms  ", c->response_ms);
 		else
 			phx_buf_printf(b, "%9s  ", "");
@@ -1520,7 +1543,8 @@ struct suite {
 
 enum { S_DEPLOY, S_PROBE, S_FUNCTEST, S_SECSCAN, S_STREAM, NSUITES };
 
-/* outcome: NULL passed, else "failure", "error" or "skipped" */
+/* outcome: NULL passed, else "failure", "error" or "skipped"; GitLab
+ * shows the element's text, other readers its message: give both */
 static void
 junit_case(struct suite *s, const char *classname, const char *name,
     double seconds, const char *outcome, const char *type, const char *msg,
@@ -1551,9 +1575,14 @@ junit_case(struct suite *s, const char *classname, const char *name,
 		}
 		phx_buf_addstr(b, " message=\"");
 		xml_add(b, msg);
-		phx_buf_addstr(b, "\"/>\n");
-	}
-	if (out) {
+		phx_buf_addstr(b, "\">");
+		xml_add(b, msg);
+		if (out) {
+			phx_buf_addstr(b, "&#10;");
+			xml_add(b, out);
+		}
+		phx_buf_printf(b, "</%s>\n", outcome);
+	} else {
 		phx_buf_addstr(b, "      <system-out>");
 		xml_add(b, out);
 		phx_buf_addstr(b, "</system-out>\n");
@@ -1627,7 +1656,7 @@ junit_tests(struct suite *s)
 		    strcmp(t->status, "skipped") == 0 ? "skipped" :
 		    strcmp(t->status, "error") == 0 ? "error" : "failure";
 		char *cls = phx_asprintf("functest.%s", or(t->suite, "tests"));
-		char *msg = phx_asprintf("%s%s%s: %s", t->step ? "step " : "",
+		char *msg = phx_asprintf("%s%s%s%s", t->step ? "step " : "",
 		    t->step ? t->step : "", t->step ? ": " : "",
 		    or(t->message, or(t->reason, t->status)));
 		junit_case(s, cls, t->name, t->duration_ms / 1000.0, outcome,
@@ -1646,8 +1675,11 @@ junit_findings(struct suite *s, int fail_on)
 		    strcmp(f->status, "SKIP") == 0 ? "skipped" : NULL;
 		char *cls = phx_asprintf("secscan.%s", f->where);
 		char *name = phx_asprintf("%s %s", f->id, or(f->title, ""));
-		char *out = phx_asprintf("%s %s%s%s: %s", f->status, f->severity,
-		    f->cis ? " CIS " : "", or(f->cis, ""), or(f->message, ""));
+		char *out = phx_asprintf("%s %s%s%s: %s%s%s%s%s", f->status,
+		    f->severity, f->cis ? " CIS " : "", or(f->cis, ""),
+		    or(f->message, ""), f->evidence ? "\nevidence: " : "",
+		    or(f->evidence, ""), f->remediation ? "\nremediation: " : "",
+		    or(f->remediation, ""));
 		char *msg = phx_asprintf("%s%s: %s", f->severity,
 		    finding_fails(f, fail_on) ? "" : " (below the fail-on level)",
 		    or(f->message, or(f->title, "")));
@@ -2196,7 +2228,8 @@ take_line(enum phx_rd kind, const struct phx_input *in, const char *name,
 		break;
 	case PHX_RD_INVALID:
 		A.st.invalid++;
-		input_error(name, in->lineno, "not a JSON object");
+		input_error(name, in->lineno, in->json ? "not a JSON object" :
+		    "not valid JSON");
 		break;
 	case PHX_RD_LONG:
 		A.st.long_lines++;
@@ -2446,7 +2479,7 @@ agg_free(void)
 		struct finding *f = &A.findings[i];
 		free(f->id); free(f->cis); free(f->where); free(f->status);
 		free(f->severity); free(f->title); free(f->message);
-		free(f->category);
+		free(f->category); free(f->remediation); free(f->evidence);
 	}
 	for (size_t i = 0; i < A.ncontainers; i++) {
 		struct container *c = &A.containers[i];
