@@ -110,6 +110,10 @@ scan --fail-on BOGUS "$GOOD" </dev/null
 is "$(cat "$T_TMP/status")" 2 "bad --fail-on: exit 2"
 like "$(cat "$T_TMP/err")" 'fail-on: expected LOW, MEDIUM, HIGH, CRITICAL or NONE, got "BOGUS"' "bad --fail-on named"
 
+scan --scanner none "$GOOD" </dev/null
+like "$(jq -r 'select(.id == "PHX-SEC-070") | .status + " " + .message' "$T_TMP/out")" \
+	"^SKIP no image vulnerability scan done: turned off" "--scanner none: one SKIP saying so"
+
 # ---- rules, ignores, severity overrides ----
 cat >"$T_TMP/sec.yaml" <<EOF
 deployment:

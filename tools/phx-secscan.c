@@ -436,11 +436,14 @@ podman(const char *const *args, struct phx_run *run, char **why)
 	}
 	if (run->status != 0) {
 		char *tail = phx_tail_lines(run->err.data, run->err.len, 1);
+		const char *msg = tail;
 		size_t l = strlen(tail);
 		while (l && (tail[l - 1] == '\n' || tail[l - 1] == '\r'))
 			tail[--l] = '\0';
-		*why = phx_asprintf("%s %s: %s", S.podman, argv[1],
-		    *tail ? tail : "failed");
+		if (strncmp(msg, "Error: ", 7) == 0)
+			msg += 7;
+		*why = phx_asprintf("%s %s%s%s: %s", S.podman, argv[1],
+		    n > 2 ? " " : "", n > 2 ? argv[2] : "", *msg ? msg : "failed");
 		free(tail);
 		return false;
 	}
@@ -2043,6 +2046,8 @@ scan(void)
 		inspect_targets();
 		if (podman_missing)
 			return;
+	}
+	if (S.targets) {
 		for (const struct target *t = S.targets; t && !S.compose; t = t->next)
 			if (t->service)
 				load_compose(false);
@@ -2062,10 +2067,18 @@ scan(void)
 static void
 read_stream(struct phx_reader *rd, struct phx_input *in, enum phx_rd kind)
 {
+	bool open_line = false;
+
 	for (; kind != PHX_RD_EOF; kind = phx_reader_next(rd, in)) {
 		phx_pass(in);
+		open_line = !in->newline;
 		if (kind == PHX_RD_RECORD)
 			note_record(in);
+	}
+	/* a last line without its newline would run into our next record */
+	if (open_line) {
+		struct phx_input nl = { .line = "", .newline = true };
+		phx_pass(&nl);
 	}
 }
 
