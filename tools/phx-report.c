@@ -2032,12 +2032,12 @@ progress_draw(struct progress *p, bool force)
 	}
 	for (size_t i = 0; i < A.nfindings; i++)
 		bad += strcmp(A.findings[i].status, "FAIL") == 0;
-	snprintf(line, sizeof line, "%s: %llds  %s%s  services %lu/%lu "
-	    "healthy (%zu known)  tests %lu passed %lu failed  findings %lu "
-	    "FAIL  records %lu", phx_progname,
+	snprintf(line, sizeof line, "%s: %llds  %s%s  services %lu healthy "
+	    "%lu unhealthy of %zu  tests %lu passed %lu failed  findings %lu "
+	    "FAIL  %lu records", phx_progname,
 	    (long long)((now - p->t0) / 1000), cur ? cur->name : "waiting",
-	    cur ? " running" : "", healthy, checked, A.nservices, passed,
-	    failed, bad, A.st.records);
+	    cur ? " running" : "", healthy, checked - healthy, A.nservices,
+	    passed, failed, bad, A.st.records);
 	clean = phx_redact(line);
 	if ((int)strlen(clean) >= term_width())
 		clean[term_width() - 1] = '\0';
