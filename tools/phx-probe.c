@@ -142,8 +142,10 @@ static struct {
 	const char *podman, *default_query;
 	struct check *waiting, *queue, *queue_tail, *polled;
 	struct service **svcs;
-	size_t nsvcs, pending;
+	size_t nsvcs, capsvcs, pending;
 	struct phx_reader *in;
+	CURL **pool;          /* idle easy handles: reuse saves their setup */
+	size_t npool;
 	bool phase_started, unterminated;
 	int64_t phase_t0;
 	int healthy, unhealthy, input_errors;
@@ -1176,6 +1178,22 @@ list_remove(struct check **head, struct check *c, bool polled)
 		}
 }
 
+/* connect-only handles keep their connection: those are not reused */
+static void
+easy_release(struct check *c)
+{
+	if (!c->easy)
+		return;
+	if (c->kind == K_HTTP && P.npool < (size_t)P.concurrency) {
+		curl_easy_reset(c->easy);
+		if (!P.pool)
+			P.pool = phx_calloc((size_t)P.concurrency, sizeof *P.pool);
+		P.pool[P.npool++] = c->easy;
+	} else
+		curl_easy_cleanup(c->easy);
+	c->easy = NULL;
+}
+
 static void
 verdict(struct check *c, bool healthy)
 {
@@ -1184,10 +1202,9 @@ verdict(struct check *c, bool healthy)
 	c->state = S_DONE;
 	c->healthy = healthy;
 	c->duration_ms = phx_now_ms() - c->started;
-	if (c->easy) {
-		curl_easy_cleanup(c->easy);
-		c->easy = NULL;
-	}
+	easy_release(c);
+	phx_buf_free(&c->out);
+	memset(&c->out, 0, sizeof c->out);
 	if (++s->ndone == s->nchecks)
 		service_emit(s);
 }
@@ -1325,8 +1342,9 @@ on_header(char *p, size_t size, size_t n, void *arg)
 static void
 easy_setup(struct check *c)
 {
-	CURL *e = c->easy = curl_easy_init();
 	bool https = strncmp(c->url, "https://", 8) == 0;
+	CURL *e = c->easy = c->kind == K_HTTP && P.npool ? P.pool[--P.npool] :
+	    curl_easy_init();
 
 	if (!e)
 		phx_die(PHX_EXIT_ENV, "curl_easy_init failed");
@@ -1844,7 +1862,10 @@ service_new(const char *name)
 	struct service *s = phx_calloc(1, sizeof *s);
 
 	s->name = phx_strdup(name);
-	P.svcs = phx_reallocarray(P.svcs, P.nsvcs + 1, sizeof *P.svcs);
+	if (P.nsvcs == P.capsvcs) {
+		P.capsvcs = P.capsvcs ? P.capsvcs * 2 : 64;
+		P.svcs = phx_reallocarray(P.svcs, P.capsvcs, sizeof *P.svcs);
+	}
 	P.svcs[P.nsvcs++] = s;
 	P.pending++;
 	return s;
@@ -2265,6 +2286,9 @@ finish(int status)
 		service_free(P.svcs[i]);
 	free(P.svcs);
 	phx_reader_free(P.in);
+	for (size_t i = 0; i < P.npool; i++)
+		curl_easy_cleanup(P.pool[i]);
+	free(P.pool);
 	curl_multi_cleanup(P.multi);
 	curl_global_cleanup();
 	cJSON_Delete((cJSON *)P.cfg);
