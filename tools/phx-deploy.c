@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -1773,6 +1775,28 @@ need_tools(struct deploy *d, bool compose_too)
 		    "(make deps)", d->composecmd);
 }
 
+/* one phx-deploy at a time per project: two would remove each other's
+ * containers.  The lock goes when the process does. */
+static void
+lock_project(const char *project)
+{
+	char *path;
+	int fd;
+
+	phx_mkdirs(phx_state_dir());
+	path = phx_asprintf("%s/.lock.%s", phx_state_dir(), project);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		phx_edie(PHX_EXIT_ENV, "%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			phx_die(PHX_EXIT_ENV, "project %s: another phx-deploy is "
+			    "working on it (lock %s)", project, path);
+		phx_edie(PHX_EXIT_ENV, "%s", path);
+	}
+	free(path);
+}
+
 static bool
 valid_project(const char *p)
 {
@@ -1923,12 +1947,16 @@ cmd_up(struct deploy *d, const char *compose, const char *project)
 	int64_t started;
 	int status;
 
-	first = input_first(&nl, &stream_id);
-	free(stream_id);
 	settings(d, project);
 	load_compose(d, compose ? compose
 	    : phx_cfg_str(d->cfg, "deployment.compose_file", "infra/podman/compose.yaml"),
 	    NULL, 0);
+	if (!dry_run) {
+		need_tools(d, true);
+		lock_project(d->project);
+	}
+	first = input_first(&nl, &stream_id);
+	free(stream_id);
 	if (dry_run) {
 		started = phx_phase_start("deploy");
 		pass_copy(first, nl);
@@ -1937,7 +1965,6 @@ cmd_up(struct deploy *d, const char *compose, const char *project)
 		phx_phase_end("deploy", started, "ok", NULL);
 		return status;
 	}
-	need_tools(d, true);
 	start_state(d);
 	started = phx_phase_start("deploy");
 	pass_copy(first, nl);
@@ -2066,13 +2093,15 @@ cmd_down(struct deploy *d, const char *id)
 	int64_t started;
 	int status;
 
-	first = input_first(&nl, &stream_id);
-	free(stream_id);
 	st = known_state(id);
 	settings(d, phx_jstr(st, "project"));
 	d->compose_path = phx_jstr(st, "compose_file") ?
 	    phx_strdup(phx_jstr(st, "compose_file")) : NULL;
 	need_tools(d, false);
+	if (!dry_run)
+		lock_project(d->project);
+	first = input_first(&nl, &stream_id);
+	free(stream_id);
 	phx_set_deployment_id(id);
 	started = phx_phase_start("down");
 	pass_copy(first, nl);
@@ -2113,16 +2142,15 @@ cmd_rollback(struct deploy *d, const char *id)
 	int64_t started;
 	int status;
 
-	first = input_first(&nl, &stream_id);
-	free(stream_id);
 	st = known_state(id);
 	project = phx_jstr(st, "project");
 	prev = find_deployment(project, id, true);
 	if (!prev) {
-		cJSON_Delete(st);
-		free(first);
-		phx_die(PHX_EXIT_FAIL, "%s: no earlier successful deployment of "
+		phx_log(PHX_ERROR, "%s: no earlier successful deployment of "
 		    "project %s to roll back to", id, project ? project : "?");
+		cJSON_Delete(st);
+		input_drain();
+		return PHX_EXIT_FAIL;
 	}
 	prev_st = state_load(prev);
 	prev_cfg = snapshot_config(prev);
@@ -2138,6 +2166,12 @@ cmd_rollback(struct deploy *d, const char *id)
 	free(text);
 	d->restored_from = prev;
 	d->rollback_of = id;
+	if (!dry_run) {
+		need_tools(d, true);
+		lock_project(d->project);
+	}
+	first = input_first(&nl, &stream_id);
+	free(stream_id);
 	if (dry_run) {
 		phx_set_deployment_id(id);
 		started = phx_phase_start("rollback");
@@ -2152,7 +2186,6 @@ cmd_rollback(struct deploy *d, const char *id)
 		free(prev);
 		return PHX_EXIT_OK;
 	}
-	need_tools(d, true);
 	start_state(d);
 	started = phx_phase_start("rollback");
 	pass_copy(first, nl);
@@ -2251,13 +2284,14 @@ cmd_restart(struct deploy *d, const char *service, const char *project)
 	bool nl = true, ok;
 	int64_t started, deadline;
 
-	first = input_first(&nl, &stream_id);
 	settings(d, project);
 	need_tools(d, false);
+	lock_project(d->project);
 	ps = project_ps(d);
 	if (!(c = container_of(ps, service)))
 		phx_die(PHX_EXIT_USAGE, "service %s: no container in project %s",
 		    service, d->project);
+	first = input_first(&nl, &stream_id);
 	latest = find_deployment(d->project, NULL, false);
 	phx_set_deployment_id(stream_id ? stream_id : latest);
 	started = phx_phase_start("restart");
