@@ -846,8 +846,10 @@ join(const cJSON *arr)
 	cJSON_ArrayForEach(it, arr)
 		if (cJSON_IsString(it))
 			phx_buf_printf(&b, "%s%s", b.len ? ", " : "", it->valuestring);
-	return phx_strdup(b.len ? phx_buf_str(&b) : "none");
-	/* not reached */
+	if (!b.len)
+		phx_buf_addstr(&b, "none");
+	phx_buf_str(&b);
+	return b.data;
 }
 
 /* podman 4.3 derives CapAdd/CapDrop from the bounding set (a privileged
