@@ -133,7 +133,7 @@ is "$(ls -A "$state" | grep -c stream)" 0 "SIGTERM: the partly stored stream is 
 awk 'BEGIN { for (i = 0; i < 9000; i++)
 	printf "{\"v\":1,\"type\":\"test\",\"deployment_id\":\"%s\",\"ts\":\"2026-11-27T16:23:27.250Z\",\"source\":\"phx-functest\",\"suite\":\"s\",\"name\":\"t%d\",\"status\":\"passed\",\"duration_ms\":1}\n", "deploy_20261127_162318", i }' |
     phx-report -n -f json >"$T_TMP/r.json" 2>/dev/null
-is "$(jq '.functional_tests | length' "$T_TMP/r.json")" 8192 "at most 8192 tests kept"
-is "$(jq .stream.not_kept "$T_TMP/r.json")" 808 "the rest counted"
+is "$(jq '.functional_tests | length' "$T_TMP/r.json")" 4096 "at most 4096 tests kept"
+is "$(jq .stream.not_kept "$T_TMP/r.json")" 4904 "the rest counted"
 
 done_testing

@@ -21,17 +21,19 @@
 #include "phx.h"
 
 /* every list is bounded: past these, entries are counted, not kept */
-#define MAX_SERVICES   512
-#define MAX_CHECKS     2048
-#define MAX_TESTS      8192
-#define MAX_FINDINGS   8192
-#define MAX_CONTAINERS 1024
+#define MAX_SERVICES   256
+#define MAX_CHECKS     1024
+#define MAX_TESTS      4096
+#define MAX_FINDINGS   4096
+#define MAX_CONTAINERS 512
 #define MAX_PHASES     64
 #define MAX_PORTS      256
 #define MAX_ERRORS     100
 #define MAX_TYPES      16
-#define MAX_TEXT       512     /* longest message kept */
-#define MAX_KEY        768
+#define MAX_NAME       128     /* longest name kept */
+#define MAX_TEXT       256     /* longest message, URL or title kept */
+#define MAX_KEY        (2 * MAX_NAME + MAX_TEXT + 3)
+#define MAX_LINE       (256 * 1024)   /* longer lines: input error */
 
 enum verdict { SUCCESS, FAILED, INCOMPLETE };
 static const char *verdict_names[] = { "SUCCESS", "FAILED", "INCOMPLETE" };
@@ -165,29 +167,40 @@ usage(FILE *f)
 /* ---- small helpers ---- */
 
 static char *
-clip(const char *s)
+clipn(const char *s, size_t max)
 {
 	size_t n;
 	char *d;
 
 	if (!s)
 		return NULL;
-	n = strnlen(s, MAX_TEXT);
+	n = strnlen(s, max);
 	d = phx_malloc(n + 1);
 	memcpy(d, s, n);
 	d[n] = '\0';
 	return d;
 }
 
+/* names and messages are kept short: a list of thousands must stay small */
+static char *clip(const char *s) { return clipn(s, MAX_NAME); }
+static char *clip_text(const char *s) { return clipn(s, MAX_TEXT); }
+
 static void
 set_str(char **dst, const char *src)
 {
 	if (!src)
 		return;
-	if (*dst && strncmp(*dst, src, MAX_TEXT) == 0)
+	if (*dst && strncmp(*dst, src, MAX_NAME) == 0)
 		return;
 	free(*dst);
 	*dst = clip(src);
+}
+
+static void
+set_text(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = clip_text(src);
 }
 
 static const char *
@@ -354,9 +367,12 @@ static struct service *
 service_entry(const char *name, size_t *idx)
 {
 	bool created;
-	struct service *s = entry(&A.services_t, (void **)&A.services,
-	    &A.nservices, MAX_SERVICES, sizeof *s, name, &created);
+	char key[MAX_NAME + 1];
+	struct service *s;
 
+	snprintf(key, sizeof key, "%s", name);
+	s = entry(&A.services_t, (void **)&A.services, &A.nservices,
+	    MAX_SERVICES, sizeof *s, key, &created);
 	if (!s)
 		return NULL;
 	if (created) {
@@ -427,8 +443,10 @@ on_health(const cJSON *rec, int64_t ts)
 
 	if (!name || !service_entry(name, &svc))
 		return;
-	snprintf(key, sizeof key, "%s\x1f%s\x1f%s", name,
-	    or(phx_jstr(rec, "check"), ""), or(phx_jstr(rec, "target"), ""));
+	/* keys from the parts as kept, so long names cannot collide */
+	snprintf(key, sizeof key, "%.*s\x1f%.*s\x1f%.*s", (int)MAX_NAME,
+	    name, (int)MAX_NAME, or(phx_jstr(rec, "check"), ""),
+	    (int)MAX_TEXT, or(phx_jstr(rec, "target"), ""));
 	c = entry(&A.checks_t, (void **)&A.checks, &A.nchecks, MAX_CHECKS,
 	    sizeof *c, key, &created);
 	if (!c)
@@ -437,16 +455,15 @@ on_health(const cJSON *rec, int64_t ts)
 		c->svc = svc;
 		c->ts = -1;
 		c->kind = clip(or(phx_jstr(rec, "check"), "check"));
-		c->target = clip(or(phx_jstr(rec, "target"), ""));
+		c->target = clip_text(or(phx_jstr(rec, "target"), ""));
 	}
 	status = or(phx_jstr(rec, "status"), "unknown");
 	if (!newer(ts, &c->ts, same_str(c->status, status)))
 		return;
 	set_str(&c->status, status);
 	free(c->reason);
-	free(c->message);
 	c->reason = clip(phx_jstr(rec, "reason"));
-	c->message = clip(phx_jstr(rec, "message"));
+	set_text(&c->message, phx_jstr(rec, "message"));
 	c->response_ms = phx_jnum(rec, "response_time_ms", -1);
 	c->attempts = (int)phx_jnum(rec, "attempts", 0);
 	c->status_code = (int)phx_jnum(rec, "status_code", 0);
@@ -463,7 +480,8 @@ on_test(const cJSON *rec, int64_t ts)
 
 	if (!name)
 		return;
-	snprintf(key, sizeof key, "%s\x1f%s", suite, name);
+	snprintf(key, sizeof key, "%.*s\x1f%.*s", (int)MAX_NAME, suite,
+	    (int)MAX_NAME, name);
 	t = entry(&A.tests_t, (void **)&A.tests, &A.ntests, MAX_TESTS,
 	    sizeof *t, key, &created);
 	if (!t)
@@ -479,10 +497,9 @@ on_test(const cJSON *rec, int64_t ts)
 	set_str(&t->status, status);
 	free(t->step);
 	free(t->reason);
-	free(t->message);
 	t->step = clip(phx_jstr(rec, "step"));
 	t->reason = clip(phx_jstr(rec, "reason"));
-	t->message = clip(phx_jstr(rec, "message"));
+	set_text(&t->message, phx_jstr(rec, "message"));
 	t->duration_ms = phx_jnum(rec, "duration_ms", 0);
 	t->http_status = (int)phx_jnum(rec, "http_status", 0);
 	t->exit_code = (int)phx_jnum(rec, "exit_code", -1);
@@ -513,7 +530,8 @@ on_finding(const cJSON *rec, int64_t ts)
 
 	if (!id)
 		return;
-	snprintf(key, sizeof key, "%s\x1f%s", id, where);
+	snprintf(key, sizeof key, "%.*s\x1f%.*s", (int)MAX_NAME, id,
+	    (int)MAX_NAME, where);
 	f = entry(&A.findings_t, (void **)&A.findings, &A.nfindings,
 	    MAX_FINDINGS, sizeof *f, key, &created);
 	if (!f)
@@ -529,13 +547,11 @@ on_finding(const cJSON *rec, int64_t ts)
 	set_str(&f->status, status);
 	set_str(&f->severity, or(phx_jstr(rec, "severity"), "LOW"));
 	set_str(&f->cis, phx_jstr(rec, "cis"));
-	set_str(&f->title, phx_jstr(rec, "title"));
+	set_text(&f->title, phx_jstr(rec, "title"));
 	set_str(&f->category, phx_jstr(rec, "category"));
-	free(f->message);
-	free(f->remediation);
 	free(f->evidence);
-	f->message = clip(phx_jstr(rec, "message"));
-	f->remediation = clip(phx_jstr(rec, "remediation"));
+	set_text(&f->message, phx_jstr(rec, "message"));
+	set_text(&f->remediation, phx_jstr(rec, "remediation"));
 	f->evidence = evidence_text(cJSON_GetObjectItemCaseSensitive(rec,
 	    "evidence"));
 }
@@ -545,14 +561,16 @@ on_container(const cJSON *rec, int64_t ts)
 {
 	const char *name = or(phx_jstr(rec, "name"),
 	    or(phx_jstr(rec, "container_id"), phx_jstr(rec, "service")));
+	char key[MAX_NAME + 1];
 	struct container *c;
 	bool created;
 	double v;
 
 	if (!name)
 		return;
+	snprintf(key, sizeof key, "%s", name);
 	c = entry(&A.containers_t, (void **)&A.containers, &A.ncontainers,
-	    MAX_CONTAINERS, sizeof *c, name, &created);
+	    MAX_CONTAINERS, sizeof *c, key, &created);
 	if (!c)
 		return;
 	if (created) {
@@ -584,13 +602,15 @@ static void
 on_phase(const cJSON *rec, int64_t ts)
 {
 	const char *name = phx_jstr(rec, "phase"), *event = phx_jstr(rec, "event");
+	char key[MAX_NAME + 1];
 	struct phase *p;
 	bool created, end;
 
 	if (!name || !event)
 		return;
+	snprintf(key, sizeof key, "%s", name);
 	p = entry(&A.phases_t, (void **)&A.phases, &A.nphases, MAX_PHASES,
-	    sizeof *p, name, &created);
+	    sizeof *p, key, &created);
 	if (!p)
 		return;
 	if (created) {
@@ -632,9 +652,8 @@ on_deployment(const cJSON *rec, int64_t ts)
 	set_str(&d->project, phx_jstr(rec, "project"));
 	set_str(&d->compose_file, phx_jstr(rec, "compose_file"));
 	free(d->reason);
-	free(d->message);
 	d->reason = clip(phx_jstr(rec, "reason"));
-	d->message = clip(phx_jstr(rec, "message"));
+	set_text(&d->message, phx_jstr(rec, "message"));
 	d->attempt = (int)phx_jnum(rec, "attempt", d->attempt);
 	d->attempts = (int)phx_jnum(rec, "attempts", d->attempts);
 	d->duration_ms = phx_jnum(rec, "duration_ms", d->duration_ms);
@@ -666,8 +685,8 @@ on_error(const cJSON *rec)
 	    or(phx_jstr(rec, "reason"), "error"),
 	    or(phx_jstr(rec, "message"), "(no message)"));
 
-	if (strlen(s) > MAX_TEXT)
-		s[MAX_TEXT] = '\0';
+	if (strlen(s) > 2 * MAX_TEXT)
+		s[2 * MAX_TEXT] = '\0';
 	add_bounded(A.record_errors, &A.nrecord_errors, &A.more_record_errors, s);
 }
 
@@ -953,34 +972,182 @@ primary_checks(void)
 
 static const char *svc_state_names[] = { "unknown", "healthy", "unhealthy" };
 
-static cJSON *
-services_json(void)
+/* ---- outputs: written a piece at a time, never whole in memory ---- */
+
+/* text goes to up to three places (files are written to a temporary
+ * name and renamed when complete); each piece is redacted on its way
+ * out and ends at an entry boundary, so no secret is ever split */
+struct out {
+	struct phx_buf b;
+	FILE *f[3];
+	char *tmp[3], *path[3];
+	int n;
+	bool failed;
+};
+
+static void
+out_flush(struct out *o)
 {
-	cJSON *all = cJSON_CreateObject();
-	cJSON **objs = phx_calloc(A.nservices + 1, sizeof *objs);
+	size_t len;
+	char *clean;
+
+	if (!o->b.len)
+		return;
+	clean = phx_redact_mem(o->b.data, o->b.len, &len);
+	for (int i = 0; i < o->n; i++)
+		if (fwrite(clean ? clean : o->b.data, 1, clean ? len : o->b.len,
+		    o->f[i]) == 0)
+			o->failed = true;
+	free(clean);
+	o->b.len = 0;
+}
+
+/* an entry ended: pass what is buffered on once there is enough */
+static void
+out_mark(struct out *o)
+{
+	if (o->b.len >= 32768)
+		out_flush(o);
+}
+
+static bool
+out_file(struct out *o, const char *path, mode_t mode)
+{
+	char *tmp = phx_asprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	FILE *f = fd >= 0 && fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
+
+	if (!f) {
+		phx_log(PHX_ERROR, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		free(tmp);
+		return false;
+	}
+	o->f[o->n] = f;
+	o->tmp[o->n] = tmp;
+	o->path[o->n++] = phx_strdup(path);
+	return true;
+}
+
+static void
+out_stdout(struct out *o)
+{
+	o->f[o->n] = stdout;
+	o->tmp[o->n] = NULL;
+	o->path[o->n++] = NULL;
+}
+
+/* completes every file; false when one could not be written */
+static bool
+out_close(struct out *o)
+{
+	bool ok = true;
+
+	out_flush(o);
+	for (int i = 0; i < o->n; i++) {
+		if (!o->path[i]) {
+			fflush(stdout);
+			continue;
+		}
+		if (fclose(o->f[i]) == EOF || o->failed ||
+		    rename(o->tmp[i], o->path[i]) < 0) {
+			phx_log(PHX_ERROR, "%s: %s", o->path[i], strerror(errno));
+			unlink(o->tmp[i]);
+			ok = false;
+		}
+		free(o->tmp[i]);
+		free(o->path[i]);
+	}
+	phx_buf_free(&o->b);
+	return ok;
+}
+
+/* a cJSON value printed and consumed */
+static void
+out_json(struct out *o, cJSON *v)
+{
+	char *s = cJSON_PrintUnformatted(v);
+
+	cJSON_Delete(v);
+	if (!s)
+		phx_die(PHX_EXIT_ENV, "out of memory");
+	phx_buf_addstr(&o->b, s);
+	free(s);
+}
+
+/* an object printed without its closing brace, so members can follow */
+static void
+out_json_open(struct out *o, cJSON *v)
+{
+	out_json(o, v);
+	if (o->b.len && o->b.data[o->b.len - 1] == '}')
+		o->b.len--;
+}
+
+/* "key":value as a member of an open object, one a line */
+static void
+out_member(struct out *o, const char *key, cJSON *v, bool *first)
+{
+	phx_buf_addstr(&o->b, *first ? "\n" : ",\n");
+	*first = false;
+	out_json(o, cJSON_CreateString(key));
+	phx_buf_addstr(&o->b, ":");
+	out_json(o, v);
+	out_mark(o);
+}
+
+/* check indices grouped by service: order[start[s] .. start[s + 1]) */
+static size_t *
+checks_by_service(size_t **startp)
+{
+	size_t *start = phx_calloc(A.nservices + 2, sizeof *start);
+	size_t *order = phx_calloc(A.nchecks + 1, sizeof *order);
+	size_t *fill;
+
+	for (size_t i = 0; i < A.nchecks; i++)
+		start[A.checks[i].svc + 1]++;
+	for (size_t s = 0; s < A.nservices; s++)
+		start[s + 1] += start[s];
+	fill = phx_calloc(A.nservices + 1, sizeof *fill);
+	for (size_t i = 0; i < A.nchecks; i++) {
+		size_t s = A.checks[i].svc;
+		order[start[s] + fill[s]++] = i;
+	}
+	free(fill);
+	*startp = start;
+	return order;
+}
+
+static void
+services_write(struct out *o)
+{
 	unsigned char *st = service_states();
 	const struct check **prim = primary_checks();
+	size_t *start, *order = checks_by_service(&start);
+	bool first = true;
 
 	for (size_t i = 0; i < A.nservices; i++) {
 		const struct service *s = &A.services[i];
-		cJSON *o = cJSON_AddObjectToObject(all, s->name);
-		cJSON_AddStringToObject(o, "status", svc_state_names[st[i]]);
+		cJSON *v = cJSON_CreateObject(), *checks;
+		cJSON_AddStringToObject(v, "status", svc_state_names[st[i]]);
 		if (prim[i]) {
-			add_num(o, "response_time_ms", prim[i]->response_ms);
-			cJSON_AddStringToObject(o, "health_check_url",
+			add_num(v, "response_time_ms", prim[i]->response_ms);
+			cJSON_AddStringToObject(v, "health_check_url",
 			    prim[i]->target);
 		}
-		add_str(o, "container", s->container);
-		add_str(o, "image", s->image);
-		objs[i] = cJSON_AddArrayToObject(o, "checks");
+		add_str(v, "container", s->container);
+		add_str(v, "image", s->image);
+		checks = cJSON_AddArrayToObject(v, "checks");
+		for (size_t k = start[i]; k < start[i + 1]; k++)
+			cJSON_AddItemToArray(checks, check_json(&A.checks[order[k]]));
+		out_member(o, s->name, v, &first);
 	}
-	for (size_t i = 0; i < A.nchecks; i++)
-		cJSON_AddItemToArray(objs[A.checks[i].svc],
-		    check_json(&A.checks[i]));
-	free(objs);
+	free(start);
+	free(order);
 	free(st);
 	free(prim);
-	return all;
 }
 
 static char *
@@ -990,30 +1157,30 @@ test_key(const struct test *t)
 	    : phx_strdup(t->name);
 }
 
-static cJSON *
-tests_json(void)
+static void
+tests_write(struct out *o)
 {
-	cJSON *all = cJSON_CreateObject();
+	bool first = true;
 
 	for (size_t i = 0; i < A.ntests; i++) {
 		const struct test *t = &A.tests[i];
 		char *key = test_key(t);
-		cJSON *o = cJSON_AddObjectToObject(all, key);
-		free(key);
-		cJSON_AddStringToObject(o, "status", t->status);
-		cJSON_AddNumberToObject(o, "duration_ms", t->duration_ms);
+		cJSON *v = cJSON_CreateObject();
+		cJSON_AddStringToObject(v, "status", t->status);
+		cJSON_AddNumberToObject(v, "duration_ms", t->duration_ms);
 		if (*t->suite)
-			cJSON_AddStringToObject(o, "suite", t->suite);
-		cJSON_AddStringToObject(o, "name", t->name);
-		add_str(o, "step", t->step);
+			cJSON_AddStringToObject(v, "suite", t->suite);
+		cJSON_AddStringToObject(v, "name", t->name);
+		add_str(v, "step", t->step);
 		if (t->http_status)
-			cJSON_AddNumberToObject(o, "http_status", t->http_status);
+			cJSON_AddNumberToObject(v, "http_status", t->http_status);
 		if (t->exit_code >= 0)
-			cJSON_AddNumberToObject(o, "exit_code", t->exit_code);
-		add_str(o, "reason", t->reason);
-		add_str(o, "message", t->message);
+			cJSON_AddNumberToObject(v, "exit_code", t->exit_code);
+		add_str(v, "reason", t->reason);
+		add_str(v, "message", t->message);
+		out_member(o, key, v, &first);
+		free(key);
 	}
-	return all;
 }
 
 static bool
@@ -1023,43 +1190,54 @@ is_running(const struct container *c)
 }
 
 static cJSON *
-containers_json(void)
+container_json(const struct container *c)
 {
-	cJSON *m = cJSON_CreateObject(), *use, *each;
+	cJSON *v = cJSON_CreateObject();
+
+	add_str(v, "service", c->service);
+	add_str(v, "state", c->state);
+	add_str(v, "health", c->health);
+	add_num(v, "cpu_percent", c->cpu);
+	add_num(v, "mem_bytes", c->mem);
+	add_num(v, "mem_limit_bytes", c->mem_limit);
+	add_num(v, "pids", c->pids);
+	add_num(v, "max_cpu_percent", c->max_cpu);
+	add_num(v, "max_mem_bytes", c->max_mem);
+	cJSON_AddNumberToObject(v, "restarts", c->restarts);
+	add_num(v, "exit_code", c->exit_code);
+	return v;
+}
+
+static void
+containers_write(struct out *o)
+{
+	cJSON *head = cJSON_CreateObject(), *use = cJSON_CreateObject();
 	double cpu = 0, mem = 0, lim = 0, pids = 0;
 	int running = 0;
+	bool first = true;
 
-	cJSON_AddNumberToObject(m, "total_containers", (double)A.ncontainers);
-	use = cJSON_CreateObject();
-	each = cJSON_CreateObject();
 	for (size_t i = 0; i < A.ncontainers; i++) {
 		const struct container *c = &A.containers[i];
-		cJSON *o = cJSON_AddObjectToObject(each, c->name);
 		running += is_running(c);
 		cpu += c->cpu > 0 ? c->cpu : 0;
 		mem += c->mem > 0 ? c->mem : 0;
 		lim += c->mem_limit > 0 ? c->mem_limit : 0;
 		pids += c->pids > 0 ? c->pids : 0;
-		add_str(o, "service", c->service);
-		add_str(o, "state", c->state);
-		add_str(o, "health", c->health);
-		add_num(o, "cpu_percent", c->cpu);
-		add_num(o, "mem_bytes", c->mem);
-		add_num(o, "mem_limit_bytes", c->mem_limit);
-		add_num(o, "pids", c->pids);
-		add_num(o, "max_cpu_percent", c->max_cpu);
-		add_num(o, "max_mem_bytes", c->max_mem);
-		cJSON_AddNumberToObject(o, "restarts", c->restarts);
-		add_num(o, "exit_code", c->exit_code);
 	}
-	cJSON_AddNumberToObject(m, "running_containers", running);
+	cJSON_AddNumberToObject(head, "total_containers", (double)A.ncontainers);
+	cJSON_AddNumberToObject(head, "running_containers", running);
 	cJSON_AddNumberToObject(use, "cpu_percent", cpu);
 	cJSON_AddNumberToObject(use, "mem_bytes", mem);
 	cJSON_AddNumberToObject(use, "mem_limit_bytes", lim);
 	cJSON_AddNumberToObject(use, "pids", pids);
-	cJSON_AddItemToObject(use, "containers", each);
-	cJSON_AddItemToObject(m, "resource_usage", use);
-	return m;
+	out_json_open(o, head);
+	phx_buf_addstr(&o->b, ",\"resource_usage\":");
+	out_json_open(o, use);
+	phx_buf_addstr(&o->b, ",\"containers\":{");
+	for (size_t i = 0; i < A.ncontainers; i++)
+		out_member(o, A.containers[i].name,
+		    container_json(&A.containers[i]), &first);
+	phx_buf_addstr(&o->b, "}}}");
 }
 
 /* the group a finding speaks to, from its category or its CIS id */
@@ -1105,19 +1283,19 @@ ports_json(void)
 
 	for (size_t i = 0; i < A.nports; i++) {
 		const struct port *p = &A.ports[i];
-		cJSON *o = cJSON_CreateObject();
-		cJSON_AddStringToObject(o, "service", p->service);
-		cJSON_AddStringToObject(o, "host_ip", p->host_ip);
-		cJSON_AddNumberToObject(o, "host_port", p->host_port);
+		cJSON *v = cJSON_CreateObject();
+		cJSON_AddStringToObject(v, "service", p->service);
+		cJSON_AddStringToObject(v, "host_ip", p->host_ip);
+		cJSON_AddNumberToObject(v, "host_port", p->host_port);
 		if (p->container_port)
-			cJSON_AddNumberToObject(o, "container_port",
+			cJSON_AddNumberToObject(v, "container_port",
 			    p->container_port);
-		cJSON_AddStringToObject(o, "protocol", p->protocol);
+		cJSON_AddStringToObject(v, "protocol", p->protocol);
 		/* Podman's empty host IP means every interface */
-		cJSON_AddBoolToObject(o, "all_interfaces", !*p->host_ip ||
+		cJSON_AddBoolToObject(v, "all_interfaces", !*p->host_ip ||
 		    strcmp(p->host_ip, "0.0.0.0") == 0 ||
 		    strcmp(p->host_ip, "::") == 0);
-		cJSON_AddItemToArray(a, o);
+		cJSON_AddItemToArray(a, v);
 	}
 	return a;
 }
@@ -1126,37 +1304,41 @@ static const char *status_names[] = { "FAIL", "WARN", "SKIP", "INFO", "PASS" };
 static const char *severity_names[] = { "LOW", "MEDIUM", "HIGH", "CRITICAL" };
 
 static cJSON *
-security_json(const struct result *r)
+finding_json(const struct finding *f)
 {
-	cJSON *s = cJSON_CreateObject(), *by_status, *by_sev, *list;
+	cJSON *v = cJSON_CreateObject();
+
+	cJSON_AddStringToObject(v, "id", f->id);
+	add_str(v, "cis", f->cis);
+	cJSON_AddStringToObject(v, "service", f->where);
+	cJSON_AddStringToObject(v, "status", f->status);
+	cJSON_AddStringToObject(v, "severity", f->severity);
+	add_str(v, "category", finding_group(f));
+	add_str(v, "title", f->title);
+	add_str(v, "message", f->message);
+	if (f->evidence)
+		cJSON_AddItemToObject(v, "evidence", cJSON_Parse(f->evidence));
+	add_str(v, "remediation", f->remediation);
+	return v;
+}
+
+static void
+security_write(struct out *o, const struct result *r)
+{
+	cJSON *s = cJSON_CreateObject(), *by_status, *by_sev;
 	unsigned long st[6] = { 0 }, sev[5] = { 0 };
 
+	for (size_t i = 0; i < A.nfindings; i++) {
+		const struct finding *f = &A.findings[i];
+		st[status_rank(f->status)]++;
+		if (strcmp(f->status, "FAIL") == 0)
+			sev[severity_rank(f->severity)]++;
+	}
 	cJSON_AddItemToObject(s, "rootless_containers", group_verdict("rootless"));
 	cJSON_AddItemToObject(s, "network_isolation", group_verdict("network"));
 	cJSON_AddItemToObject(s, "exposed_ports", ports_json());
 	cJSON_AddStringToObject(s, "fail_on", r->fail_on ?
 	    severity_names[r->fail_on - 1] : "NONE");
-	list = cJSON_CreateArray();
-	for (size_t i = 0; i < A.nfindings; i++) {
-		const struct finding *f = &A.findings[i];
-		cJSON *o = cJSON_CreateObject();
-		st[status_rank(f->status)]++;
-		if (strcmp(f->status, "FAIL") == 0)
-			sev[severity_rank(f->severity)]++;
-		cJSON_AddStringToObject(o, "id", f->id);
-		add_str(o, "cis", f->cis);
-		cJSON_AddStringToObject(o, "service", f->where);
-		cJSON_AddStringToObject(o, "status", f->status);
-		cJSON_AddStringToObject(o, "severity", f->severity);
-		add_str(o, "category", finding_group(f));
-		add_str(o, "title", f->title);
-		add_str(o, "message", f->message);
-		if (f->evidence)
-			cJSON_AddItemToObject(o, "evidence",
-			    cJSON_Parse(f->evidence));
-		add_str(o, "remediation", f->remediation);
-		cJSON_AddItemToArray(list, o);
-	}
 	by_status = cJSON_AddObjectToObject(s, "counts");
 	for (int i = 0; i < 5; i++)
 		cJSON_AddNumberToObject(by_status, status_names[i], (double)st[i]);
@@ -1164,8 +1346,14 @@ security_json(const struct result *r)
 	for (int i = 0; i < 4; i++)
 		cJSON_AddNumberToObject(by_sev, severity_names[i],
 		    (double)sev[i + 1]);
-	cJSON_AddItemToObject(s, "findings", list);
-	return s;
+	out_json_open(o, s);
+	phx_buf_addstr(&o->b, ",\"findings\":[");
+	for (size_t i = 0; i < A.nfindings; i++) {
+		phx_buf_addstr(&o->b, i ? ",\n" : "\n");
+		out_json(o, finding_json(&A.findings[i]));
+		out_mark(o);
+	}
+	phx_buf_addstr(&o->b, "]}");
 }
 
 static cJSON *
@@ -1175,12 +1363,12 @@ phases_json(void)
 
 	for (size_t i = 0; i < A.nphases; i++) {
 		const struct phase *p = &A.phases[i];
-		cJSON *o = cJSON_AddObjectToObject(all, p->name);
-		add_str(o, "source", p->source);
-		cJSON_AddStringToObject(o, "status", p->ends >= p->starts &&
+		cJSON *v = cJSON_AddObjectToObject(all, p->name);
+		add_str(v, "source", p->source);
+		cJSON_AddStringToObject(v, "status", p->ends >= p->starts &&
 		    p->ends ? p->status : "running");
 		if (p->ends)
-			cJSON_AddNumberToObject(o, "duration_ms", p->duration_ms);
+			cJSON_AddNumberToObject(v, "duration_ms", p->duration_ms);
 	}
 	return all;
 }
@@ -1188,44 +1376,44 @@ phases_json(void)
 static cJSON *
 stream_json(void)
 {
-	cJSON *o = cJSON_CreateObject(), *types;
+	cJSON *v = cJSON_CreateObject(), *types;
 
-	cJSON_AddNumberToObject(o, "lines", (double)A.st.lines);
-	cJSON_AddNumberToObject(o, "records", (double)A.st.records);
-	cJSON_AddNumberToObject(o, "unknown_records", (double)A.st.unknown);
-	types = cJSON_AddObjectToObject(o, "unknown_types");
+	cJSON_AddNumberToObject(v, "lines", (double)A.st.lines);
+	cJSON_AddNumberToObject(v, "records", (double)A.st.records);
+	cJSON_AddNumberToObject(v, "unknown_records", (double)A.st.unknown);
+	types = cJSON_AddObjectToObject(v, "unknown_types");
 	for (int i = 0; i < MAX_TYPES && A.st.type_names[i]; i++)
 		cJSON_AddNumberToObject(types, A.st.type_names[i],
 		    (double)A.st.type_counts[i]);
-	cJSON_AddNumberToObject(o, "foreign_lines", (double)A.st.foreign);
-	cJSON_AddNumberToObject(o, "invalid_lines",
+	cJSON_AddNumberToObject(v, "foreign_lines", (double)A.st.foreign);
+	cJSON_AddNumberToObject(v, "invalid_lines",
 	    (double)(A.st.invalid + A.st.long_lines));
-	cJSON_AddNumberToObject(o, "duplicates", (double)A.st.duplicates);
-	cJSON_AddNumberToObject(o, "out_of_order", (double)A.st.out_of_order);
-	cJSON_AddNumberToObject(o, "superseded", (double)A.st.stale);
-	cJSON_AddNumberToObject(o, "other_deployments", (double)A.st.other_ids);
-	cJSON_AddNumberToObject(o, "not_kept", (double)A.st.dropped);
-	cJSON_AddBoolToObject(o, "cut", A.st.cut);
-	return o;
+	cJSON_AddNumberToObject(v, "duplicates", (double)A.st.duplicates);
+	cJSON_AddNumberToObject(v, "out_of_order", (double)A.st.out_of_order);
+	cJSON_AddNumberToObject(v, "superseded", (double)A.st.stale);
+	cJSON_AddNumberToObject(v, "other_deployments", (double)A.st.other_ids);
+	cJSON_AddNumberToObject(v, "not_kept", (double)A.st.dropped);
+	cJSON_AddBoolToObject(v, "cut", A.st.cut);
+	return v;
 }
 
 static cJSON *
 deployment_json(void)
 {
-	cJSON *o = cJSON_CreateObject();
+	cJSON *v = cJSON_CreateObject();
 
-	add_str(o, "status", A.dep.status);
-	add_str(o, "project", A.dep.project);
-	add_str(o, "compose_file", A.dep.compose_file);
+	add_str(v, "status", A.dep.status);
+	add_str(v, "project", A.dep.project);
+	add_str(v, "compose_file", A.dep.compose_file);
 	if (A.dep.attempts)
-		cJSON_AddNumberToObject(o, "attempt", A.dep.attempt);
+		cJSON_AddNumberToObject(v, "attempt", A.dep.attempt);
 	if (A.dep.attempts)
-		cJSON_AddNumberToObject(o, "attempts", A.dep.attempts);
+		cJSON_AddNumberToObject(v, "attempts", A.dep.attempts);
 	if (A.dep.duration_ms > 0)
-		cJSON_AddNumberToObject(o, "duration_ms", A.dep.duration_ms);
-	add_str(o, "reason", A.dep.reason);
-	add_str(o, "message", A.dep.message);
-	return o;
+		cJSON_AddNumberToObject(v, "duration_ms", A.dep.duration_ms);
+	add_str(v, "reason", A.dep.reason);
+	add_str(v, "message", A.dep.message);
+	return v;
 }
 
 static double
@@ -1235,33 +1423,10 @@ duration_seconds(void)
 }
 
 static cJSON *
-report_json(const struct result *r)
+errors_json(const struct result *r)
 {
-	cJSON *o = cJSON_CreateObject(), *errs;
-	const char *id = phx_deployment_id();
-	char ts[32];
+	cJSON *errs = cJSON_CreateArray();
 
-	if (id)
-		cJSON_AddStringToObject(o, "deployment_id", id);
-	else
-		cJSON_AddNullToObject(o, "deployment_id");
-	if (A.min_ts >= 0) {
-		phx_ts_format(A.min_ts, ts);
-		cJSON_AddStringToObject(o, "timestamp", ts);
-	} else
-		cJSON_AddNullToObject(o, "timestamp");
-	cJSON_AddNumberToObject(o, "duration_seconds", duration_seconds());
-	cJSON_AddStringToObject(o, "status", verdict_names[r->verdict]);
-	cJSON_AddNumberToObject(o, "exit_status", verdict_exit[r->verdict]);
-	if (A.dep.seen)
-		cJSON_AddItemToObject(o, "deployment", deployment_json());
-	cJSON_AddItemToObject(o, "services", services_json());
-	cJSON_AddItemToObject(o, "functional_tests", tests_json());
-	cJSON_AddItemToObject(o, "container_metrics", containers_json());
-	cJSON_AddItemToObject(o, "security_validation", security_json(r));
-	cJSON_AddItemToObject(o, "phases", phases_json());
-	cJSON_AddItemToObject(o, "stream", stream_json());
-	errs = cJSON_AddArrayToObject(o, "errors");
 	for (size_t i = 0; i < r->nerrors; i++)
 		cJSON_AddItemToArray(errs, cJSON_CreateString(r->errors[i]));
 	if (r->more_errors) {
@@ -1269,7 +1434,53 @@ report_json(const struct result *r)
 		cJSON_AddItemToArray(errs, cJSON_CreateString(s));
 		free(s);
 	}
-	return o;
+	return errs;
+}
+
+static cJSON *
+report_head(const struct result *r)
+{
+	cJSON *v = cJSON_CreateObject();
+	const char *id = phx_deployment_id();
+	char ts[32];
+
+	if (id)
+		cJSON_AddStringToObject(v, "deployment_id", id);
+	else
+		cJSON_AddNullToObject(v, "deployment_id");
+	if (A.min_ts >= 0) {
+		phx_ts_format(A.min_ts, ts);
+		cJSON_AddStringToObject(v, "timestamp", ts);
+	} else
+		cJSON_AddNullToObject(v, "timestamp");
+	cJSON_AddNumberToObject(v, "duration_seconds", duration_seconds());
+	cJSON_AddStringToObject(v, "status", verdict_names[r->verdict]);
+	cJSON_AddNumberToObject(v, "exit_status", verdict_exit[r->verdict]);
+	if (A.dep.seen)
+		cJSON_AddItemToObject(v, "deployment", deployment_json());
+	return v;
+}
+
+/* the JSON report, one service, test, container or finding a line */
+static void
+report_write(struct out *o, const struct result *r)
+{
+	out_json_open(o, report_head(r));
+	phx_buf_addstr(&o->b, ",\n\"services\":{");
+	services_write(o);
+	phx_buf_addstr(&o->b, "},\n\"functional_tests\":{");
+	tests_write(o);
+	phx_buf_addstr(&o->b, "},\n\"container_metrics\":");
+	containers_write(o);
+	phx_buf_addstr(&o->b, ",\n\"security_validation\":");
+	security_write(o, r);
+	phx_buf_addstr(&o->b, ",\n\"phases\":");
+	out_json(o, phases_json());
+	phx_buf_addstr(&o->b, ",\n\"stream\":");
+	out_json(o, stream_json());
+	phx_buf_addstr(&o->b, ",\n\"errors\":");
+	out_json(o, errors_json(r));
+	phx_buf_addstr(&o->b, "}\n");
 }
 
 /* ---- the console summary ---- */
@@ -1374,8 +1585,9 @@ name_width(void)
 }
 
 static void
-text_services(struct phx_buf *b, const struct style *sty, int w)
+text_services(struct out *o, const struct style *sty, int w)
 {
+	struct phx_buf *b = &o->b;
 	unsigned char *st = service_states();
 	const struct check **prim = primary_checks();
 
@@ -1398,14 +1610,16 @@ text_services(struct phx_buf *b, const struct style *sty, int w)
 			}
 		}
 		phx_buf_addstr(b, "\n");
+		out_mark(o);
 	}
 	free(st);
 	free(prim);
 }
 
 static void
-text_tests(struct phx_buf *b, const struct style *sty, int w)
+text_tests(struct out *o, const struct style *sty, int w)
 {
+	struct phx_buf *b = &o->b;
 	for (size_t i = 0; i < A.ntests; i++) {
 		const struct test *t = &A.tests[i];
 		char *key = test_key(t);
@@ -1421,12 +1635,14 @@ text_tests(struct phx_buf *b, const struct style *sty, int w)
 				    or(t->message, ""));
 		}
 		phx_buf_addstr(b, "\n");
+		out_mark(o);
 	}
 }
 
 static void
-text_findings(struct phx_buf *b, const struct style *sty, bool all)
+text_findings(struct out *o, const struct style *sty, bool all)
 {
+	struct phx_buf *b = &o->b;
 	size_t n;
 	struct group *g = finding_groups(&n);
 
@@ -1436,6 +1652,7 @@ text_findings(struct phx_buf *b, const struct style *sty, bool all)
 			status_word(b, sty, g[i].status, 5);
 			phx_buf_printf(b, "%-9s %s (%lu: %s)\n", g[i].severity,
 			    g[i].title, g[i].count, phx_buf_str(&g[i].where));
+			out_mark(o);
 		}
 		phx_buf_free(&g[i].where);
 	}
@@ -1467,29 +1684,28 @@ text_totals(struct phx_buf *b)
 	free(st);
 }
 
-static char *
-text_summary(const struct result *r, const struct style *sty, bool verbose)
+static void
+text_write(struct out *o, const struct result *r, const struct style *sty,
+    bool verbose)
 {
-	struct phx_buf b = { 0 };
+	struct phx_buf *b = &o->b;
 	int w = name_width();
 
-	phx_buf_printf(&b, "%sdeployment %s%s  %.1f s\n", sty->bold,
+	phx_buf_printf(b, "%sdeployment %s%s  %.1f s\n", sty->bold,
 	    or(phx_deployment_id(), "(none)"), sty->off, duration_seconds());
-	text_services(&b, sty, w);
-	text_tests(&b, sty, w);
-	text_findings(&b, sty, verbose);
-	text_totals(&b);
+	text_services(o, sty, w);
+	text_tests(o, sty, w);
+	text_findings(o, sty, verbose);
+	text_totals(b);
 	for (size_t i = 0; i < r->nerrors; i++)
-		phx_buf_printf(&b, "reason   %s\n", r->errors[i]);
+		phx_buf_printf(b, "reason   %s\n", r->errors[i]);
 	if (r->more_errors)
-		phx_buf_printf(&b, "reason   %lu more\n", r->more_errors);
-	phx_buf_addstr(&b, "verdict  ");
-	status_word(&b, sty, verdict_names[r->verdict], 0);
-	phx_buf_addstr(&b, "\n");
+		phx_buf_printf(b, "reason   %lu more\n", r->more_errors);
+	phx_buf_addstr(b, "verdict  ");
+	status_word(b, sty, verdict_names[r->verdict], 0);
+	phx_buf_addstr(b, "\n");
 	if (r->report_path)
-		phx_buf_printf(&b, "report   %s\n", r->report_path);
-	phx_buf_str(&b);
-	return b.data;
+		phx_buf_printf(b, "report   %s\n", r->report_path);
 }
 
 /* ---- JUnit XML ---- */
@@ -1533,9 +1749,10 @@ xml_add(struct phx_buf *b, const char *text)
 	}
 }
 
+/* a testsuite is generated twice: to count (out NULL), then to write */
 struct suite {
 	const char *name;
-	struct phx_buf cases;
+	struct out *out;
 	unsigned long tests, failures, errors, skipped;
 	double time;
 	int64_t start_ts;
@@ -1550,9 +1767,16 @@ junit_case(struct suite *s, const char *classname, const char *name,
     double seconds, const char *outcome, const char *type, const char *msg,
     const char *out)
 {
-	struct phx_buf *b = &s->cases;
+	struct phx_buf *b;
 
-	s->tests++;
+	if (!s->out) {
+		s->tests++;
+		s->failures += outcome && strcmp(outcome, "failure") == 0;
+		s->errors += outcome && strcmp(outcome, "error") == 0;
+		s->skipped += outcome && strcmp(outcome, "skipped") == 0;
+		return;
+	}
+	b = &s->out->b;
 	phx_buf_addstr(b, "    <testcase classname=\"");
 	xml_add(b, classname);
 	phx_buf_addstr(b, "\" name=\"");
@@ -1560,13 +1784,11 @@ junit_case(struct suite *s, const char *classname, const char *name,
 	phx_buf_printf(b, "\" time=\"%.3f\"", seconds > 0 ? seconds : 0);
 	if (!outcome && !out) {
 		phx_buf_addstr(b, "/>\n");
+		out_mark(s->out);
 		return;
 	}
 	phx_buf_addstr(b, ">\n");
 	if (outcome) {
-		s->failures += strcmp(outcome, "failure") == 0;
-		s->errors += strcmp(outcome, "error") == 0;
-		s->skipped += strcmp(outcome, "skipped") == 0;
 		phx_buf_printf(b, "      <%s", outcome);
 		if (type) {
 			phx_buf_addstr(b, " type=\"");
@@ -1588,6 +1810,7 @@ junit_case(struct suite *s, const char *classname, const char *name,
 		phx_buf_addstr(b, "</system-out>\n");
 	}
 	phx_buf_addstr(b, "    </testcase>\n");
+	out_mark(s->out);
 }
 
 static int
@@ -1693,87 +1916,97 @@ junit_findings(struct suite *s, int fail_on)
 
 /* a stage that never finished, error records, a stream that was cut */
 static void
-junit_problems(struct suite *suites, const struct result *r)
+junit_problems(struct suite *s, int which, const struct result *r)
 {
 	for (size_t i = 0; i < A.nphases; i++) {
 		const struct phase *p = &A.phases[i];
-		struct suite *s = &suites[phase_suite(p->name)];
-		char *name = phx_asprintf("phase %s completed", p->name);
-		if (p->starts > p->ends)
+		char *name;
+		if (phase_suite(p->name) != which)
+			continue;
+		if (p->starts <= p->ends) {
+			if (!s->out)
+				s->time += p->duration_ms / 1000.0;
+		} else {
+			name = phx_asprintf("phase %s completed", p->name);
 			junit_case(s, s->name, name, 0, "error", "incomplete",
 			    "started and never ended: the stage crashed or "
 			    "was stopped", NULL);
-		else
-			s->time += p->duration_ms / 1000.0;
+			free(name);
+		}
 		if (p->start_ts >= 0 && (s->start_ts <= 0 ||
 		    p->start_ts < s->start_ts))
 			s->start_ts = p->start_ts;
-		free(name);
 	}
 	for (size_t i = 0; i < A.nrecord_errors; i++) {
 		const char *e = A.record_errors[i];
-		junit_case(&suites[phase_suite(e)], "errors", e, 0, "error",
-		    "error", e, NULL);
+		if (phase_suite(e) == which)
+			junit_case(s, "errors", e, 0, "error", "error", e, NULL);
 	}
-	if (A.st.cut || A.ninput_errors || A.st.records == 0) {
+	if (which == S_STREAM && (A.st.cut || A.ninput_errors ||
+	    A.st.records == 0)) {
 		struct phx_buf m = { 0 };
 		for (size_t i = 0; i < r->nerrors; i++)
 			if (strncmp(r->errors[i], "phase ", 6) != 0)
 				phx_buf_printf(&m, "%s%s", m.len ? "; " : "",
 				    r->errors[i]);
-		junit_case(&suites[S_STREAM], "stream", "stream complete", 0,
-		    "error", "incomplete", phx_buf_str(&m), NULL);
+		junit_case(s, "stream", "stream complete", 0, "error",
+		    "incomplete", phx_buf_str(&m), NULL);
 		phx_buf_free(&m);
 	}
 }
 
-static char *
-junit_xml(const struct result *r)
+static void
+junit_suite(struct suite *s, int which, const struct result *r)
+{
+	switch (which) {
+	case S_DEPLOY: junit_deploy(s); break;
+	case S_PROBE: junit_checks(s); break;
+	case S_FUNCTEST: junit_tests(s); break;
+	case S_SECSCAN: junit_findings(s, r->fail_on); break;
+	default: break;
+	}
+	junit_problems(s, which, r);
+}
+
+static void
+junit_write(struct out *o, const struct result *r)
 {
 	struct suite s[NSUITES] = {
 		{ .name = "deploy" }, { .name = "probe" },
 		{ .name = "functest" }, { .name = "secscan" },
 		{ .name = "stream" },
 	};
-	struct phx_buf b = { 0 };
 	unsigned long t = 0, f = 0, e = 0, k = 0;
 	char ts[32];
 
-	junit_deploy(&s[S_DEPLOY]);
-	junit_checks(&s[S_PROBE]);
-	junit_tests(&s[S_FUNCTEST]);
-	junit_findings(&s[S_SECSCAN], r->fail_on);
-	junit_problems(s, r);
 	for (int i = 0; i < NSUITES; i++) {
+		junit_suite(&s[i], i, r);
 		t += s[i].tests;
 		f += s[i].failures;
 		e += s[i].errors;
 		k += s[i].skipped;
 	}
-	phx_buf_addstr(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	phx_buf_addstr(&o->b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<testsuites name=\"");
-	xml_add(&b, or(phx_deployment_id(), "phx"));
-	phx_buf_printf(&b, "\" tests=\"%lu\" failures=\"%lu\" errors=\"%lu\" "
-	    "skipped=\"%lu\" time=\"%.3f\">\n", t, f, e, k, duration_seconds());
+	xml_add(&o->b, or(phx_deployment_id(), "phx"));
+	phx_buf_printf(&o->b, "\" tests=\"%lu\" failures=\"%lu\" "
+	    "errors=\"%lu\" skipped=\"%lu\" time=\"%.3f\">\n", t, f, e, k,
+	    duration_seconds());
 	for (int i = 0; i < NSUITES; i++) {
-		if (!s[i].tests) {
-			phx_buf_free(&s[i].cases);
+		if (!s[i].tests)
 			continue;
-		}
 		phx_ts_format(s[i].start_ts > 0 ? s[i].start_ts :
 		    A.min_ts >= 0 ? A.min_ts : 0, ts);
 		ts[19] = '\0';   /* JUnit's timestamp has no zone */
-		phx_buf_printf(&b, "  <testsuite name=\"%s\" tests=\"%lu\" "
+		phx_buf_printf(&o->b, "  <testsuite name=\"%s\" tests=\"%lu\" "
 		    "failures=\"%lu\" errors=\"%lu\" skipped=\"%lu\" "
 		    "time=\"%.3f\" timestamp=\"%s\">\n", s[i].name, s[i].tests,
 		    s[i].failures, s[i].errors, s[i].skipped, s[i].time, ts);
-		phx_buf_add(&b, s[i].cases.data, s[i].cases.len);
-		phx_buf_addstr(&b, "  </testsuite>\n");
-		phx_buf_free(&s[i].cases);
+		s[i].out = o;
+		junit_suite(&s[i], i, r);
+		phx_buf_addstr(&o->b, "  </testsuite>\n");
 	}
-	phx_buf_addstr(&b, "</testsuites>\n");
-	phx_buf_str(&b);
-	return b.data;
+	phx_buf_addstr(&o->b, "</testsuites>\n");
 }
 
 /* ---- Prometheus text format ---- */
@@ -1800,25 +2033,27 @@ prom_label(struct phx_buf *b, const char *name, const char *value, bool first)
 }
 
 static void
-prom_value(struct phx_buf *b, double v)
+prom_value(struct out *o, double v)
 {
-	phx_buf_printf(b, "} %.9g\n", v);
+	phx_buf_printf(&o->b, "} %.9g\n", v);
+	out_mark(o);
 }
 
 static void
-prom_deployment(struct phx_buf *b, const struct result *r)
+prom_deployment(struct out *o, const struct result *r)
 {
+	struct phx_buf *b = &o->b;
 	prom_head(b, "phx_deployment_info", "The deployment this file "
 	    "describes (always 1).");
 	phx_buf_addstr(b, "phx_deployment_info");
 	prom_label(b, "deployment_id", or(phx_deployment_id(), ""), true);
-	prom_value(b, 1);
+	prom_value(o, 1);
 	prom_head(b, "phx_deployment_status", "1 for the verdict of the run "
 	    "(SUCCESS, FAILED, INCOMPLETE), 0 for the others.");
 	for (int i = SUCCESS; i <= INCOMPLETE; i++) {
 		phx_buf_addstr(b, "phx_deployment_status");
 		prom_label(b, "status", verdict_names[i], true);
-		prom_value(b, r->verdict == (enum verdict)i);
+		prom_value(o, r->verdict == (enum verdict)i);
 	}
 	prom_head(b, "phx_deployment_duration_seconds", "Time from the first "
 	    "to the last record of the run.");
@@ -1831,8 +2066,9 @@ prom_deployment(struct phx_buf *b, const struct result *r)
 }
 
 static void
-prom_services(struct phx_buf *b)
+prom_services(struct out *o)
 {
+	struct phx_buf *b = &o->b;
 	unsigned char *st = service_states();
 	const struct check **prim = primary_checks();
 
@@ -1843,7 +2079,7 @@ prom_services(struct phx_buf *b)
 			continue;
 		phx_buf_addstr(b, "phx_service_up");
 		prom_label(b, "service", A.services[i].name, true);
-		prom_value(b, st[i] == SVC_HEALTHY);
+		prom_value(o, st[i] == SVC_HEALTHY);
 	}
 	prom_head(b, "phx_service_response_time_seconds", "Response time of "
 	    "the service's main health check.");
@@ -1852,7 +2088,7 @@ prom_services(struct phx_buf *b)
 			continue;
 		phx_buf_addstr(b, "phx_service_response_time_seconds");
 		prom_label(b, "service", A.services[i].name, true);
-		prom_value(b, prim[i]->response_ms / 1000.0);
+		prom_value(o, prim[i]->response_ms / 1000.0);
 	}
 	prom_head(b, "phx_health_check_up", "1 when the health check passed.");
 	for (size_t i = 0; i < A.nchecks; i++) {
@@ -1861,15 +2097,16 @@ prom_services(struct phx_buf *b)
 		prom_label(b, "service", A.services[c->svc].name, true);
 		prom_label(b, "check", c->kind, false);
 		prom_label(b, "target", c->target, false);
-		prom_value(b, strcmp(c->status, "healthy") == 0);
+		prom_value(o, strcmp(c->status, "healthy") == 0);
 	}
 	free(st);
 	free(prim);
 }
 
 static void
-prom_tests(struct phx_buf *b)
+prom_tests(struct out *o)
 {
+	struct phx_buf *b = &o->b;
 	static const char *states[] = { "passed", "failed", "skipped", "error" };
 	unsigned long n[4] = { 0 };
 
@@ -1884,7 +2121,7 @@ prom_tests(struct phx_buf *b)
 		phx_buf_addstr(b, "phx_functional_test_passed");
 		prom_label(b, "suite", t->suite, true);
 		prom_label(b, "test", t->name, false);
-		prom_value(b, strcmp(t->status, "passed") == 0);
+		prom_value(o, strcmp(t->status, "passed") == 0);
 	}
 	prom_head(b, "phx_functional_test_duration_seconds", "How long the "
 	    "functional test took.");
@@ -1893,19 +2130,20 @@ prom_tests(struct phx_buf *b)
 		phx_buf_addstr(b, "phx_functional_test_duration_seconds");
 		prom_label(b, "suite", t->suite, true);
 		prom_label(b, "test", t->name, false);
-		prom_value(b, t->duration_ms / 1000.0);
+		prom_value(o, t->duration_ms / 1000.0);
 	}
 	prom_head(b, "phx_functional_tests", "Functional tests by status.");
 	for (int k = 0; k < 4; k++) {
 		phx_buf_addstr(b, "phx_functional_tests");
 		prom_label(b, "status", states[k], true);
-		prom_value(b, (double)n[k]);
+		prom_value(o, (double)n[k]);
 	}
 }
 
 static void
-prom_findings(struct phx_buf *b)
+prom_findings(struct out *o)
 {
+	struct phx_buf *b = &o->b;
 	unsigned long n[5][5] = { { 0 } };
 
 	for (size_t i = 0; i < A.nfindings; i++) {
@@ -1920,13 +2158,14 @@ prom_findings(struct phx_buf *b)
 			phx_buf_addstr(b, "phx_security_findings");
 			prom_label(b, "status", status_names[s], true);
 			prom_label(b, "severity", severity_names[v - 1], false);
-			prom_value(b, (double)n[s][v]);
+			prom_value(o, (double)n[s][v]);
 		}
 }
 
 static void
-prom_containers(struct phx_buf *b)
+prom_containers(struct out *o)
 {
+	struct phx_buf *b = &o->b;
 	unsigned long running = 0;
 
 	for (size_t i = 0; i < A.ncontainers; i++)
@@ -1943,7 +2182,7 @@ prom_containers(struct phx_buf *b)
 			continue;
 		phx_buf_addstr(b, "phx_container_memory_bytes");
 		prom_label(b, "container", A.containers[i].name, true);
-		prom_value(b, A.containers[i].mem);
+		prom_value(o, A.containers[i].mem);
 	}
 	prom_head(b, "phx_container_cpu_ratio", "Last CPU use of the container "
 	    "(1 = one core).");
@@ -1952,31 +2191,27 @@ prom_containers(struct phx_buf *b)
 			continue;
 		phx_buf_addstr(b, "phx_container_cpu_ratio");
 		prom_label(b, "container", A.containers[i].name, true);
-		prom_value(b, A.containers[i].cpu / 100.0);
+		prom_value(o, A.containers[i].cpu / 100.0);
 	}
 }
 
-static char *
-prometheus_text(const struct result *r)
+static void
+prometheus_write(struct out *o, const struct result *r)
 {
-	struct phx_buf b = { 0 };
-
-	prom_deployment(&b, r);
-	prom_services(&b);
-	prom_tests(&b);
-	prom_findings(&b);
-	prom_containers(&b);
-	prom_head(&b, "phx_report_records", "Records read, by what became of "
-	    "them.");
-	phx_buf_printf(&b, "phx_report_records{kind=\"read\"} %lu\n"
+	prom_deployment(o, r);
+	prom_services(o);
+	prom_tests(o);
+	prom_findings(o);
+	prom_containers(o);
+	prom_head(&o->b, "phx_report_records", "Records read, by what became "
+	    "of them.");
+	phx_buf_printf(&o->b, "phx_report_records{kind=\"read\"} %lu\n"
 	    "phx_report_records{kind=\"unknown_type\"} %lu\n"
 	    "phx_report_records{kind=\"invalid\"} %lu\n"
 	    "phx_report_records{kind=\"duplicate\"} %lu\n"
 	    "phx_report_records{kind=\"out_of_order\"} %lu\n", A.st.records,
 	    A.st.unknown, A.st.invalid + A.st.long_lines, A.st.duplicates,
 	    A.st.out_of_order);
-	phx_buf_str(&b);
-	return b.data;
 }
 
 /* ---- live progress on a terminal ---- */
@@ -2155,51 +2390,6 @@ store_close(FILE *f, const char *id)
 	tmp_stream[0] = '\0';
 	free(path);
 	free(dir);
-}
-
-/* written whole: temp file, then rename, so a reader never sees half */
-static bool
-write_out(const char *path, const char *text, mode_t mode)
-{
-	size_t len;
-	char *clean = phx_redact_mem(text, strlen(text), &len);
-	char *tmp = phx_asprintf("%s.tmp.%ld", path, (long)getpid());
-	const char *p = clean ? clean : text;
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	bool ok = fd >= 0 && fchmod(fd, mode) == 0;
-
-	if (!clean)
-		len = strlen(text);
-	while (ok && len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		ok = n > 0;
-		p += ok ? n : 0;
-		len -= ok ? (size_t)n : 0;
-	}
-	if (fd >= 0 && close(fd) < 0)
-		ok = false;
-	if (ok && rename(tmp, path) < 0)
-		ok = false;
-	if (!ok) {
-		phx_log(PHX_ERROR, "%s: %s", path, strerror(errno));
-		unlink(tmp);
-	}
-	free(tmp);
-	free(clean);
-	return ok;
-}
-
-static bool
-write_stdout(const char *text)
-{
-	size_t len;
-	char *clean = phx_redact_mem(text, strlen(text), &len);
-
-	fwrite(clean ? clean : text, 1, clean ? len : strlen(text), stdout);
-	free(clean);
-	return fflush(stdout) != EOF;
 }
 
 /* ---- reading the stream ---- */
@@ -2386,42 +2576,39 @@ open_input(struct opts *o, char **name)
 	return fd;
 }
 
+/* the JSON report (state directory, -o, -f json), JUnit, metrics */
 static bool
 write_outputs(const struct opts *o, const struct result *r)
 {
 	mode_t mask = umask(0);
+	struct out rep = { 0 }, junit = { 0 }, prom = { 0 };
 	bool ok = true;
-	cJSON *rep = report_json(r);
-	char *json = cJSON_Print(rep), *junit = NULL, *prom = NULL;
 
 	umask(mask);
-	cJSON_Delete(rep);
-	if (!json)
-		phx_die(PHX_EXIT_ENV, "out of memory");
 	if (o->store && r->report_path)
-		ok &= write_out(r->report_path, json, 0600);
+		ok &= out_file(&rep, r->report_path, 0600);
 	if (o->output)
-		ok &= write_out(o->output, json, 0600);
-	if (o->junit || o->format == F_JUNIT)
-		junit = junit_xml(r);
-	if (o->metrics || o->format == F_PROMETHEUS)
-		prom = prometheus_text(r);
+		ok &= out_file(&rep, o->output, 0600);
+	if (o->format == F_JSON)
+		out_stdout(&rep);
 	if (o->junit)
-		ok &= write_out(o->junit, junit, 0600);
+		ok &= out_file(&junit, o->junit, 0600);
+	if (o->format == F_JUNIT)
+		out_stdout(&junit);
 	/* node_exporter reads the textfile as another user; it holds no secret */
 	if (o->metrics)
-		ok &= write_out(o->metrics, prom, 0644 & ~mask);
-	if (o->format == F_JSON) {
-		char *nl = phx_asprintf("%s\n", json);
-		write_stdout(nl);
-		free(nl);
-	} else if (o->format == F_JUNIT)
-		write_stdout(junit);
-	else if (o->format == F_PROMETHEUS)
-		write_stdout(prom);
-	free(json);
-	free(junit);
-	free(prom);
+		ok &= out_file(&prom, o->metrics, 0644 & ~mask);
+	if (o->format == F_PROMETHEUS)
+		out_stdout(&prom);
+	if (rep.n)
+		report_write(&rep, r);
+	ok &= out_close(&rep);
+	if (junit.n)
+		junit_write(&junit, r);
+	ok &= out_close(&junit);
+	if (prom.n)
+		prometheus_write(&prom, r);
+	ok &= out_close(&prom);
 	return ok;
 }
 
@@ -2434,10 +2621,11 @@ print_text(const struct opts *o, const struct result *r)
 	struct style plain = { "", "", "", "", "" };
 	struct style ansi = { "\033[32m", "\033[31;1m", "\033[33m", "\033[1m",
 	    "\033[0m" };
-	char *text = text_summary(r, color ? &ansi : &plain, o->verbose);
+	struct out out = { 0 };
 
-	write_stdout(text);
-	free(text);
+	out_stdout(&out);
+	text_write(&out, r, color ? &ansi : &plain, o->verbose);
+	out_close(&out);
 }
 
 static void
@@ -2538,7 +2726,7 @@ main(int argc, char **argv)
 		store = store_open();
 	pg.on = isatty(STDERR_FILENO) && phx_log_enabled(PHX_INFO);
 	pg.t0 = phx_now_ms();
-	rd = phx_reader_new(fd, name, 0);
+	rd = phx_reader_new(fd, name, MAX_LINE);
 	if (pg.on)
 		phx_reader_nonblock(rd);
 	ingest(rd, name, store, o.format == F_NDJSON, &pg, &started);

@@ -12,7 +12,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/phx-bench-report.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 
 # a stream of N records: container stats, health, test and finding
-# records for one deployment, 3 ms apart, some of each failing then fixed
+# records for one deployment, 3 ms apart, some of each failing then fixed;
+# 200 services and containers, 4000 tests, 3000 findings (within the bounds)
 awk -v N="$N" '
 function rec(type, src, rest,   ms) {
 	ms = t0 + n * 3
@@ -25,13 +26,13 @@ BEGIN {
 	for (i = 0; n < N - 1; i++) {
 		k = i % 10
 		if (k < 4) {
-			c = nc++ % 300
+			c = nc++ % 200
 			rec("container", "phx-deploy", sprintf("\"service\":\"svc%d\",\"container_id\":\"c%05d\",\"name\":\"proj_svc%d_1\",\"state\":\"running\",\"restarts\":0,\"health\":\"none\",\"cpu_percent\":%.2f,\"mem_bytes\":%d,\"mem_limit_bytes\":268435456,\"pids\":%d", c, c, c, (i % 97) / 7.0, 1048576 + (i % 1000) * 4096, 2 + i % 5))
 		} else if (k < 6) {
-			h = nh++ % 300
+			h = nh++ % 200
 			rec("health", "phx-probe", sprintf("\"service\":\"svc%d\",\"check\":\"http\",\"target\":\"http://127.0.0.1:%d/health\",\"status\":\"%s\",\"attempts\":1,\"response_time_ms\":%d,\"status_code\":200", h, 20000 + h, (nh % 1999 == 0) ? "unhealthy" : "healthy", 1 + i % 13))
 		} else if (k < 8) {
-			t = nt++ % 5000
+			t = nt++ % 4000
 			rec("test", "phx-functest", sprintf("\"suite\":\"suite%d\",\"name\":\"test %d\",\"status\":\"%s\",\"duration_ms\":%d", t % 20, t, (nt % 3001 == 0) ? "failed" : "passed", 10 + i % 500))
 		} else {
 			f = nf++ % 3000
@@ -129,7 +130,32 @@ rss=$(tail -n 1 "$tmp/rss")
 printf 'phx-report: %.2f s  peak RSS %d KB (%.1f MB; goal <= 20 MB)\n' "$phx" "$rss" "$(echo "$rss / 1024" | bc -l)"
 printf 'jq:         %.2f s\n' "$jqt"
 printf 'ratio:      %.1fx faster than jq (goal >= 5x)\n' "$(echo "$jqt / $phx" | bc -l)"
+
+# the worst case for memory is not a long stream but a hostile one: every
+# bounded list full, every name and message longer than what is kept
+long=$(printf 'x%.0s' $(seq 600))
+awk -v L="$long" 'BEGIN {
+	H = "{\"v\":1,\"deployment_id\":\"deploy_20261127_162318\",\"ts\":\"2026-11-27T16:23:27.250Z\",\"source\":\"bench\","
+	for (i = 0; i < 600; i++)
+		printf "%s\"type\":\"service\",\"service\":\"s%d%s\",\"image\":\"%s\",\"container_name\":\"%s\"}\n", H, i, L, L, L
+	for (i = 0; i < 3000; i++)
+		printf "%s\"type\":\"health\",\"service\":\"s%d%s\",\"check\":\"c%d%s\",\"target\":\"%s\",\"status\":\"unhealthy\",\"reason\":\"%s\",\"message\":\"%s\"}\n", H, i % 600, L, i, L, L, L, L
+	for (i = 0; i < 10000; i++)
+		printf "%s\"type\":\"test\",\"suite\":\"%s\",\"name\":\"t%d%s\",\"status\":\"failed\",\"step\":\"%s\",\"reason\":\"%s\",\"message\":\"%s\"}\n", H, L, i, L, L, L, L
+	for (i = 0; i < 10000; i++)
+		printf "%s\"type\":\"finding\",\"id\":\"F%d%s\",\"service\":\"%s\",\"status\":\"FAIL\",\"severity\":\"HIGH\",\"title\":\"%s\",\"message\":\"%s\",\"remediation\":\"%s\",\"evidence\":{\"v\":\"%s\"}}\n", H, i, L, L, L, L, L, substr(L, 1, 200)
+	for (i = 0; i < 2000; i++)
+		printf "%s\"type\":\"container\",\"name\":\"c%d%s\",\"service\":\"%s\",\"state\":\"%s\",\"mem_bytes\":1}\n", H, i, L, L, L
+}' >"$tmp/hostile.ndjson"
+PHX_STATE_DIR=$tmp/state /usr/bin/time -f '%M' -o "$tmp/rss2" \
+    "$PHX_BIN/phx-report" --junit "$tmp/j.xml" --metrics "$tmp/m.prom" \
+    -o "$tmp/r.json" <"$tmp/hostile.ndjson" >/dev/null || true
+rss2=$(tail -n 1 "$tmp/rss2")
+printf 'hostile stream (%d records, every list full, long strings): peak RSS %d KB (%.1f MB)\n' \
+    "$(wc -l <"$tmp/hostile.ndjson")" "$rss2" "$(echo "$rss2 / 1024" | bc -l)"
+
 ok=0
 [ "$(echo "$jqt / $phx >= 5" | bc -l)" = 1 ] || { echo "FAIL: ratio under 5x"; ok=1; }
 [ "$rss" -le 20480 ] || { echo "FAIL: peak RSS over 20 MB"; ok=1; }
+[ "$rss2" -le 20480 ] || { echo "FAIL: peak RSS over 20 MB on the hostile stream"; ok=1; }
 exit $ok
