@@ -1,0 +1,40 @@
+#!/bin/bash
+# phx-deploy when a published host port is already taken: the failure
+# names the port, and nothing is left.
+. "$(dirname "$0")/lib.sh"
+. "$TOP/tests/podman.sh"
+
+if ! podman image exists localhost/phx-httpd; then
+	echo "1..0 # skip localhost/phx-httpd missing: run make images"
+	exit 0
+fi
+
+D=tests/data/phx-deploy
+export PHX_STATE_DIR=$T_TMP/state
+P3=$(phx_test_project port)
+at_exit "podman_cleanup_project $P3"
+
+latest() { ls "$PHX_STATE_DIR" | grep '^deploy_' | tail -1; }
+nothing_left() {
+	[ -z "$(podman ps -aq --filter label=io.podman.compose.project="$1")$(podman network ls -q --filter label=io.podman.compose.project="$1")$(podman volume ls -q --filter label=io.podman.compose.project="$1")" ]
+}
+
+# ---- a host port already taken ----
+PORT=$(phx_free_port)
+python3 -c 'import socket,sys,time
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("ready", flush=True); time.sleep(300)' "$PORT" >"$T_TMP/listener" &
+L=$!
+at_exit "kill $L 2>/dev/null"
+wait_port "$PORT" 10
+PHXT_PORT=$PORT PHX_DEPLOYMENT_RETRIES=1 phx-deploy -f $D/port.yaml -p "$P3" up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+is "$?" 1 "port taken: exit 1"
+is "$(jq -r 'select(.type == "error") | "\(.reason) \(.service) \(.port)"' "$T_TMP/out")" "port_in_use web $PORT" \
+	"port taken: reason port_in_use, the service and the port"
+is "$(jq -r 'select(.type == "error") | .message' "$T_TMP/out")" \
+	"service web: port 127.0.0.1:$PORT is already in use on the host" "port taken: the message names the port"
+like "$(cat "$T_TMP/err")" "port 127.0.0.1:$PORT is already in use" "port taken: said on stderr"
+check "port taken: cleaned up" nothing_left "$P3"
+kill "$L" 2>/dev/null
+
+done_testing
