@@ -1240,19 +1240,27 @@ containers_write(struct out *o)
 	phx_buf_addstr(&o->b, "}}}");
 }
 
-/* the group a finding speaks to, from its category or its CIS id */
+/* the group a finding speaks to: its category, else phx-secscan's stable
+ * check id, else its CIS id */
 static const char *
 finding_group(const struct finding *f)
 {
-	static const struct { const char *cis, *group; } map[] = {
-		{ "4.1", "rootless" }, { "5.31", "rootless" },
-		{ "5.10", "network" }, { "5.8", "ports" }, { "5.14", "ports" },
+	static const struct { const char *id, *group; } map[] = {
+		{ "PHX-SEC-001", "rootless" }, { "PHX-SEC-002", "rootless" },
+		{ "PHX-SEC-003", "rootless" }, { "4.1", "rootless" },
+		{ "5.31", "rootless" },
+		{ "PHX-SEC-010", "network" }, { "PHX-SEC-030", "network" },
+		{ "PHX-SEC-031", "network" }, { "PHX-SEC-032", "network" },
+		{ "5.10", "network" },
+		{ "PHX-SEC-040", "ports" }, { "PHX-SEC-041", "ports" },
+		{ "5.8", "ports" }, { "5.14", "ports" },
 	};
 
 	if (f->category)
 		return f->category;
-	for (size_t i = 0; f->cis && i < sizeof map / sizeof *map; i++)
-		if (strcmp(f->cis, map[i].cis) == 0)
+	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
+		if (strcmp(f->id, map[i].id) == 0 ||
+		    (f->cis && strcmp(f->cis, map[i].id) == 0))
 			return map[i].group;
 	return NULL;
 }
