@@ -16,6 +16,7 @@ mkdir -p "$PHX_CONFIG_DIR"
 scrub() { sed -e "s|$T_TMP|TMP|g"; }
 
 # compare GOT with the expected file WANT (or record it)
+# (the loop variable is tc: lib.sh's check() sets $name)
 same() {
 	if [ "${PHX_REGOLD:-}" = 1 ]; then
 		cp "$1" "$2"
@@ -29,10 +30,10 @@ same() {
 }
 
 for in in "$dir"/*.in.ndjson; do
-	name=$(basename "$in" .in.ndjson)
-	out=$T_TMP/$name
+	tc=$(basename "$in" .in.ndjson)
+	out=$T_TMP/$tc
 	mkdir -p "$out"
-	want_status=$(cat "$dir/$name.status")
+	want_status=$(cat "$dir/$tc.status")
 	# a stream that names no deployment is stored under a new id: pin it
 	if [ -s "$in" ]; then
 		unset PHX_DEPLOYMENT_ID
@@ -42,29 +43,29 @@ for in in "$dir"/*.in.ndjson; do
 
 	phx-report --junit "$out/junit.xml" --metrics "$out/metrics.prom" \
 	    -o "$out/report.json" <"$in" >"$out/stdout" 2>"$out/stderr"
-	is "$?" "$want_status" "$name: exit status"
+	is "$?" "$want_status" "$tc: exit status"
 	scrub <"$out/stdout" >"$out/text"
-	same "$out/text" "$dir/$name.txt" "$name: text summary"
+	same "$out/text" "$dir/$tc.txt" "$tc: text summary"
 	jq -S . "$out/report.json" >"$out/report.sorted"
-	same "$out/report.sorted" "$dir/$name.report.json" "$name: JSON report"
-	same "$out/junit.xml" "$dir/$name.junit.xml" "$name: JUnit XML"
-	same "$out/metrics.prom" "$dir/$name.prom" "$name: metrics"
+	same "$out/report.sorted" "$dir/$tc.report.json" "$tc: JSON report"
+	same "$out/junit.xml" "$dir/$tc.junit.xml" "$tc: JUnit XML"
+	same "$out/metrics.prom" "$dir/$tc.prom" "$tc: metrics"
 
-	check "$name: JUnit parses (xmllint)" xmllint --noout "$out/junit.xml"
-	check "$name: metrics pass promtool" \
+	check "$tc: JUnit parses (xmllint)" xmllint --noout "$out/junit.xml"
+	check "$tc: metrics pass promtool" \
 	    sh -c 'promtool check metrics <"$1" >/dev/null 2>&1' sh "$out/metrics.prom"
 	id=$(jq -r '.deployment_id' "$out/report.json")
-	check "$name: report stored for $id" \
+	check "$tc: report stored for $id" \
 	    cmp -s "$out/report.json" "$state/$id/report.json"
 
 	phx-report -n -f ndjson <"$in" 2>/dev/null | normalize | scrub \
 	    >"$out/out.ndjson"
-	same "$out/out.ndjson" "$dir/$name.out.ndjson" "$name: ndjson pass-through and verdict"
+	same "$out/out.ndjson" "$dir/$tc.out.ndjson" "$tc: ndjson pass-through and verdict"
 	if grep -rqF "$TEST_DB_PASSWORD" "$out" "$state"; then
-		ok 1 "$name: no secret in any output"
+		ok 1 "$tc: no secret in any output"
 		grep -rlF "$TEST_DB_PASSWORD" "$out" "$state" | scrub | sed 's/^/# /'
 	else
-		ok 0 "$name: no secret in any output"
+		ok 0 "$tc: no secret in any output"
 	fi
 done
 
