@@ -994,9 +994,10 @@ out_flush(struct out *o)
 	if (!o->b.len)
 		return;
 	clean = phx_redact_mem(o->b.data, o->b.len, &len);
+	if (!clean)
+		len = o->b.len;
 	for (int i = 0; i < o->n; i++)
-		if (fwrite(clean ? clean : o->b.data, 1, clean ? len : o->b.len,
-		    o->f[i]) == 0)
+		if (fwrite(clean ? clean : o->b.data, 1, len, o->f[i]) != len)
 			o->failed = true;
 	free(clean);
 	o->b.len = 0;
