@@ -112,6 +112,12 @@ check "progress redrawn during a 2.5 s silence ($redraws times)" test "$redraws"
 # ---- write errors and signals ----
 phx-report -n "$data/healthy.in.ndjson" >/dev/full 2>"$T_TMP/err"
 is "$?" 3 "standard output fails: exit 3"
+rm -rf "$state"
+# the reader is gone before phx-report writes: EPIPE on stdout
+(sleep 0.3; exec phx-report -f json "$data/healthy.in.ndjson" 2>/dev/null) | true
+is "${PIPESTATUS[0]}" 3 "stdout closed: exit 3"
+check "stdout closed: report.json is still written" \
+    jq -e '.status == "SUCCESS"' "$state/$id/report.json"
 phx-report -n -o "$T_TMP/no/such/dir/r.json" "$data/healthy.in.ndjson" >/dev/null 2>"$T_TMP/err"
 is "$?" 3 "-o cannot be written: exit 3"
 like "$(cat "$T_TMP/err")" 'no/such/dir/r.json' "and the file is named"

@@ -982,7 +982,7 @@ struct out {
 	FILE *f[3];
 	char *tmp[3], *path[3];
 	int n;
-	bool failed;
+	bool failed[3];
 };
 
 static void
@@ -997,8 +997,9 @@ out_flush(struct out *o)
 	if (!clean)
 		len = o->b.len;
 	for (int i = 0; i < o->n; i++)
-		if (fwrite(clean ? clean : o->b.data, 1, len, o->f[i]) != len)
-			o->failed = true;
+		if (!o->failed[i] &&
+		    fwrite(clean ? clean : o->b.data, 1, len, o->f[i]) != len)
+			o->failed[i] = true;
 	free(clean);
 	o->b.len = 0;
 }
@@ -1052,7 +1053,7 @@ out_close(struct out *o)
 			fflush(stdout);
 			continue;
 		}
-		if (fclose(o->f[i]) == EOF || o->failed ||
+		if (fclose(o->f[i]) == EOF || o->failed[i] ||
 		    rename(o->tmp[i], o->path[i]) < 0) {
 			phx_log(PHX_ERROR, "%s: %s", o->path[i], strerror(errno));
 			unlink(o->tmp[i]);
