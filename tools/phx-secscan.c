@@ -411,43 +411,54 @@ finding(int r, const struct subject *s, enum status st, int sev,
 
 static bool podman_missing;
 
+/* the reason podman gave, from the last line of its stderr */
+static char *
+podman_error(const struct phx_run *run, const char **argv, size_t n)
+{
+	char *tail = phx_tail_lines(run->err.data, run->err.len, 1);
+	const char *msg = tail;
+	size_t l = strlen(tail);
+	char *why;
+
+	while (l && (tail[l - 1] == '\n' || tail[l - 1] == '\r'))
+		tail[--l] = '\0';
+	if (strncmp(msg, "Error: ", 7) == 0)
+		msg += 7;
+	why = phx_asprintf("%s %s%s%s: %s", S.podman, argv[1],
+	    n > 2 ? " " : "", n > 2 ? argv[2] : "", *msg ? msg : "failed");
+	free(tail);
+	return why;
+}
+
 /* runs podman ARGS...; false with a reason in *why (malloc'd) on failure */
 static bool
 podman(const char *const *args, struct phx_run *run, char **why)
 {
-	const char *argv[16];
+	const char **argv;
 	size_t n = 0;
+	bool ok = false;
 
-	argv[n++] = S.podman;
-	while (*args && n < sizeof argv / sizeof *argv - 1)
-		argv[n++] = *args++;
-	argv[n] = NULL;
+	while (args[n])
+		n++;
+	argv = phx_calloc(n + 2, sizeof *argv);
+	argv[0] = S.podman;
+	memcpy(argv + 1, args, n * sizeof *args);
+	n++;
 	memset(run, 0, sizeof *run);
 	run->argv = argv;
 	run->timeout_ms = PODMAN_TIMEOUT_MS;
 	if (!phx_run(run)) {
 		podman_missing = true;
 		*why = phx_asprintf("%s: %s", S.podman, strerror(run->exec_errno));
-		return false;
-	}
-	if (run->timed_out) {
+	} else if (run->timed_out)
 		*why = phx_asprintf("%s %s: timed out", S.podman, argv[1]);
-		return false;
-	}
-	if (run->status != 0) {
-		char *tail = phx_tail_lines(run->err.data, run->err.len, 1);
-		const char *msg = tail;
-		size_t l = strlen(tail);
-		while (l && (tail[l - 1] == '\n' || tail[l - 1] == '\r'))
-			tail[--l] = '\0';
-		if (strncmp(msg, "Error: ", 7) == 0)
-			msg += 7;
-		*why = phx_asprintf("%s %s%s%s: %s", S.podman, argv[1],
-		    n > 2 ? " " : "", n > 2 ? argv[2] : "", *msg ? msg : "failed");
-		free(tail);
-		return false;
-	}
-	return true;
+	else if (run->status != 0)
+		*why = podman_error(run, argv, n);
+	else
+		ok = true;
+	run->argv = NULL;
+	free(argv);
+	return ok;
 }
 
 static cJSON *
@@ -501,23 +512,14 @@ default_caps(void)
 	return caps;
 }
 
-static bool
-inspect_target(struct target *t, char **why)
+static void
+adopt_inspect(struct target *t, cJSON *obj)
 {
-	const char *args[] = { "container", "inspect", t->ref, NULL };
-	cJSON *arr = podman_json(args, why);
 	const cJSON *labels;
 	const char *oci;
 	char *text;
 
-	if (!arr)
-		return false;
-	t->inspect = cJSON_DetachItemFromArray(arr, 0);
-	cJSON_Delete(arr);
-	if (!cJSON_IsObject(t->inspect)) {
-		*why = phx_asprintf("%s: podman returned no container", t->ref);
-		return false;
-	}
+	t->inspect = obj;
 	t->name = jpath_str(t->inspect, "Name");
 	labels = jpath(t->inspect, "Config.Labels");
 	t->project = phx_jstr(labels, "io.podman.compose.project");
@@ -530,7 +532,51 @@ inspect_target(struct target *t, char **why)
 		t->oci = cJSON_Parse(text);
 		free(text);
 	}
+}
+
+static bool
+inspect_target(struct target *t, char **why)
+{
+	const char *args[] = { "container", "inspect", t->ref, NULL };
+	cJSON *arr = podman_json(args, why), *obj;
+
+	if (!arr)
+		return false;
+	obj = cJSON_DetachItemFromArray(arr, 0);
+	cJSON_Delete(arr);
+	if (!cJSON_IsObject(obj)) {
+		cJSON_Delete(obj);
+		*why = phx_asprintf("%s: podman returned no container", t->ref);
+		return false;
+	}
+	adopt_inspect(t, obj);
 	return true;
+}
+
+/* one podman call for all; when one is gone, podman fails the lot and
+ * each is asked alone for its own error */
+static void
+inspect_batch(void)
+{
+	const char **args;
+	size_t n = 0, i = 2;
+	char *why = NULL;
+	cJSON *arr;
+
+	for (struct target *t = S.targets; t; t = t->next)
+		n++;
+	args = phx_calloc(n + 3, sizeof *args);
+	args[0] = "container";
+	args[1] = "inspect";
+	for (struct target *t = S.targets; t; t = t->next)
+		args[i++] = t->ref;
+	arr = podman_json(args, &why);
+	free(args);
+	free(why);
+	if (cJSON_GetArraySize(arr) == (int)n)
+		for (struct target *t = S.targets; t; t = t->next)
+			adopt_inspect(t, cJSON_DetachItemFromArray(arr, 0));
+	cJSON_Delete(arr);
 }
 
 /* 1: the runtime config creates namespace TYPE, 0: it shares the host's,
@@ -1870,10 +1916,13 @@ inspect_targets(void)
 {
 	struct target **pp = &S.targets;
 
+	inspect_batch();
+	if (podman_missing)
+		return;
 	while (*pp) {
 		struct target *t = *pp;
 		char *why = NULL;
-		if (inspect_target(t, &why)) {
+		if (t->inspect || inspect_target(t, &why)) {
 			pp = &t->next;
 			continue;
 		}
