@@ -58,7 +58,7 @@ is "$(mode "$state/$id/stream.ndjson")" 600 "stream.ndjson is 0600"
 is "$(mode "$T_TMP/r.json")" 600 "-o file is 0600"
 is "$(mode "$T_TMP/j.xml")" 600 "--junit file is 0600"
 is "$(mode "$T_TMP/m.prom")" 644 "--metrics file is readable by node_exporter (0644 less umask)"
-is "$(ls "$T_TMP" | grep -c '\.tmp\.')" 0 "no temporary file left"
+is "$(find "$T_TMP" -maxdepth 1 -name '*.tmp.*' | wc -l)" 0 "no temporary file left"
 
 # ---- a stream without a deployment id gets one of its own ----
 rm -rf "$state"
@@ -133,7 +133,7 @@ kill -TERM $pid
 wait $pid
 is "$?" 143 "SIGTERM: exit 128+15"
 exec 7>&-
-is "$(ls -A "$state" | grep -c stream)" 0 "SIGTERM: the partly stored stream is removed"
+is "$(find "$state" -maxdepth 1 -name '*stream*' | wc -l)" 0 "SIGTERM: the partly stored stream is removed"
 
 # ---- bounded lists: past the bound, counted not kept ----
 awk 'BEGIN { for (i = 0; i < 9000; i++)
