@@ -97,13 +97,15 @@ install: all
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(DATADIR)/configs/deployment-validation
 	for t in $(TOOLS); do cp $$t $(DESTDIR)$(BINDIR)/; done
+	cp pipelines/validate $(DESTDIR)$(BINDIR)/phx-validate
 	for m in $(MANALL); do s=$${m##*.}; \
 	    cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	cp configs/deployment-validation/*.yaml \
 	    $(DESTDIR)$(DATADIR)/configs/deployment-validation/
 
 uninstall:
-	for t in $(TOOLSRC:tools/%.c=%); do rm -f $(DESTDIR)$(BINDIR)/$$t; done
+	for t in $(TOOLSRC:tools/%.c=%) phx-validate; do \
+	    rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	for m in $(MANALL); do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 	rm -rf $(DESTDIR)$(DATADIR)
