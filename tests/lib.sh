@@ -39,7 +39,7 @@ ok() {
 
 # check NAME CMD...: ok when CMD succeeds
 check() {
-	name=$1
+	local name=$1
 	shift
 	"$@"
 	ok $? "$name"
@@ -98,7 +98,7 @@ normalize() {
 # golden TOOL NAME [ARGS...]: tests/data/TOOL/NAME.in.ndjson through TOOL
 # must give NAME.out.ndjson (normalized) and the exit status in NAME.status
 golden() {
-	tool=$1 name=$2
+	local tool=$1 name=$2 dir status status_want
 	shift 2
 	dir=$TOP/tests/data/$tool
 	status_want=$(cat "$dir/$name.status" 2>/dev/null || echo 0)
@@ -119,6 +119,7 @@ golden() {
 
 # free_port: a TCP port nobody listens on at the moment
 free_port() {
+	local p
 	while :; do
 		p=$(( (($$ + $(od -An -N2 -tu2 /dev/urandom)) % 20000) + 30000 ))
 		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
@@ -130,7 +131,7 @@ free_port() {
 
 # wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT
 wait_port() {
-	i=0
+	local i=0
 	while ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; do
 		i=$((i + 1))
 		[ "$i" -gt $((${2:-10} * 20)) ] && return 1
