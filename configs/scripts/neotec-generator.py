@@ -2,7 +2,7 @@
 """neotec-generator: the NEOTEC deployment manifest of the live stack.
 
 Asks phoenix-core (/health), n8n (/healthz) and Windmill (/api/version)
-how they are and prints one JSON manifest on stdout: endpoints, HTTP
+how they are and prints one JSON manifest (one line) on stdout: endpoints, HTTP
 status, Windmill's version, and an overall status.  With -o FILE the
 manifest is also written there (atomically).  Exits 1 when a service does
 not answer 200.  Python 3 standard library only.
@@ -70,11 +70,12 @@ def main():
     ap = argparse.ArgumentParser(description="NEOTEC deployment manifest")
     ap.add_argument("-o", "--output", help="also write the manifest to FILE")
     args = ap.parse_args()
-    text = json.dumps(manifest(), indent=2) + "\n"
+    m = manifest()
+    text = json.dumps(m) + "\n"
     sys.stdout.write(text)
     if args.output:
         write_atomic(args.output, text)
-    return 0 if '"status": "ready"' in text else 1
+    return 0 if m["status"] == "ready" else 1
 
 
 if __name__ == "__main__":

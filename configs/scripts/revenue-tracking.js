@@ -34,7 +34,7 @@ function query() {
 try {
   const summary = query();
   const target = `${process.env.PGHOST || 'localhost'}:${process.env.PGPORT || 5432}/${process.env.PGDATABASE || ''}`;
-  console.log(JSON.stringify({ source: 'revenue-db', target, ...summary }, null, 2));
+  console.log(JSON.stringify({ source: 'revenue-db', target, ...summary }));
 } catch (e) {
   const why = (e.stderr && String(e.stderr).trim()) || e.message;
   console.error(`revenue-tracking: cannot query the revenue database: ${why}`);
