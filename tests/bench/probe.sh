@@ -154,15 +154,16 @@ probeargs_ok=$(grep -c '"type":"health".*"status":"healthy"' "$W/probeargs.out")
 # start-up alone, to tell the per-check cost from the fixed cost
 run probe0 "$REPS" /dev/null "$PROBE" -q -n -c /dev/null
 
-row() {   # label name [extra cpu seconds]
+row() {   # label name [extra cpu seconds] [URLs run, when not N]
 	wall=$(median "$2" 1)
 	cpu=$(median "$2" 2)
 	[ -n "${3:-}" ] && cpu=$(awk -v a="$cpu" -v b="$3" 'BEGIN { print a + b }')
 	awk -v l="$1" -v w="$wall" -v c="$cpu" -v p="$(median probe64 1)" \
-	    'BEGIN { printf "%-46s %8.3f s %8.3f s %9.1fx\n", l, w, c, w / p }'
+	    -v s="$(awk -v n="$N" -v k="${4:-$N}" 'BEGIN { print n / k }')" \
+	    'BEGIN { printf "%-46s %8.3f s %8.3f s %9.1fx\n", l, w, c, w * s / p }'
 }
-printf '%-46s %10s %10s %10s\n' "who" "wall" "CPU" "vs phx-probe"
-row "curl loop, one process per URL ($LOOP_N URLs)" loop
+printf '%-46s %10s %10s %10s\n' "who" "wall" "CPU" "vs phx-probe (per URL)"
+row "curl loop, one process per URL ($LOOP_N URLs)" loop "" "$LOOP_N"
 bbcpu=$(awk -v a="$bb0" -v b="$bb1" -v r="$REPS" -v hz="$(getconf CLK_TCK)" \
     'BEGIN { print (b - a) / hz / r }')
 row "blackbox_exporter, 64 parallel scrapes (+server)" blackbox "$bbcpu"
@@ -202,7 +203,7 @@ for i in $(seq "$TRIALS"); do
 	[ -n "$ts" ] || { echo "bench: trial $i gave no health record" >&2; continue; }
 	rec_ms=$(date -u -d "$ts" +%s%3N)
 	lags+=( $(( rec_ms - up / 1000 )) )
-	waited_ms=$(( waited_ms + ${delay/./} ))
+	waited_ms=$(awk -v a="$waited_ms" -v d="$delay" 'BEGIN { printf "%d", a + d * 1000 }')
 done
 reqs=$(wc -l <"$W/nginx/ready.log")
 printf '%s\n' "${lags[@]}" | sort -n >"$W/lags"
