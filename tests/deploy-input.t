@@ -100,6 +100,29 @@ is "$(jq -c 'select(.service == "web") | [.checks[] | [.kind, .target]]' "$T_TMP
 is "$(jq -c 'select(.service == "api") | .networks' "$T_TMP/out")" "[\"${P}_front\",\"${P}_back\"]" \
 	"dry run: networks as podman-compose names them"
 
+# the bundled stack's compose file: merge keys (<<: *hardening), defaults
+PHX_PORT_DB=15432 run -n -p "$P" up
+is "$st" 0 "bundled stack dry run: exit 0"
+is "$(jq -r 'select(.type == "service") | .networks[0]' "$T_TMP/out" | sort -u)" "${P}_phoenix" \
+	"bundled stack dry run: networks from the merged anchor"
+is "$(jq -r 'select(.type == "service") | "\(.service)=\(.ports[0].host_port)"' "$T_TMP/out" | sort | tr '\n' ' ')" \
+	"n8n=5678 nca-toolkit=8081 phoenix-core=8080 revenue-db=15432 windmill=8000 " \
+	"bundled stack dry run: \${VAR:-default} and the environment"
+
+# .env beside the compose file, $$ escapes, a set-but-empty variable wins
+mkdir "$T_TMP/envdir"
+printf 'PHXT_DOTENV_PORT=23456\nexport PHXT_IMG="localhost/from-dotenv"\n' >"$T_TMP/envdir/.env"
+cat >"$T_TMP/envdir/compose.yaml" <<'EOF'
+services:
+  web:
+    image: ${PHXT_IMG}
+    container_name: cost-$$5
+    ports: ["${PHXT_DOTENV_PORT}:80", "127.0.0.1:${PHXT_EMPTY:-9}:81"]
+EOF
+PHXT_EMPTY= run -n -f "$T_TMP/envdir/compose.yaml" -p "$P" up
+is "$(jq -c 'select(.type == "service") | [.image, .ports[0].host_port, (.ports[1] | has("host_port")), .checks[0].target]' "$T_TMP/out")" \
+	'["localhost/from-dotenv",23456,false,"127.0.0.1:23456"]' ".env, set-but-empty variables and ports"
+
 # services.yaml entries win over what the compose file implies
 cat >"$T_TMP/services.yaml" <<EOF
 probe:

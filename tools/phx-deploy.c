@@ -1711,6 +1711,8 @@ deploy_up(struct deploy *d)
 		} else
 			cJSON_Delete(rec);
 	}
+	if (got_signal && o != UP_OK)
+		o = UP_INTERRUPTED;   /* the signal came between attempts */
 	now_ts(ts);
 	set_str(d->state, "finished", ts);
 	if (o == UP_OK) {
