@@ -19,7 +19,7 @@ struct phx_reader {
 	char *buf;
 	size_t start, scan, end, cap;
 	unsigned long lineno, invalid;
-	bool eof, in_long;
+	bool eof, in_long, long_begun;
 	cJSON *json;
 };
 
@@ -151,7 +151,8 @@ take(struct phx_reader *r, struct phx_input *in, size_t len, bool newline)
 	r->scan = r->start;
 	if (r->in_long) {
 		in->lineno = r->lineno;
-		r->in_long = !newline && !r->eof;
+		in->continued = r->long_begun;
+		r->long_begun = r->in_long = !newline && !r->eof;
 		return PHX_RD_LONG;
 	}
 	in->lineno = ++r->lineno;

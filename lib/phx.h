@@ -134,6 +134,7 @@ struct phx_input {
 	const char *line;     /* the original bytes, without the newline */
 	size_t len;
 	bool newline;         /* the original line ended in \n */
+	bool continued;       /* LONG: these bytes continue the previous chunk */
 	unsigned long lineno;
 	cJSON *json;          /* owned by the reader until the next call */
 	const char *type;     /* the record's "type" when RECORD */

@@ -11,14 +11,23 @@
 
 static bool stdout_failed;
 static bool stdout_warned;
+static bool line_open;   /* a passed line ended without a newline */
 
+/* continued: the bytes go on a line already begun (an over-long line's
+ * later chunks); otherwise a line left without its newline (the last
+ * input line) is ended first, so nothing runs into it */
 static void
-write_out(const char *s, size_t len, bool newline)
+write_out(const char *s, size_t len, bool newline, bool continued)
 {
+	bool bad;
+
 	if (stdout_failed)
 		return;
-	if ((len && fwrite(s, 1, len, stdout) != len) ||
-	    (newline && putchar('\n') == EOF) || fflush(stdout) == EOF) {
+	bad = (line_open && !continued && putchar('\n') == EOF) ||
+	    (len && fwrite(s, 1, len, stdout) != len) ||
+	    (newline && putchar('\n') == EOF) || fflush(stdout) == EOF;
+	line_open = !newline;
+	if (bad) {
 		stdout_failed = true;
 		if (!stdout_warned) {
 			stdout_warned = true;
@@ -73,9 +82,9 @@ phx_emit(cJSON *rec)
 	len = strlen(s);
 	clean = phx_redact_mem(s, len, &rlen);
 	if (clean)
-		write_out(clean, rlen, true);
+		write_out(clean, rlen, true, false);
 	else
-		write_out(s, len, true);
+		write_out(s, len, true, false);
 	free(clean);
 	free(s);
 }
@@ -87,9 +96,9 @@ phx_pass(const struct phx_input *in)
 	char *clean = phx_redact_mem(in->line, in->len, &rlen);
 
 	if (clean)
-		write_out(clean, rlen, in->newline);
+		write_out(clean, rlen, in->newline, in->continued);
 	else
-		write_out(in->line, in->len, in->newline);
+		write_out(in->line, in->len, in->newline, in->continued);
 	free(clean);
 }
 

@@ -33,6 +33,14 @@ printf '%s' "$rec" >"$T_TMP/nonl"
 "$UNIT" pass <"$T_TMP/nonl" >"$T_TMP/out"
 check "last line without a newline: kept as it was" cmp -s "$T_TMP/nonl" "$T_TMP/out"
 
+out=$("$UNIT" pass 0 note <"$T_TMP/nonl" | jq -c .type | tr '\n' ' ')
+is "$out" '"health" "note" ' "last line without a newline: ended before our next record"
+
+{ printf '%s\n' "$rec"; head -c 5000 /dev/zero | tr '\0' x; } >"$T_TMP/longlast"
+"$UNIT" pass 1024 note <"$T_TMP/longlast" >"$T_TMP/out" 2>/dev/null
+is "$(sed -n 2p "$T_TMP/out" | wc -c)" 5001 "an over-long last line stays one line"
+is "$(sed -n 3p "$T_TMP/out" | jq -r .type)" note "and our record follows it on its own line"
+
 printf '%s\r\n\n%s\n' "$rec" "$rec" >"$T_TMP/crlf"
 "$UNIT" pass <"$T_TMP/crlf" >"$T_TMP/out" 2>"$T_TMP/err"
 check "CRLF and blank lines: passed through" cmp -s "$T_TMP/crlf" "$T_TMP/out"

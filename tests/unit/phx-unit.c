@@ -183,6 +183,8 @@ main(int argc, char **argv)
 		while (phx_reader_next(r, &in) != PHX_RD_EOF)
 			phx_pass(&in);
 		phx_reader_free(r);
+		if (argc > 3)   /* then a record of our own */
+			phx_emit(phx_record_new(argv[3]));
 		phx_exit(PHX_EXIT_OK);
 	}
 	if (argc >= 2 && strcmp(argv[1], "config") == 0) {
