@@ -63,8 +63,9 @@ check "password appears in no output" \
 	bash -c "! grep -q 'hunter2-$$' '$T_TMP/out' '$T_TMP/err' '$T_TMP/s.sarif'"
 like "$(jq -r 'select(.type == "finding") | .target' "$T_TMP/out")" "admin:\*\*\*@localhost" "masked as ***"
 
-# stdout closed early: the write error turns into exit 3
-phx-secscan <"$TOP/tests/data/phx-secscan/passthrough.in.ndjson" 2>/dev/null | head -c 1 >/dev/null
-is "${PIPESTATUS[0]}" 3 "write error on stdout: exit 3"
+# a full disk: the write error turns into exit 3
+phx-secscan <"$TOP/tests/data/phx-secscan/passthrough.in.ndjson" >/dev/full 2>"$T_TMP/err"
+is "$?" 3 "write error on stdout: exit 3"
+like "$(cat "$T_TMP/err")" "standard output: No space left on device" "write error reported"
 
 done_testing

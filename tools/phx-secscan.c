@@ -2118,18 +2118,10 @@ scan(void)
 static void
 read_stream(struct phx_reader *rd, struct phx_input *in, enum phx_rd kind)
 {
-	bool open_line = false;
-
 	for (; kind != PHX_RD_EOF; kind = phx_reader_next(rd, in)) {
 		phx_pass(in);
-		open_line = !in->newline;
 		if (kind == PHX_RD_RECORD)
 			note_record(in);
-	}
-	/* a last line without its newline would run into our next record */
-	if (open_line) {
-		struct phx_input nl = { .line = "", .newline = true };
-		phx_pass(&nl);
 	}
 }
 
