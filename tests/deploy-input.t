@@ -119,7 +119,7 @@ services:
     container_name: cost-$$5
     ports: ["${PHXT_DOTENV_PORT}:80", "127.0.0.1:${PHXT_EMPTY:-9}:81"]
 EOF
-PHXT_EMPTY= run -n -f "$T_TMP/envdir/compose.yaml" -p "$P" up
+PHXT_EMPTY='' run -n -f "$T_TMP/envdir/compose.yaml" -p "$P" up
 is "$(jq -c 'select(.type == "service") | [.image, .ports[0].host_port, (.ports[1] | has("host_port")), .checks[0].target]' "$T_TMP/out")" \
 	'["localhost/from-dotenv",23456,false,"127.0.0.1:23456"]' ".env, set-but-empty variables and ports"
 
