@@ -114,6 +114,13 @@ scan --scanner none "$GOOD" </dev/null
 like "$(jq -r 'select(.id == "PHX-SEC-070") | .status + " " + .message' "$T_TMP/out")" \
 	"^SKIP no image vulnerability scan done: turned off" "--scanner none: one SKIP saying so"
 
+# a network the compose file declares internal that Podman made routable
+sed 's/^  back: {}$/  back: {internal: true}/' "$COMPOSE" >"$T_TMP/internal.yaml"
+scan -f "$T_TMP/internal.yaml" "$GOOD" </dev/null
+is "$(ev "$GOOD" PHX-SEC-032 '.status + " " + .message')" \
+	"\"FAIL ${P}_back declared internal: true in the compose file, but Podman's network is not internal (${P}_back: $BAD)\"" \
+	"declared internal network that is not: FAIL"
+
 # ---- rules, ignores, severity overrides ----
 cat >"$T_TMP/sec.yaml" <<EOF
 deployment:

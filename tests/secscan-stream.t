@@ -22,6 +22,12 @@ phx-secscan </dev/null >"$T_TMP/out" 2>&1
 is "$?" 0 "empty input: exit 0"
 is "$(jq -r '.event' "$T_TMP/out" | tr '\n' ' ')" "start end " "empty input: start and end only"
 
+# security validation turned off: the stream passes, nothing is inspected
+PHX_DEPLOYMENT_SECURITY_VALIDATION=false phx-secscan \
+	<"$TOP/tests/data/phx-secscan/missing.in.ndjson" >"$T_TMP/out" 2>"$T_TMP/err"
+is "$? $(grep -c '"source":"phx-deploy"' "$T_TMP/out") $(grep -c '"type":"error"' "$T_TMP/out")" "0 2 0" \
+	"deployment.security_validation false: passed on, no scan"
+
 # usage
 phx-secscan -h >"$T_TMP/out" 2>&1
 is "$? $(head -c 18 "$T_TMP/out")" "0 usage: phx-secscan" "-h: usage on stdout, exit 0"

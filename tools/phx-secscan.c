@@ -785,6 +785,23 @@ declared_networks(const char *svc, const char *project)
 	return out;
 }
 
+/* whether the compose file declares podman network NAME internal */
+static bool
+declared_internal(const char *name, const char *project)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, jpath(S.compose, "networks")) {
+		char *n = network_name(it->string, project);
+		bool match = strcmp(n, name) == 0;
+		free(n);
+		if (match)
+			return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it,
+			    "internal"));
+	}
+	return false;
+}
+
 /* ---- checks of one container ---- */
 
 static void
@@ -1252,8 +1269,11 @@ check_reach(const struct target *t, const struct subject *s, const cJSON *have)
 {
 	const char *id = jpath_str(t->inspect, "Id");
 	cJSON *ev = cJSON_CreateObject(), *foreign = cJSON_CreateArray();
+	cJSON *leaky = cJSON_CreateArray();
 	struct phx_buf b = { 0 };
 	const cJSON *net, *c;
+	const char *project = t->project ? t->project : S.project ? S.project :
+	    S.stream_project;
 
 	cJSON_ArrayForEach(net, have) {
 		const cJSON *info = network_info(net->valuestring);
@@ -1261,6 +1281,8 @@ check_reach(const struct target *t, const struct subject *s, const cJSON *have)
 		cJSON *peers = cJSON_AddArrayToObject(e, "peers");
 		bool internal = phx_jbool(info, "internal", false);
 		cJSON_AddBoolToObject(e, "internal", internal);
+		if (!internal && declared_internal(net->valuestring, project))
+			add_unique(leaky, net->valuestring);
 		cJSON_ArrayForEach(c, S.containers) {
 			const cJSON *nets = cJSON_GetObjectItemCaseSensitive(c, "Networks");
 			const char *cid = phx_jstr(c, "Id");
@@ -1284,7 +1306,13 @@ check_reach(const struct target *t, const struct subject *s, const cJSON *have)
 			free(l);
 		}
 	}
-	if (!cJSON_GetArraySize(have))
+	if (cJSON_GetArraySize(leaky)) {
+		char *l = join(leaky);
+		finding(R_REACH, s, ST_FAIL, SEV_RULE, ".NetworkSettings.Networks",
+		    ev, "%s declared internal: true in the compose file, but "
+		    "Podman's network is not internal (%s)", l, phx_buf_str(&b));
+		free(l);
+	} else if (!cJSON_GetArraySize(have))
 		finding(R_REACH, s, ST_PASS, SEV_RULE, ".NetworkSettings.Networks", ev,
 		    "on no network");
 	else if (cJSON_GetArraySize(foreign)) {
@@ -1297,6 +1325,7 @@ check_reach(const struct target *t, const struct subject *s, const cJSON *have)
 		finding(R_REACH, s, ST_PASS, SEV_RULE, ".NetworkSettings.Networks",
 		    ev, "reachable by: %s", phx_buf_str(&b));
 	cJSON_Delete(foreign);
+	cJSON_Delete(leaky);
 	phx_buf_free(&b);
 }
 
