@@ -56,6 +56,7 @@ const notFound = () => new HttpError(404, { message: 'Not Found' });
 const badRequest = (message) => new HttpError(400, { message });
 
 function send(res, status, body, type = 'application/json; charset=utf-8') {
+  if (status === 204) return res.writeHead(204).end();
   const data = body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': Buffer.byteLength(data) });
   res.end(data);
