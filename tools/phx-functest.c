@@ -1454,9 +1454,6 @@ handle_line(struct phx_input *in, enum phx_rd rd)
 {
 	if (rd == PHX_RD_RECORD && strcmp(in->type, "health") == 0)
 		remember_health(in->json);
-	/* a last line without its newline must not run into our records */
-	if (rd != PHX_RD_LONG)
-		in->newline = true;
 	phx_pass(in);
 }
 

@@ -137,7 +137,7 @@ static struct {
 	struct settings dflt;
 	CURLM *multi;
 	bool wait;
-	int64_t t0, deadline_at;
+	int64_t t0, deadline_ms, deadline_at;
 	int concurrency, running;
 	const char *podman, *default_query;
 	struct check *waiting, *queue, *queue_tail, *polled;
@@ -146,7 +146,7 @@ static struct {
 	struct phx_reader *in;
 	CURL **pool;          /* idle easy handles: reuse saves their setup */
 	size_t npool;
-	bool phase_started, unterminated;
+	bool phase_started;
 	int64_t phase_t0;
 	int healthy, unhealthy, input_errors;
 	int sigpipe[2];
@@ -994,20 +994,9 @@ check_free(struct check *c)
 
 /* ---- records ---- */
 
-/* a passed last line without its newline must not run into our next record */
-static void
-end_line(void)
-{
-	if (P.unterminated) {
-		P.unterminated = false;
-		putchar('\n');
-	}
-}
-
 static void
 ensure_phase_start(void)
 {
-	end_line();
 	if (P.phase_started)
 		return;
 	P.phase_started = true;
@@ -1128,7 +1117,6 @@ service_emit(struct service *s)
 		cJSON_AddStringToObject(rec, "message", "no checks defined");
 	}
 	ensure_phase_start();
-	end_line();
 	phx_emit(rec);
 	s->emitted = true;
 	P.pending--;
@@ -1887,6 +1875,10 @@ service_start(struct service *s)
 		service_emit(s);
 		return;
 	}
+	/* the deadline bounds probing, not what came before it: in a
+	 * pipeline the clock starts when the first service arrives */
+	if (P.deadline_ms > 0 && !P.deadline_at)
+		P.deadline_at = now + P.deadline_ms;
 	for (size_t i = 0; i < s->nchecks; i++) {
 		struct check *c = s->checks[i];
 		c->started = now;
@@ -1960,7 +1952,6 @@ read_input(void)
 		}
 		ensure_phase_start();
 		phx_pass(&in);
-		P.unterminated = !in.newline;
 		if (rd == PHX_RD_RECORD && strcmp(in.type, "service") == 0)
 			on_service_record(in.json, in.lineno);
 	}
@@ -2367,7 +2358,7 @@ main(int argc, char *argv[])
 		phx_die(PHX_EXIT_ENV, "cannot initialise libcurl");
 	setup_signals();
 	P.t0 = phx_now_ms();
-	P.deadline_at = deadline > 0 ? P.t0 + deadline : 0;
+	P.deadline_ms = deadline;
 
 	for (int i = 0; i < argc; i++)
 		add_target(argv[i]);
