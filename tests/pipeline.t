@@ -1,0 +1,95 @@
+#!/bin/bash
+# The main job end to end: pipelines/validate on the bundled stack
+# (SUCCESS, exit 0, valid report/JUnit/metrics, nothing left running) and
+# on a broken variant where phoenix-core never becomes healthy (FAILED,
+# exit 1, cleanup done, logs kept, the report names service and reason),
+# the broken one run from a `make install DESTDIR=...` tree.
+. "$(dirname "$0")/lib.sh"
+. "$TOP/tests/podman.sh"
+
+phx_need_images >/dev/null 2>&1
+
+export PHX_STATE_DIR=$T_TMP/state
+read -r PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB <<EOF
+$(phx_free_port 5 | tr '\n' ' ')
+EOF
+export PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB
+export REVENUE_DB_PASSWORD="pipe-$$-Db-Secr3t" N8N_API_KEY="n8n_api_pipe$$K3y" \
+    WINDMILL_TOKEN="pipe-$$-Wm-T0ken"
+SECRETS="$REVENUE_DB_PASSWORD|$N8N_API_KEY|$WINDMILL_TOKEN"
+
+left() { _phx_project_objects "$1" | wc -l; }
+
+# --- the bundled stack, the full run ---
+P=$(phx_test_project pipe)
+at_exit "podman_cleanup_project $P >/dev/null 2>&1"
+out=$T_TMP/ok
+PHX_PROJECT=$P pipelines/validate --down -o "$out" >"$T_TMP/ok.stdout" 2>"$T_TMP/ok.stderr"
+is "$?" 0 "bundled stack: exit 0"
+is "$(jq -r .status "$out/report.json")" SUCCESS "bundled stack: report says SUCCESS"
+like "$(tail -3 "$T_TMP/ok.stdout")" 'verdict +SUCCESS' "bundled stack: the console summary ends with the verdict"
+like "$(cat "$T_TMP/ok.stdout")" "report +$PHX_STATE_DIR/deploy_" "bundled stack: and the report path"
+is "$(jq -r '[.services[] | select(.status == "healthy")] | length' "$out/report.json")" 5 \
+    "bundled stack: five healthy services"
+is "$(jq -r '[.functional_tests[] | select(.status != "passed")] | length' "$out/report.json")" 0 \
+    "bundled stack: every functional test passed"
+check "bundled stack: JUnit parses (xmllint)" xmllint --noout "$out/junit.xml"
+like "$(xmllint --xpath 'count(//testcase)' "$out/junit.xml")" '^[1-9][0-9]*$' \
+    "bundled stack: JUnit has test cases"
+is "$(xmllint --xpath 'count(//failure)' "$out/junit.xml")" 0 "bundled stack: JUnit has no failure"
+check "bundled stack: metrics pass promtool" sh -c "promtool check metrics <'$out/phx.prom'"
+is "$(left "$P")" 0 "bundled stack: nothing left running (--down)"
+ID=$(jq -r .deployment_id "$out/report.json")
+check "bundled stack: the stream is stored with the report" test -s "$PHX_STATE_DIR/$ID/stream.ndjson"
+unlike "$(cat "$T_TMP/ok.stdout" "$T_TMP/ok.stderr" "$out"/* "$PHX_STATE_DIR/$ID"/*.json \
+    "$PHX_STATE_DIR/$ID"/*.ndjson 2>/dev/null)" "$SECRETS" "bundled stack: no secret in any output"
+
+# the report of that run, again, from the state directory
+pipelines/validate --deployment-id "$ID" -o "$T_TMP/again" >/dev/null 2>&1
+is "$?" 0 "--deployment-id re-renders the stored run"
+is "$(jq -c '[.deployment_id, .status]' "$T_TMP/again/report.json")" "[\"$ID\",\"SUCCESS\"]" \
+    "--deployment-id: the same verdict"
+
+# --- installed, on a broken variant ---
+BUILD=${PHX_BIN%/tools}
+make -s -C "$TOP" install BUILD="$BUILD" DESTDIR="$T_TMP/inst" PREFIX=/usr >/dev/null 2>&1
+check "make install DESTDIR=... installs the pipeline" test -x "$T_TMP/inst/usr/bin/phx-validate"
+n=0
+for t in phx-deploy phx-probe phx-functest phx-secscan phx-report; do
+	[ -x "$T_TMP/inst/usr/bin/$t" ] && n=$((n + 1))
+done
+is "$n" 5 "make install DESTDIR=... installs the five tools"
+
+cp -r "$TOP/infra/podman" "$T_TMP/stack"
+printf '{"status":"DOWN"}\n' >"$T_TMP/stack/www/phoenix-core/health"
+cat >"$T_TMP/broken.yaml" <<EOT
+deployment:
+  compose_file: $T_TMP/stack/compose.yaml
+  retries: 1
+probe:
+  deadline: 15s
+services:
+  phoenix-core:
+    url: http://localhost:$PHX_PORT_CORE/health
+    conditions: ["[BODY].status == UP"]
+  nca-toolkit:
+    url: http://localhost:$PHX_PORT_NCA/
+EOT
+P2=$(phx_test_project broken)
+at_exit "podman_cleanup_project $P2 >/dev/null 2>&1"
+out=$T_TMP/broken
+PATH=$T_TMP/inst/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin PHX_PROJECT=$P2 \
+    phx-validate -c "$T_TMP/broken.yaml" --no-functest -o "$out" \
+    >"$T_TMP/broken.stdout" 2>"$T_TMP/broken.stderr"
+is "$?" 1 "broken stack: exit 1"
+is "$(jq -r .status "$out/report.json")" FAILED "broken stack: report says FAILED"
+is "$(jq -r '.services["phoenix-core"].status' "$out/report.json")" unhealthy \
+    "broken stack: the report names phoenix-core unhealthy"
+like "$(jq -r '.errors | join(" ")' "$out/report.json")" 'phoenix-core.*condition|condition.*phoenix-core' \
+    "broken stack: and gives the reason (condition)"
+is "$(left "$P2")" 0 "broken stack: cleanup done, nothing left"
+ID2=$(jq -r .deployment_id "$out/report.json")
+check "broken stack: logs preserved" sh -c "find '$PHX_STATE_DIR/$ID2/logs' -name '*phoenix-core*' | grep -q ."
+like "$(cat "$T_TMP/broken.stderr")" "taking $ID2 down" "broken stack: the pipeline says it cleans up"
+
+done_testing
