@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -182,6 +183,7 @@ static const struct field root_fields[] = {
 	{ "services", T_DICT, service_value },
 	{ "tests", T_MAP, tests_fields },
 	{ "security", T_MAP, security_fields },
+	{ "include", T_STRLIST, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -616,6 +618,32 @@ default_dir(void)
 	return PHX_CONFDIR;
 }
 
+/* merges FILE into cfg, after the files it includes (paths relative
+ * to FILE's directory), so a file overrides what it includes */
+static void
+merge_file(cJSON *cfg, const char *file, int depth)
+{
+	cJSON *c = load_file(file);
+	const cJSON *inc = cJSON_GetObjectItemCaseSensitive(c, "include");
+	const cJSON *it;
+
+	if (depth > 8)
+		phx_die(PHX_EXIT_USAGE, "%s: includes nested too deep", file);
+	cJSON_ArrayForEach(it, inc) {
+		const char *slash = strrchr(file, '/');
+		char *p = it->valuestring[0] == '/' || !slash ?
+		    phx_strdup(it->valuestring) :
+		    phx_asprintf("%.*s/%s", (int)(slash - file), file, it->valuestring);
+		if (access(p, R_OK) < 0)
+			phx_edie(PHX_EXIT_USAGE, "%s: include %s", file, p);
+		merge_file(cfg, p, depth + 1);
+		free(p);
+	}
+	cJSON_DeleteItemFromObjectCaseSensitive(c, "include");
+	merge(cfg, c);
+	cJSON_Delete(c);
+}
+
 cJSON *
 phx_config_load(const struct phx_config_opts *opts)
 {
@@ -624,21 +652,15 @@ phx_config_load(const struct phx_config_opts *opts)
 	cJSON *cfg = cJSON_Parse(default_config);
 
 	if (opts && opts->nfiles) {
-		for (size_t i = 0; i < opts->nfiles; i++) {
-			cJSON *c = load_file(opts->files[i]);
-			merge(cfg, c);
-			cJSON_Delete(c);
-		}
+		for (size_t i = 0; i < opts->nfiles; i++)
+			merge_file(cfg, opts->files[i], 0);
 	} else {
 		const char *dir = default_dir();
 		for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 			char *p = phx_asprintf("%s/%s", dir, names[i]);
 			struct stat st;
-			if (stat(p, &st) == 0) {
-				cJSON *c = load_file(p);
-				merge(cfg, c);
-				cJSON_Delete(c);
-			}
+			if (stat(p, &st) == 0)
+				merge_file(cfg, p, 0);
 			free(p);
 		}
 	}

@@ -57,6 +57,19 @@ out=$(PHX_PORT_CORE=18080 cfg)
 is "$(echo "$out" | jq -r '.services["phoenix-core"].url')" \
     'http://localhost:18080/health' '${VAR:-default} expands from the environment'
 
+# include: files a file builds on, overridden by it
+printf 'include: [over.yaml]\ndeployment:\n  retries: 4\n' >"$T_TMP/inc.yaml"
+out=$(cfg "$T_TMP/inc.yaml")
+is "$(echo "$out" | jq -c '[.deployment.timeout, .deployment.retries]')" '[60000,4]' \
+    "include: the including file wins over what it includes"
+printf 'include: [nope.yaml]\n' >"$T_TMP/inc-missing.yaml"
+cfg "$T_TMP/inc-missing.yaml" >/dev/null
+is "$(err)" "phx-unit: error: $T_TMP/inc-missing.yaml: include $T_TMP/nope.yaml: No such file or directory" \
+    "include: a missing file names the includer"
+out=$(cfg configs/deployment-validation/production.yaml)
+is "$(echo "$out" | jq -c '[(.services | length), (.tests.suites | length), .security.fail_on]')" \
+    '[5,3,"MEDIUM"]' "production.yaml: the bundled services, tests and rules, judged harder"
+
 # a secret in a config file never reaches the output
 printf 'services:\n  db:\n    type: postgres\n    password: Sup3rS3cret!\n' >"$T_TMP/secret.yaml"
 out=$(cfg "$T_TMP/secret.yaml")
