@@ -32,7 +32,7 @@ MANALL  = $(wildcard man/*.[1-9])
 
 DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	libcjson-dev libyaml-dev jq mandoc perl curl openssl ca-certificates \
-	podman podman-compose mmdebstrap busybox-static uidmap \
+	podman podman-compose runc mmdebstrap busybox-static uidmap \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
 	shellcheck hyperfine procps iproute2 psmisc

@@ -118,6 +118,15 @@ golden() {
 	fi
 }
 
+# closed_stdout CMD...: CMD's exit status when its stdout is a pipe whose
+# reader is already gone (EPIPE on the first write, no timing involved)
+closed_stdout() {
+	python3 -c 'import os, subprocess, sys
+r, w = os.pipe(); os.close(r)
+sys.exit(subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.DEVNULL).returncode)' "$@"
+	echo $?
+}
+
 # free_port: a TCP port nobody listens on at the moment
 free_port() {
 	local p

@@ -112,7 +112,6 @@ is "$(jq -r 'select(.type == "health") | [.check, .status, .reason, (.checks | m
     "http+tcp unhealthy refused healthy,unhealthy" "several checks: summary and each result"
 
 # a closed stdout is exit 3, not a crash
-phx-probe -n "a=http://127.0.0.1:$PORT/health" 2>/dev/null | true
-is "${PIPESTATUS[0]}" 3 "closed stdout: exit 3"
+is "$(closed_stdout phx-probe -n "a=http://127.0.0.1:$PORT/health")" 3 "closed stdout: exit 3"
 
 done_testing

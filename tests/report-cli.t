@@ -114,8 +114,7 @@ phx-report -n "$data/healthy.in.ndjson" >/dev/full 2>"$T_TMP/err"
 is "$?" 3 "standard output fails: exit 3"
 rm -rf "$state"
 # the reader is gone before phx-report writes: EPIPE on stdout
-(sleep 0.3; exec phx-report -f json "$data/healthy.in.ndjson" 2>/dev/null) | true
-is "${PIPESTATUS[0]}" 3 "stdout closed: exit 3"
+is "$(closed_stdout phx-report -f json "$data/healthy.in.ndjson")" 3 "stdout closed: exit 3"
 check "stdout closed: report.json is still written" \
     jq -e '.status == "SUCCESS"' "$state/$id/report.json"
 phx-report -n -o "$T_TMP/no/such/dir/r.json" "$data/healthy.in.ndjson" >/dev/null 2>"$T_TMP/err"
