@@ -25,7 +25,9 @@ P=$(phx_test_project pipe)
 at_exit "podman_cleanup_project $P >/dev/null 2>&1"
 out=$T_TMP/ok
 PHX_PROJECT=$P pipelines/validate --down -o "$out" >"$T_TMP/ok.stdout" 2>"$T_TMP/ok.stderr"
-is "$?" 0 "bundled stack: exit 0"
+st=$?
+is "$st" 0 "bundled stack: exit 0"
+[ "$st" -eq 0 ] || diag "$(cat "$T_TMP/ok.stdout")" "$(tail -20 "$T_TMP/ok.stderr")"
 is "$(jq -r .status "$out/report.json")" SUCCESS "bundled stack: report says SUCCESS"
 like "$(tail -3 "$T_TMP/ok.stdout")" 'verdict +SUCCESS' "bundled stack: the console summary ends with the verdict"
 like "$(cat "$T_TMP/ok.stdout")" "report +$PHX_STATE_DIR/deploy_" "bundled stack: and the report path"
@@ -81,7 +83,9 @@ out=$T_TMP/broken
 PATH=$T_TMP/inst/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin PHX_PROJECT=$P2 \
     phx-validate -c "$T_TMP/broken.yaml" --no-functest -o "$out" \
     >"$T_TMP/broken.stdout" 2>"$T_TMP/broken.stderr"
-is "$?" 1 "broken stack: exit 1"
+st=$?
+is "$st" 1 "broken stack: exit 1"
+[ "$st" -eq 1 ] || diag "$(cat "$T_TMP/broken.stdout")" "$(tail -20 "$T_TMP/broken.stderr")"
 is "$(jq -r .status "$out/report.json")" FAILED "broken stack: report says FAILED"
 is "$(jq -r '.services["phoenix-core"].status' "$out/report.json")" unhealthy \
     "broken stack: the report names phoenix-core unhealthy"
