@@ -35,7 +35,7 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	podman podman-compose runc mmdebstrap busybox-static uidmap \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
-	shellcheck hyperfine procps iproute2 psmisc
+	shellcheck hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
 
 all: $(TOOLS) $(UNIT)
 
