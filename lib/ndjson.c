@@ -23,6 +23,27 @@ struct phx_reader {
 	cJSON *json;
 };
 
+/* PHX_MAX_LINE (bytes, or with a k/M suffix), else 1 MiB */
+size_t
+phx_maxline(void)
+{
+	const char *env = getenv("PHX_MAX_LINE");
+	char *end;
+	unsigned long long n;
+
+	if (!env || !*env)
+		return PHX_MAXLINE_DEFAULT;
+	n = strtoull(env, &end, 10);
+	if (*end == 'k' || *end == 'K')
+		n *= 1024, end++;
+	else if (*end == 'M')
+		n *= 1024 * 1024, end++;
+	if (*end || n < 64 || n > (1ULL << 31))
+		phx_die(PHX_EXIT_USAGE, "PHX_MAX_LINE: expected a size from 64 "
+		    "bytes to 2G, got \"%s\"", env);
+	return (size_t)n;
+}
+
 struct phx_reader *
 phx_reader_new(int fd, const char *name, size_t maxline)
 {
@@ -30,7 +51,7 @@ phx_reader_new(int fd, const char *name, size_t maxline)
 
 	r->fd = fd;
 	r->name = phx_strdup(name);
-	r->maxline = maxline ? maxline : PHX_MAXLINE_DEFAULT;
+	r->maxline = maxline ? maxline : phx_maxline();
 	r->cap = (r->maxline < READ_CHUNK ? r->maxline : READ_CHUNK) + 1;
 	r->buf = phx_malloc(r->cap);
 	return r;

@@ -140,6 +140,8 @@ struct phx_input {
 	const char *type;     /* the record's "type" when RECORD */
 };
 struct phx_reader;
+size_t phx_maxline(void);   /* PHX_MAX_LINE, default 1 MiB */
+/* maxline 0: phx_maxline() */
 struct phx_reader *phx_reader_new(int fd, const char *name, size_t maxline);
 void phx_reader_free(struct phx_reader *r);
 int phx_reader_fd(const struct phx_reader *r);

@@ -25,6 +25,13 @@ check "over-long line: passed through unparsed, unchanged" cmp -s "$T_TMP/long" 
 is "$(cat "$T_TMP/err")" "phx-unit: warning: stdin:2: line longer than 1024 bytes, passed through unparsed" \
     "over-long line: reported with its line number"
 
+PHX_MAX_LINE=2k "$UNIT" pass <"$T_TMP/long" >"$T_TMP/out" 2>"$T_TMP/err"
+is "$(cat "$T_TMP/err")" "phx-unit: warning: stdin:2: line longer than 2048 bytes, passed through unparsed" \
+    "PHX_MAX_LINE sets the limit"
+PHX_MAX_LINE=lots "$UNIT" pass <"$T_TMP/long" >/dev/null 2>"$T_TMP/err"
+is "$?:$(cat "$T_TMP/err")" '2:phx-unit: error: PHX_MAX_LINE: expected a size from 64 bytes to 2G, got "lots"' \
+    "a bad PHX_MAX_LINE: exit 2, named"
+
 : >"$T_TMP/empty"
 "$UNIT" pass <"$T_TMP/empty" >"$T_TMP/out" 2>"$T_TMP/err"
 is "$?:$(wc -c <"$T_TMP/out"):$(wc -c <"$T_TMP/err")" "0:0:0" "empty input: nothing out, no error"

@@ -194,8 +194,7 @@ static void
 input_open(void)
 {
 	if (!isatty(STDIN_FILENO))
-		input = phx_reader_new(STDIN_FILENO, "standard input",
-		    PHX_MAXLINE_DEFAULT);
+		input = phx_reader_new(STDIN_FILENO, "standard input", 0);
 	else
 		input_done = true;
 }
