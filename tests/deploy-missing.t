@@ -4,10 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/podman.sh"
 
-if ! podman image exists localhost/phx-httpd; then
-	echo "1..0 # skip localhost/phx-httpd missing: run make images"
-	exit 0
-fi
+phx_images_or_bail
 
 D=tests/data/phx-deploy
 export PHX_STATE_DIR=$T_TMP/state
@@ -15,9 +12,7 @@ P1=$(phx_test_project missing)
 at_exit "podman_cleanup_project $P1"
 
 latest() { ls "$PHX_STATE_DIR" | grep '^deploy_' | tail -1; }
-nothing_left() {
-	[ -z "$(podman ps -aq --filter label=io.podman.compose.project="$1")$(podman network ls -q --filter label=io.podman.compose.project="$1")$(podman volume ls -q --filter label=io.podman.compose.project="$1")" ]
-}
+nothing_left() { phx_nothing_left "$1"; }
 
 # ---- an image that does not exist: three attempts, then cleanup ----
 phx-deploy -f $D/missing-image.yaml -p "$P1" up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"

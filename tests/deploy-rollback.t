@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/podman.sh"
 
-if ! podman image exists localhost/phx-httpd; then
-	echo "1..0 # skip localhost/phx-httpd missing: run make images"
-	exit 0
-fi
+phx_images_or_bail
 
 export PHX_STATE_DIR=$T_TMP/state
 P=$(phx_test_project rollback)

@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/podman.sh"
 
-if ! podman image exists localhost/phx-httpd; then
-	echo "1..0 # skip localhost/phx-httpd missing: run make images"
-	exit 0
-fi
+phx_images_or_bail
 
 D=tests/data/phx-deploy
 export PHX_STATE_DIR=$T_TMP/state
@@ -18,9 +15,7 @@ at_exit "podman_cleanup_project $P"
 
 latest() { ls "$PHX_STATE_DIR" | grep '^deploy_' | tail -1; }
 count() { podman ps -aq --filter label=io.podman.compose.project="$P" | wc -l; }
-nothing_left() {
-	[ -z "$(podman ps -aq --filter label=io.podman.compose.project="$P")$(podman network ls -q --filter label=io.podman.compose.project="$P")$(podman volume ls -q --filter label=io.podman.compose.project="$P")" ]
-}
+nothing_left() { phx_nothing_left "$P"; }
 
 # interrupt SIG: up on six services, signalled once the first container exists
 interrupt() {

@@ -6,11 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/podman.sh"
 
-if ! podman image exists localhost/phx-httpd || ! podman image exists localhost/phx-node ||
-    ! podman image exists localhost/phx-postgres; then
-	echo "1..0 # skip images missing: run make images"
-	exit 0
-fi
+phx_images_or_bail
 
 P=$(phx_test_project stack)
 export PHX_STATE_DIR=$T_TMP/state

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/podman.sh"
 
-phx_need_images
+phx_images_or_bail
 project=$(phx_test_project functest)
 set -- $(phx_free_port 5)
 PHX_PORT_CORE=$1 PHX_PORT_NCA=$2 PHX_PORT_N8N=$3 PHX_PORT_WINDMILL=$4 PHX_PORT_DB=$5

@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/podman.sh"
 
-phx_need_images >/dev/null 2>&1
+phx_images_or_bail
 
 export PHX_STATE_DIR=$T_TMP/state
 read -r PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB <<EOF

@@ -2,6 +2,8 @@
 # tests/lib.sh, or on its own from the top of the tree); POSIX sh.
 #
 #   phx_need_images              build the local images that are missing
+#   phx_images_or_bail           the same, and a failed build is a TAP Bail out!
+#   phx_nothing_left NAME        true when project NAME has nothing left
 #   phx_test_project [LABEL]     a unique compose project name, phxt_[LABEL_]PID_RAND
 #   phx_free_port [N]            N (default 1) free TCP ports on 127.0.0.1
 #   podman_cleanup_project NAME  remove every container, pod, network and
@@ -24,6 +26,22 @@ PHX_STALE_MINUTES=${PHX_STALE_MINUTES:-30}
 
 phx_need_images() {
 	sh "$PHX_TOP/infra/podman/images/build" >&2
+}
+
+# phx_images_or_bail: tests that need the images build them when missing
+# and never skip; a build that fails stops the whole run (TAP Bail out!)
+phx_images_or_bail() {
+	for _img in phx-httpd phx-node phx-postgres; do
+		podman image exists "localhost/$_img" || {
+			phx_need_images || { echo "Bail out! make images failed"; exit 1; }
+			return 0
+		}
+	done
+}
+
+# phx_nothing_left NAME: true when compose project NAME left nothing
+phx_nothing_left() {
+	[ -z "$(_phx_project_objects "$1")" ]
 }
 
 phx_test_project() {

@@ -4,9 +4,7 @@
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/podman.sh"
 
-# only the small httpd image is needed: build images only when it is missing
-podman image exists localhost/phx-httpd || phx_need_images ||
-    { echo "Bail out! make images failed"; exit 1; }
+phx_images_or_bail
 PROJ=$(phx_test_project probe)
 at_exit "podman_cleanup_project $PROJ"
 PORT=$(phx_free_port)

@@ -4,11 +4,9 @@
 # right evidence; stream, -p and argument modes; SARIF; --fail-on; rules,
 # ignores and severity overrides from security.yaml.
 . "$(dirname "$0")/lib.sh"
+. "$TOP/tests/podman.sh"
 
-if ! podman image exists localhost/phx-httpd 2>/dev/null; then
-	echo "1..0 # skip localhost/phx-httpd missing: run make images"
-	exit 0
-fi
+phx_images_or_bail
 
 P=phxt_sec$$
 GOOD=${P}_good_1

@@ -9,11 +9,7 @@
 . "$(dirname "$0")/podman.sh"
 
 COMPOSE=infra/podman/compose.yaml
-if ! phx_need_images; then
-	ok 1 "local images built"
-	done_testing
-	exit 1
-fi
+phx_images_or_bail
 project=$(phx_test_project secscan)
 # shellcheck disable=SC2046 # five port numbers
 set -- $(phx_free_port 5)

@@ -17,11 +17,7 @@ SERVICES=(phoenix-core nca-toolkit n8n windmill revenue-db)
 UA='phx-stack-test/1.0'
 
 phx_cleanup_stale "$PHX_STALE_MINUTES"
-if ! phx_need_images; then
-	ok 1 "local images built"
-	done_testing
-	exit 1
-fi
+phx_images_or_bail
 ok 0 "local images built"
 
 project=$(phx_test_project stack)
