@@ -163,56 +163,90 @@ url_delim(char c)
 	    c == '\\' || isspace((unsigned char)c) || c == '\0';
 }
 
-/* scheme://user:PASS@host and password=PASS; returns true when masked */
+/* scheme://user:PASS@host: masks PASS; returns where the URL ends */
+static const char *
+mask_url(const char *a, const char *end, struct phx_buf *out,
+    const char **copied, bool *hit)
+{
+	const char *e = a, *at = NULL, *colon = NULL;
+
+	while (e < end && !url_delim(*e)) {
+		if (*e == '@')
+			at = e;
+		e++;
+	}
+	for (const char *k = a; at && k < at; k++)
+		if (*k == ':') {
+			colon = k;
+			break;
+		}
+	if (at && colon && !(at - colon - 1 == 3 && memcmp(colon + 1, MASK, 3) == 0)) {
+		phx_buf_add(out, *copied, (size_t)(colon + 1 - *copied));
+		phx_buf_addstr(out, MASK);
+		*copied = at;
+		*hit = true;
+	}
+	return e;
+}
+
+/* password=PASS: masks PASS; returns where the value ends */
+static const char *
+mask_pair(const char *v, const char *end, struct phx_buf *out,
+    const char **copied, bool *hit)
+{
+	const char *e = v;
+
+	while (e < end && !isspace((unsigned char)*e) && *e != '"' &&
+	    *e != '&' && *e != ';' && *e != '\\' && *e != '\'')
+		e++;
+	if (e > v && !(e - v == 3 && memcmp(v, MASK, 3) == 0)) {
+		phx_buf_add(out, *copied, (size_t)(v - *copied));
+		phx_buf_addstr(out, MASK);
+		*copied = e;
+		*hit = true;
+	}
+	return e;
+}
+
+static const char *
+next_byte(const char *p, const char *end, int c)
+{
+	const char *q = memchr(p, c, (size_t)(end - p));
+
+	return q ? q : end;
+}
+
+/* scheme://user:PASS@host and password=PASS; returns true when masked.
+ * Every record goes through here, so it jumps from one ':' or '=' to
+ * the next instead of trying the patterns at every byte. */
 static bool
 mask_patterns(const char *s, size_t len, struct phx_buf *out)
 {
+	const char *end = s + len, *p = s, *copied = s;
+	const char *colon = NULL, *eq = NULL;
 	bool hit = false;
-	size_t i = 0, copied = 0;
 
-	while (i < len) {
-		if (i + 3 <= len && memcmp(s + i, "://", 3) == 0) {
-			size_t a = i + 3, end = a, at = 0, colon = 0;
-			while (end < len && !url_delim(s[end])) {
-				if (s[end] == '@')
-					at = end;
-				end++;
-			}
-			for (size_t k = a; at && k < at; k++)
-				if (s[k] == ':') {
-					colon = k;
-					break;
-				}
-			if (at && colon && !(at - colon - 1 == 3 &&
-			    memcmp(s + colon + 1, MASK, 3) == 0)) {
-				phx_buf_add(out, s + copied, colon + 1 - copied);
-				phx_buf_addstr(out, MASK);
-				copied = at;
-				hit = true;
-			}
-			i = end;
-			continue;
-		}
-		if (i + 9 <= len && strncasecmp(s + i, "password=", 9) == 0 &&
-		    (i == 0 || !isalnum((unsigned char)s[i - 1]))) {
-			size_t v = i + 9, end = v;
-			while (end < len && !isspace((unsigned char)s[end]) &&
-			    s[end] != '"' && s[end] != '&' && s[end] != ';' &&
-			    s[end] != '\\' && s[end] != '\'')
-				end++;
-			if (end > v && !(end - v == 3 && memcmp(s + v, MASK, 3) == 0)) {
-				phx_buf_add(out, s + copied, v - copied);
-				phx_buf_addstr(out, MASK);
-				copied = end;
-				hit = true;
-			}
-			i = end;
-			continue;
-		}
-		i++;
+	while (p < end) {
+		const char *q;
+
+		if (!colon || colon < p)
+			colon = next_byte(p, end, ':');
+		if (!eq || eq < p)
+			eq = next_byte(p, end, '=');
+		q = colon < eq ? colon : eq;
+		if (q == end)
+			break;
+		if (q == colon && end - q >= 3 && q[1] == '/' && q[2] == '/')
+			p = mask_url(q + 3, end, out, &copied, &hit);
+		else if (q == eq && q - s >= 8 &&
+		    strncasecmp(q - 8, "password", 8) == 0 &&
+		    (q - 8 == s || !isalnum((unsigned char)q[-9])))
+			p = mask_pair(q + 1, end, out, &copied, &hit);
+		else
+			p = q + 1;
 	}
 	if (hit)
-		phx_buf_add(out, s + copied, len - copied);
+		phx_buf_add(out, copied, (size_t)(end - copied));
 	return hit;
 }
 
