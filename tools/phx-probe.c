@@ -10,6 +10,7 @@
 #include <math.h>
 #include <poll.h>
 #include <regex.h>
+#include <search.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -142,6 +143,7 @@ static struct {
 	const char *podman, *default_query;
 	struct check *waiting, *queue, *queue_tail, *polled;
 	struct service **svcs;
+	void *byname;   /* tsearch(3) tree of the services, by name */
 	size_t nsvcs, capsvcs, pending;
 	struct phx_reader *in;
 	CURL **pool;          /* idle easy handles: reuse saves their setup */
@@ -1835,13 +1837,22 @@ expire_polled(int64_t now)
 
 /* ---- services ---- */
 
+static void nothing_to_free(void *p) { (void)p; }
+
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct service *)a)->name,
+	    ((const struct service *)b)->name);
+}
+
 static struct service *
 service_find(const char *name)
 {
-	for (size_t i = 0; i < P.nsvcs; i++)
-		if (strcmp(P.svcs[i]->name, name) == 0)
-			return P.svcs[i];
-	return NULL;
+	struct service key = { .name = (char *)name };
+	void *found = tfind(&key, &P.byname, by_name);
+
+	return found ? *(struct service **)found : NULL;
 }
 
 static struct service *
@@ -1855,6 +1866,8 @@ service_new(const char *name)
 		P.svcs = phx_reallocarray(P.svcs, P.capsvcs, sizeof *P.svcs);
 	}
 	P.svcs[P.nsvcs++] = s;
+	if (!tsearch(s, &P.byname, by_name))
+		phx_die(PHX_EXIT_ENV, "out of memory");
 	P.pending++;
 	return s;
 }
@@ -2275,6 +2288,7 @@ finish(int status)
 {
 	for (size_t i = 0; i < P.nsvcs; i++)
 		service_free(P.svcs[i]);
+	tdestroy(P.byname, nothing_to_free);
 	free(P.svcs);
 	phx_reader_free(P.in);
 	for (size_t i = 0; i < P.npool; i++)
