@@ -37,8 +37,8 @@ i=0
 until ready || [ $i -ge 1200 ]; do sleep 0.1; i=$((i + 1)); done
 if ! ready; then
 	ok 1 "the bundled stack comes up"
-	sed 's/^/# /' "$T_TMP/up.log" | tail -20
-	podman ps -a --filter "label=io.podman.compose.project=$project" | sed 's/^/# /'
+	sed 's/^/# /' "$T_TMP/up.log" | tail -20 >&2
+	podman ps -a --filter "label=io.podman.compose.project=$project" | sed 's/^/# /' >&2
 	done_testing
 	exit 1
 fi

@@ -25,7 +25,8 @@ trap 'exit 130' INT TERM
 at_exit() { T_CLEANUP="$1; $T_CLEANUP"; }
 
 plan() { echo "1..$1"; }
-diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+# diagnostics go to stderr, so prove shows them even when not verbose
+diag() { printf '%s\n' "$@" | sed 's/^/# /' >&2; }
 
 ok() {
 	T_N=$((T_N + 1))
@@ -113,8 +114,8 @@ golden() {
 		ok 1 "golden $tool $name"
 		diag "exit $status, want $status_want"
 		diff -u "$dir/$name.out.ndjson" "$T_TMP/$name.norm" | head -40 |
-		    sed 's/^/# /'
-		sed 's/^/# stderr: /' "$T_TMP/$name.err" | head -10
+		    sed 's/^/# /' >&2
+		sed 's/^/# stderr: /' "$T_TMP/$name.err" | head -10 >&2
 	fi
 }
 

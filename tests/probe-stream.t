@@ -27,7 +27,7 @@ gold() {
 	else
 		ok 1 "golden $name"
 		diag "exit $st, want $want"
-		diff -u "$D/$name.out.ndjson" "$T_TMP/$name.norm" | head -40 | sed 's/^/# /'
+		diff -u "$D/$name.out.ndjson" "$T_TMP/$name.norm" | head -40 | sed 's/^/# /' >&2
 	fi
 }
 

@@ -25,7 +25,7 @@ same() {
 		ok 0 "$3"
 	else
 		ok 1 "$3"
-		diff -u "$2" "$1" | head -30 | sed 's/^/# /'
+		diff -u "$2" "$1" | head -30 | sed 's/^/# /' >&2
 	fi
 }
 
@@ -63,7 +63,7 @@ for in in "$dir"/*.in.ndjson; do
 	same "$out/out.ndjson" "$dir/$tc.out.ndjson" "$tc: ndjson pass-through and verdict"
 	if grep -rqF "$TEST_DB_PASSWORD" "$out" "$state"; then
 		ok 1 "$tc: no secret in any output"
-		grep -rlF "$TEST_DB_PASSWORD" "$out" "$state" | scrub | sed 's/^/# /'
+		grep -rlF "$TEST_DB_PASSWORD" "$out" "$state" | scrub | sed 's/^/# /' >&2
 	else
 		ok 0 "$tc: no secret in any output"
 	fi

@@ -54,8 +54,8 @@ done
 is "$(running)" "$want" "podman shows all five containers running"
 diag "podman-compose up -d took $(elapsed "$start") s"
 if [ "$(running)" != "$want" ]; then
-	tail -20 "$T_TMP/up.log" | sed 's/^/# /'
-	podman ps -a --filter "label=io.podman.compose.project=$project" | sed 's/^/# /'
+	tail -20 "$T_TMP/up.log" | sed 's/^/# /' >&2
+	podman ps -a --filter "label=io.podman.compose.project=$project" | sed 's/^/# /' >&2
 fi
 unlike "$(cat "$T_TMP/up.log")" "$REVENUE_DB_PASSWORD|$N8N_API_KEY|$WINDMILL_TOKEN" \
     "no secret on podman-compose's command lines"
