@@ -2250,6 +2250,30 @@ term_width(void)
 	return 80;
 }
 
+
+/* pipeline order of the stages phx knows; others by when they started */
+static int
+stage_rank(const struct phase *p)
+{
+	static const char *order[] = { "deploy", "rollback", "probe",
+	    "functest", "secscan", "down", "report" };
+
+	for (size_t i = 0; i < sizeof order / sizeof *order; i++)
+		if (strcmp(p->name, order[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool
+upstream_of(const struct phase *a, const struct phase *b)
+{
+	int ra = stage_rank(a), rb = stage_rank(b);
+
+	if (ra >= 0 && rb >= 0)
+		return ra < rb;
+	return a->start_ts < b->start_ts;
+}
+
 static void
 progress_draw(struct progress *p, bool force)
 {
@@ -2261,9 +2285,11 @@ progress_draw(struct progress *p, bool force)
 
 	if (!p->on || (!force && now - p->drawn < 200))
 		return;
+	/* in a pipeline every stage starts at once; the one doing the work
+	 * is the most upstream still open, the later ones wait on it */
 	for (size_t i = 0; i < A.nphases; i++)
 		if (A.phases[i].starts > A.phases[i].ends &&
-		    (!cur || A.phases[i].start_ts >= cur->start_ts))
+		    (!cur || upstream_of(&A.phases[i], cur)))
 			cur = &A.phases[i];
 	st = service_states();
 	for (size_t i = 0; i < A.nservices; i++) {
