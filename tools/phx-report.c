@@ -2553,6 +2553,8 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		{ "junit", required_argument, NULL, O_JUNIT },
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "fail-on", required_argument, NULL, O_FAIL_ON },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
