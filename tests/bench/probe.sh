@@ -147,7 +147,7 @@ run curlpar "$REPS" /dev/null curl -s --parallel --parallel-max 64 -K "$W/urls.c
 # 5. phx-probe: N service records with a condition on the JSON body
 run probe64 "$REPS" "$W/services.ndjson" "$PROBE" -q -j 64 -c /dev/null
 probe_ok=$(grep -c '"type":"health".*"status":"healthy"' "$W/probe64.out")
-run probe "$REPS" "$W/services.ndjson" "$PROBE" -q -c /dev/null
+run probe "$REPS" "$W/services.ndjson" "$PROBE" -q -j 256 -c /dev/null
 # the same as targets on the command line: no stream to pass through
 run probeargs "$REPS" /dev/null xargs -a "$W/urls.txt" "$PROBE" -q -n -j 64 -c /dev/null
 probeargs_ok=$(grep -c '"type":"health".*"status":"healthy"' "$W/probeargs.out")
@@ -169,8 +169,8 @@ bbcpu=$(awk -v a="$bb0" -v b="$bb1" -v r="$REPS" -v hz="$(getconf CLK_TCK)" \
 row "blackbox_exporter, 64 parallel scrapes (+server)" blackbox "$bbcpu"
 row "curl -K, sequential, one connection" curlK
 row "curl --parallel --parallel-max 64 -K" curlpar
-row "phx-probe -j 64, service records + condition" probe64
-row "phx-probe (default -j 256), same input" probe
+row "phx-probe (default -j 64), records + condition" probe64
+row "phx-probe -j 256, same input" probe
 row "phx-probe -j 64, URLs as arguments" probeargs
 row "phx-probe start-up only (no checks)" probe0
 echo
