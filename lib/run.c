@@ -1,10 +1,14 @@
 /* Running a command: exec'd directly (never through a shell), in its
  * own process group so a timeout kills its children too, with stdout
- * and stderr captured (the tail is kept) and no zombie left behind. */
+ * and stderr captured (the tail is kept) and no zombie left behind.
+ * posix_spawn, not fork: a forked child of a threaded stage (functest)
+ * could hang before exec on a lock another thread held (seen under
+ * ASan), and nothing of ours runs between spawn and exec. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,20 +30,63 @@ keep_tail(struct phx_buf *b, const char *p, size_t n, size_t keep)
 	}
 }
 
-/* returns only when exec failed */
-static void
-child(struct phx_run *run, int in, int out, int err)
+/* environ with the run's NAME=VALUE entries replacing or added */
+static char **
+child_env(const char *const *extra)
 {
-	setpgid(0, 0);
-	signal(SIGPIPE, SIG_DFL);
-	dup2(in, 0);
-	dup2(out, 1);
-	dup2(err, 2);
-	if (run->cwd && chdir(run->cwd) < 0)
-		_exit(126);
-	for (const char *const *e = run->env; e && *e; e++)
-		putenv((char *)*e);
-	execvp(run->argv[0], (char *const *)run->argv);
+	size_t n = 0, k = 0, m = 0;
+	char **env;
+
+	while (environ[n])
+		n++;
+	while (extra && extra[m])
+		m++;
+	env = phx_calloc(n + m + 1, sizeof *env);
+	for (size_t i = 0; i < n; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t len = eq ? (size_t)(eq - environ[i]) + 1 : strlen(environ[i]);
+		bool replaced = false;
+		for (size_t j = 0; j < m && !replaced; j++)
+			replaced = strncmp(extra[j], environ[i], len) == 0;
+		if (!replaced)
+			env[k++] = environ[i];
+	}
+	for (size_t j = 0; j < m; j++)
+		env[k++] = (char *)extra[j];
+	return env;
+}
+
+/* starts the command; 0 or an errno value */
+static int
+spawn(struct phx_run *run, int in, int out, int err, pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none, dflt;
+	char **env = child_env(run->env);
+	int rc;
+
+	sigemptyset(&none);
+	sigemptyset(&dflt);
+	sigaddset(&dflt, SIGPIPE);   /* we ignore it; the command must not */
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, err, 2);
+	if (run->cwd)
+		posix_spawn_file_actions_addchdir_np(&fa, run->cwd);
+	posix_spawnattr_init(&at);
+	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&at, 0);
+	posix_spawnattr_setsigmask(&at, &none);
+	posix_spawnattr_setsigdefault(&at, &dflt);
+	rc = posix_spawnp(pid, run->argv[0], &fa, &at,
+	    (char *const *)run->argv, env);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	free(env);
+	return rc;
 }
 
 static void
@@ -55,35 +102,37 @@ trim_to_keep(struct phx_buf *b, size_t keep)
 bool
 phx_run(struct phx_run *run)
 {
-	int inp[2], outp[2], errp[2], execp[2];
+	int inp[2], outp[2], errp[2];
 	size_t keep = run->keep ? run->keep : 1024 * 1024;
 	int64_t start = phx_now_ms();
 	size_t in_off = 0, in_len = run->stdin_data ? strlen(run->stdin_data) : 0;
-	int wstatus = 0, e = 0;
+	int wstatus = 0, e;
 	int64_t cancelled_at = 0;
 	pid_t pid;
 
 	run->status = -1;
 	run->timed_out = run->exec_failed = run->cancelled = false;
 	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0)
+	    pipe2(errp, O_CLOEXEC) < 0)
 		phx_edie(PHX_EXIT_ENV, "pipe");
-	pid = fork();
-	if (pid < 0)
-		phx_edie(PHX_EXIT_ENV, "fork");
-	if (pid == 0) {
-		child(run, inp[0], outp[1], errp[1]);
-		/* exec failed: tell the parent why */
-		e = errno;
-		(void)!write(execp[1], &e, sizeof e);
-		_exit(127);
+	if ((e = spawn(run, inp[0], outp[1], errp[1], &pid)) != 0) {
+		for (int i = 0; i < 2; i++) {
+			close(inp[i]);
+			close(outp[i]);
+			close(errp[i]);
+		}
+		run->exec_failed = true;
+		run->exec_errno = e;
+		run->status = 127;
+		phx_buf_str(&run->out);
+		phx_buf_str(&run->err);
+		run->duration_ms = phx_now_ms() - start;
+		return false;
 	}
 	run->pid = pid;
-	setpgid(pid, pid);
 	close(inp[0]);
 	close(outp[1]);
 	close(errp[1]);
-	close(execp[1]);
 	if (!run->stdin_data) {
 		close(inp[1]);
 		inp[1] = -1;
@@ -153,11 +202,6 @@ phx_run(struct phx_run *run)
 		kill(-pid, SIGKILL);
 	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
-	if (read(execp[0], &e, sizeof e) == (ssize_t)sizeof e) {
-		run->exec_failed = true;
-		run->exec_errno = e;
-	}
-	close(execp[0]);
 	trim_to_keep(&run->out, keep);
 	trim_to_keep(&run->err, keep);
 	phx_buf_str(&run->out);
