@@ -20,14 +20,22 @@
 extern char **environ;
 
 static void
+trim_to_keep(struct phx_buf *b, size_t keep)
+{
+	if (b->len <= keep)
+		return;
+	memmove(b->data, b->data + b->len - keep, keep);
+	b->len = keep;
+	b->data[keep] = '\0';
+}
+
+/* appends, trimming now and then rather than on every read */
+static void
 keep_tail(struct phx_buf *b, const char *p, size_t n, size_t keep)
 {
 	phx_buf_add(b, p, n);
-	if (b->len > 2 * keep) {
-		memmove(b->data, b->data + b->len - keep, keep);
-		b->len = keep;
-		b->data[b->len] = '\0';
-	}
+	if (b->len > 2 * keep)
+		trim_to_keep(b, keep);
 }
 
 /* environ with the run's NAME=VALUE entries replacing or added */
@@ -87,16 +95,6 @@ spawn(struct phx_run *run, int in, int out, int err, pid_t *pid)
 	posix_spawn_file_actions_destroy(&fa);
 	free(env);
 	return rc;
-}
-
-static void
-trim_to_keep(struct phx_buf *b, size_t keep)
-{
-	if (b->len <= keep)
-		return;
-	memmove(b->data, b->data + b->len - keep, keep);
-	b->len = keep;
-	b->data[keep] = '\0';
 }
 
 bool

@@ -238,17 +238,28 @@ set_message(struct check *c, const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 static void
-set_message(struct check *c, const char *reason, const char *fmt, ...)
+vset_message(struct check *c, const char *reason, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+
+static void
+vset_message(struct check *c, const char *reason, const char *fmt, va_list ap)
 {
-	va_list ap;
 	char msg[1024];
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
 	free(c->message);
 	c->message = phx_strdup(msg);
 	c->reason = reason;
+}
+
+static void
+set_message(struct check *c, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset_message(c, reason, fmt, ap);
+	va_end(ap);
 }
 
 /* ---- conditions ---- */
@@ -1253,12 +1264,10 @@ static void
 attempt_failed(struct check *c, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
-	char msg[1024];
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vset_message(c, reason, fmt, ap);
 	va_end(ap);
-	set_message(c, reason, "%s", msg);
 	attempt_over(c, false);
 }
 
