@@ -35,6 +35,7 @@ ok() {
 	else
 		echo "not ok $T_N - $2"
 		T_FAILED=$((T_FAILED + 1))
+		return 1
 	fi
 }
 
