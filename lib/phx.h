@@ -116,8 +116,16 @@ void phx_emit_error(const char *reason, const char *fmt, ...)
 const char *phx_jstr(const cJSON *obj, const char *key);   /* NULL if absent */
 double phx_jnum(const cJSON *obj, const char *key, double dflt);
 bool phx_jbool(const cJSON *obj, const char *key, bool dflt);
+/* adds an integer as JSON digits (cJSON would print every number through
+ * "%1.15g" and read it back to check: twenty times the cost) */
+void phx_add_int(cJSON *obj, const char *key, int64_t v);
 /* true when stdout failed (EPIPE, ENOSPC); checked by phx_exit() */
 bool phx_stdout_failed(void);
+/* for a tool with an event loop: records are held until phx_out_flush(),
+ * which the loop calls before every wait, so one write carries all that a
+ * wake-up learnt and no line waits on the next event */
+void phx_out_hold(void);
+void phx_out_flush(void);
 /* flush, check stdout, exit with status (PHX_EXIT_ENV on write error) */
 void phx_exit(int status) __attribute__((noreturn));
 

@@ -12,6 +12,17 @@
 static bool stdout_failed;
 static bool stdout_warned;
 static bool line_open;   /* a passed line ended without a newline */
+static bool held;        /* phx_out_hold(): flushed by phx_out_flush() */
+
+static void
+stdout_error(void)
+{
+	stdout_failed = true;
+	if (!stdout_warned) {
+		stdout_warned = true;
+		phx_log(PHX_WARN, "standard output: %s", strerror(errno));
+	}
+}
 
 /* continued: the bytes go on a line already begun (an over-long line's
  * later chunks); otherwise a line left without its newline (the last
@@ -25,15 +36,24 @@ write_out(const char *s, size_t len, bool newline, bool continued)
 		return;
 	bad = (line_open && !continued && putchar('\n') == EOF) ||
 	    (len && fwrite(s, 1, len, stdout) != len) ||
-	    (newline && putchar('\n') == EOF) || fflush(stdout) == EOF;
+	    (newline && putchar('\n') == EOF) || (!held && fflush(stdout) == EOF);
 	line_open = !newline;
-	if (bad) {
-		stdout_failed = true;
-		if (!stdout_warned) {
-			stdout_warned = true;
-			phx_log(PHX_WARN, "standard output: %s", strerror(errno));
-		}
-	}
+	if (bad)
+		stdout_error();
+}
+
+void
+phx_out_hold(void)
+{
+	held = true;
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+}
+
+void
+phx_out_flush(void)
+{
+	if (!stdout_failed && fflush(stdout) == EOF)
+		stdout_error();
 }
 
 bool phx_stdout_failed(void) { return stdout_failed; }
@@ -58,7 +78,7 @@ phx_record_new(const char *type)
 	if (!rec)
 		phx_die(PHX_EXIT_ENV, "out of memory");
 	phx_ts_format(phx_wall_ms(), ts);
-	cJSON_AddNumberToObject(rec, "v", PHX_RECORD_VERSION);
+	phx_add_int(rec, "v", PHX_RECORD_VERSION);
 	cJSON_AddStringToObject(rec, "type", type);
 	if (id)
 		cJSON_AddStringToObject(rec, "deployment_id", id);
@@ -70,15 +90,33 @@ phx_record_new(const char *type)
 }
 
 void
+phx_add_int(cJSON *obj, const char *key, int64_t v)
+{
+	char digits[24], *p = digits + sizeof digits;
+	uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+
+	*--p = '\0';
+	do
+		*--p = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--p = '-';
+	if (!cJSON_AddRawToObject(obj, key, p))
+		phx_die(PHX_EXIT_ENV, "out of memory");
+}
+
+/* most records fit the stack buffer: no print buffer to grow and copy */
+void
 phx_emit(cJSON *rec)
 {
-	char *s = cJSON_PrintUnformatted(rec);
+	char buf[8192];
+	char *s = buf, *clean;
 	size_t len, rlen;
-	char *clean;
 
-	cJSON_Delete(rec);
-	if (!s)
+	if (!cJSON_PrintPreallocated(rec, buf, sizeof buf, false) &&
+	    !(s = cJSON_PrintUnformatted(rec)))
 		phx_die(PHX_EXIT_ENV, "out of memory");
+	cJSON_Delete(rec);
 	len = strlen(s);
 	clean = phx_redact_mem(s, len, &rlen);
 	if (clean)
@@ -86,7 +124,8 @@ phx_emit(cJSON *rec)
 	else
 		write_out(s, len, true, false);
 	free(clean);
-	free(s);
+	if (s != buf)
+		free(s);
 }
 
 void
@@ -122,8 +161,7 @@ phx_phase_end(const char *phase, int64_t started, const char *status,
 	cJSON_AddStringToObject(rec, "phase", phase);
 	cJSON_AddStringToObject(rec, "event", "end");
 	cJSON_AddStringToObject(rec, "status", status);
-	cJSON_AddNumberToObject(rec, "duration_ms",
-	    (double)(phx_now_ms() - started));
+	phx_add_int(rec, "duration_ms", phx_now_ms() - started);
 	if (counts)
 		cJSON_AddItemToObject(rec, "counts", counts);
 	phx_emit(rec);

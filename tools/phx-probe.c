@@ -393,7 +393,7 @@ find_op(const char *s, size_t *at, size_t *len, enum op *op)
 			depth++;
 		else if ((s[i] == ')' || s[i] == ']') && depth > 0)
 			depth--;
-		if (depth || quote)
+		if (depth || quote || !strchr(" =!<>", s[i]))
 			continue;
 		for (size_t k = 0; k < sizeof ops / sizeof *ops; k++)
 			if (strncmp(s + i, ops[k].t, strlen(ops[k].t)) == 0) {
@@ -1044,24 +1044,25 @@ kind_name(const struct check *c)
 }
 
 static void
-add_result(cJSON *o, const struct check *c)
+add_result(cJSON *o, struct check *c)
 {
 	cJSON_AddStringToObject(o, "check", kind_name(c));
 	cJSON_AddStringToObject(o, "target", c->target);
 	cJSON_AddStringToObject(o, "status", c->healthy ? "healthy" : "unhealthy");
-	cJSON_AddNumberToObject(o, "attempts", c->attempts);
-	cJSON_AddNumberToObject(o, "response_time_ms", (double)c->response_ms);
+	phx_add_int(o, "attempts", c->attempts);
+	phx_add_int(o, "response_time_ms", c->response_ms);
 	if (c->status_code)
-		cJSON_AddNumberToObject(o, "status_code", (double)c->status_code);
+		phx_add_int(o, "status_code", c->status_code);
 	if (!c->healthy) {
 		cJSON_AddStringToObject(o, "reason", c->reason ? c->reason : "protocol");
 		cJSON_AddStringToObject(o, "message", c->message ? c->message : "");
 	}
-	cJSON_AddNumberToObject(o, "duration_ms", (double)c->duration_ms);
+	phx_add_int(o, "duration_ms", c->duration_ms);
 	add_tls(o, c);
-	if (c->cond_results)
-		cJSON_AddItemToObject(o, "conditions",
-		    cJSON_Duplicate(c->cond_results, true));
+	if (c->cond_results) {   /* emitted once: the record takes them */
+		cJSON_AddItemToObject(o, "conditions", c->cond_results);
+		c->cond_results = NULL;
+	}
 }
 
 /* several checks: one verdict, the first failure's reason, every result */
@@ -1089,15 +1090,15 @@ add_summary(cJSON *rec, const struct service *s)
 	cJSON_AddStringToObject(rec, "check", phx_buf_str(&kinds));
 	cJSON_AddStringToObject(rec, "target", first->target);
 	cJSON_AddStringToObject(rec, "status", bad ? "unhealthy" : "healthy");
-	cJSON_AddNumberToObject(rec, "attempts", attempts);
-	cJSON_AddNumberToObject(rec, "response_time_ms", (double)rt);
+	phx_add_int(rec, "attempts", attempts);
+	phx_add_int(rec, "response_time_ms", rt);
 	if (code)
-		cJSON_AddNumberToObject(rec, "status_code", (double)code);
+		phx_add_int(rec, "status_code", code);
 	if (bad) {
 		cJSON_AddStringToObject(rec, "reason", bad->reason ? bad->reason : "protocol");
 		cJSON_AddStringToObject(rec, "message", bad->message ? bad->message : "");
 	}
-	cJSON_AddNumberToObject(rec, "duration_ms", (double)dur);
+	phx_add_int(rec, "duration_ms", dur);
 	arr = cJSON_AddArrayToObject(rec, "checks");
 	for (size_t i = 0; i < s->nchecks; i++) {
 		cJSON *o = cJSON_CreateObject();
@@ -1179,6 +1180,14 @@ list_remove(struct check **head, struct check *c, bool polled)
 		}
 }
 
+/* a plain GET sets only what every check sets again: no reset needed */
+static bool
+plain_get(const struct check *c)
+{
+	return !c->method && !c->body && !c->headers &&
+	    strncmp(c->url, "https://", 8) != 0;
+}
+
 /* connect-only handles keep their connection: those are not reused */
 static void
 easy_release(struct check *c)
@@ -1186,7 +1195,8 @@ easy_release(struct check *c)
 	if (!c->easy)
 		return;
 	if (c->kind == K_HTTP && P.npool < (size_t)P.concurrency) {
-		curl_easy_reset(c->easy);
+		if (!plain_get(c))
+			curl_easy_reset(c->easy);
 		if (!P.pool)
 			P.pool = phx_calloc((size_t)P.concurrency, sizeof *P.pool);
 		P.pool[P.npool++] = c->easy;
@@ -2224,6 +2234,7 @@ run_loop(void)
 		if (!P.in && P.pending == 0)
 			break;
 		n = build_fds(&fds, &owners, &cap);
+		phx_out_flush();
 		curl_multi_poll(P.multi, fds, (unsigned)n, loop_timeout(now), NULL);
 		handle_fds(fds, owners, n);
 	}
@@ -2368,6 +2379,7 @@ main(int argc, char *argv[])
 	argc -= optind;
 	argv += optind;
 
+	phx_out_hold();
 	P.cfg = phx_config_load(&copts);
 	load_defaults();
 	if (jobs)

@@ -55,6 +55,32 @@ test_time(void)
 }
 
 static void
+test_ints(void)
+{
+	static const struct { int64_t v; const char *json; } cases[] = {
+		{ 0, "{\"n\":0}" }, { 7, "{\"n\":7}" }, { -42, "{\"n\":-42}" },
+		{ 1234567890123, "{\"n\":1234567890123}" },
+		{ INT64_MAX, "{\"n\":9223372036854775807}" },
+		{ INT64_MIN, "{\"n\":-9223372036854775808}" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		cJSON *o = cJSON_CreateObject(), *back;
+		char *s;
+
+		phx_add_int(o, "n", cases[i].v);
+		s = cJSON_PrintUnformatted(o);
+		is_str(s, cases[i].json, "int: printed as JSON digits");
+		back = cJSON_Parse(s);
+		ok(cJSON_IsNumber(cJSON_GetObjectItem(back, "n")),
+		    "int: reads back as a JSON number");
+		cJSON_Delete(back);
+		cJSON_Delete(o);
+		free(s);
+	}
+}
+
+static void
 test_redact(void)
 {
 	char *r;
@@ -203,6 +229,7 @@ main(int argc, char **argv)
 	phx_log_quieter();
 	test_durations();
 	test_time();
+	test_ints();
 	test_redact();
 	test_ids();
 	test_reader();
