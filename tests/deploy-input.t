@@ -81,7 +81,7 @@ like "$(cat "$T_TMP/out")" '^phx-deploy [0-9.]+ \(records v1\)$' "-V: version"
 check "usage and version: nothing created" untouched
 
 # -n: the plan, nothing touched
-PA=$(phx_free_port) PB=$(phx_free_port)
+PA=$(free_port) PB=$(free_port)
 PHXT_PORT_A=$PA PHXT_PORT_B=$PB run -n -f $D/two.yaml -p "$P" up
 is "$st" 0 "dry run: exit 0"
 check "dry run: nothing created" untouched

@@ -15,7 +15,7 @@ latest() { ls "$PHX_STATE_DIR" | grep '^deploy_' | tail -1; }
 nothing_left() { phx_nothing_left "$1"; }
 
 # ---- a host port already taken ----
-PORT=$(phx_free_port)
+PORT=$(free_port)
 python3 -c 'import socket,sys,time
 s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); print("ready", flush=True); time.sleep(300)' "$PORT" >"$T_TMP/listener" &

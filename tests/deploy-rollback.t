@@ -15,7 +15,7 @@ W=$T_TMP/work
 mkdir -p "$W/www-one" "$W/www-two"
 echo one >"$W/www-one/index.html"
 echo two >"$W/www-two/index.html"
-PORT=$(phx_free_port)
+PORT=$(free_port)
 
 # version NAME: a compose file serving www-NAME (a relative bind mount)
 version() {

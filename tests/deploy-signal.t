@@ -53,7 +53,7 @@ done
 
 # EPIPE: the reader exits after the first byte; the stack still comes up
 # and state.json records it (and that the stream broke)
-PA=$(phx_free_port) PB=$(phx_free_port)
+PA=$(free_port) PB=$(free_port)
 export PHXT_PORT_A=$PA PHXT_PORT_B=$PB
 phx-deploy -f $D/two.yaml -p "$P" up </dev/null 2>"$T_TMP/err" | head -c 1 >/dev/null
 st=${PIPESTATUS[0]}

@@ -12,7 +12,7 @@ P=$(phx_test_project stack)
 export PHX_STATE_DIR=$T_TMP/state
 at_exit "podman_cleanup_project $P"
 read -r PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB <<EOF
-$(phx_free_port 5 | tr '\n' ' ')
+$(free_port 5 | tr '\n' ' ')
 EOF
 export PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB
 export REVENUE_DB_PASSWORD="rdb-$$-Secr3t" N8N_API_KEY="n8n-$$-K3y" WINDMILL_TOKEN="wm-$$-T0ken"

@@ -9,7 +9,7 @@
 
 phx_images_or_bail
 project=$(phx_test_project functest)
-set -- $(phx_free_port 5)
+set -- $(free_port 5)
 PHX_PORT_CORE=$1 PHX_PORT_NCA=$2 PHX_PORT_N8N=$3 PHX_PORT_WINDMILL=$4 PHX_PORT_DB=$5
 N8N_API_KEY=n8n_api_$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')
 WINDMILL_TOKEN=wm-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')

@@ -129,24 +129,5 @@ sys.exit(subprocess.run(sys.argv[1:], stdout=w, stderr=subprocess.DEVNULL).retur
 	echo $?
 }
 
-# free_port: a TCP port nobody listens on at the moment
-free_port() {
-	local p
-	while :; do
-		p=$(( (($$ + $(od -An -N2 -tu2 /dev/urandom)) % 20000) + 30000 ))
-		if ! (exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null; then
-			echo "$p"
-			return
-		fi
-	done
-}
+. "$TOP/tests/ports.sh"
 
-# wait_port PORT [SECONDS]: until something listens on 127.0.0.1:PORT
-wait_port() {
-	local i=0
-	while ! (exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null; do
-		i=$((i + 1))
-		[ "$i" -gt $((${2:-10} * 20)) ] && return 1
-		sleep 0.05
-	done
-}

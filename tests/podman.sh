@@ -5,7 +5,7 @@
 #   phx_images_or_bail           the same, and a failed build is a TAP Bail out!
 #   phx_nothing_left NAME        true when project NAME has nothing left
 #   phx_test_project [LABEL]     a unique compose project name, phxt_[LABEL_]PID_RAND
-#   phx_free_port [N]            N (default 1) free TCP ports on 127.0.0.1
+#   (free_port [N], for ports, is in tests/lib.sh)
 #   podman_cleanup_project NAME  remove every container, pod, network and
 #                                volume of compose project NAME; status 1
 #                                (and the leftovers on stderr) if any remain
@@ -47,20 +47,6 @@ phx_nothing_left() {
 phx_test_project() {
 	_tag=$(printf '%s' "${1:-}" | tr -c 'a-zA-Z0-9' '_')
 	printf 'phxt_%s%s_%s\n' "${_tag:+${_tag}_}" "$$" "$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')"
-}
-
-# Bound all at once, so the ports differ; the kernel hands out ports that
-# no socket holds (podman holds its published ports with bound sockets).
-phx_free_port() {
-	python3 - "${1:-1}" <<'EOF'
-import socket, sys
-socks = []
-for _ in range(int(sys.argv[1])):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print("\n".join(str(s.getsockname()[1]) for s in socks))
-EOF
 }
 
 # _phx_project_objects NAME: "kind id" lines for what the project still has

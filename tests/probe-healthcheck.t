@@ -7,7 +7,7 @@
 phx_images_or_bail
 PROJ=$(phx_test_project probe)
 at_exit "podman_cleanup_project $PROJ"
-PORT=$(phx_free_port)
+PORT=$(free_port)
 run_web() {   # NAME [PORT]: a phx-httpd container healthy once /tmp/ok exists
 	podman run -d --name "${PROJ}_$1" --label "$PHX_PROJECT_LABEL=$PROJ" \
 	    ${2:+-p 127.0.0.1:$2:8080} --health-cmd 'test -e /tmp/ok' \

@@ -12,7 +12,7 @@ COMPOSE=infra/podman/compose.yaml
 phx_images_or_bail
 project=$(phx_test_project secscan)
 # shellcheck disable=SC2046 # five port numbers
-set -- $(phx_free_port 5)
+set -- $(free_port 5)
 export PHX_PORT_CORE=$1 PHX_PORT_NCA=$2 PHX_PORT_N8N=$3 PHX_PORT_WINDMILL=$4 PHX_PORT_DB=$5
 export REVENUE_DB_PASSWORD=pw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 export N8N_API_KEY=k-$$ WINDMILL_TOKEN=t-$$

@@ -22,7 +22,7 @@ ok 0 "local images built"
 
 project=$(phx_test_project stack)
 # shellcheck disable=SC2046 # five port numbers
-set -- $(phx_free_port 5)
+set -- $(free_port 5)
 PHX_PORT_CORE=$1 PHX_PORT_NCA=$2 PHX_PORT_N8N=$3 PHX_PORT_WINDMILL=$4 PHX_PORT_DB=$5
 REVENUE_DB_PASSWORD=pw-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
 N8N_API_KEY=n8n_api_$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')

@@ -10,6 +10,7 @@ TOP=$PWD
 PHX_BIN=${PHX_BIN:-$TOP/tools}
 ROUNDS=${ROUNDS:-3}
 . tests/podman.sh
+. tests/ports.sh
 
 for img in phx-httpd phx-node phx-postgres; do
 	podman image exists "localhost/$img" || { echo "bench deploy: localhost/$img missing: run make images" >&2; exit 1; }
@@ -19,7 +20,7 @@ P=$(phx_test_project bench)
 trap 'podman_cleanup_project "$P" >/dev/null 2>&1; rm -rf "$tmp"' EXIT
 export PHX_STATE_DIR=$tmp/state REVENUE_DB_PASSWORD="bench-$$-pw" N8N_API_KEY="bench-$$-key" WINDMILL_TOKEN="bench-$$-tok"
 read -r PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB <<EOF
-$(phx_free_port 5 | tr '\n' ' ')
+$(free_port 5 | tr '\n' ' ')
 EOF
 export PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB
 COMPOSE=infra/podman/compose.yaml

@@ -32,19 +32,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-free_port() {
-	while :; do
-		p=$(( ($RANDOM * 7 + $$) % 20000 + 30000 ))
-		(exec 3<>/dev/tcp/127.0.0.1/$p) 2>/dev/null || { echo "$p"; return; }
-	done
-}
-wait_port() {
-	for _ in $(seq 200); do
-		(exec 3<>/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-		sleep 0.05
-	done
-	return 1
-}
+. tests/ports.sh
 
 # ---- the server: one nginx process, keep-alive, N distinct paths ----
 PORT=$(free_port)
