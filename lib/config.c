@@ -195,7 +195,7 @@ static const char default_config[] =
     "\"compose\":\"podman-compose\",\"log_lines\":50},"
     "\"probe\":{\"timeout\":30000,\"retries\":5,\"backoff\":{\"initial\":1000,"
     "\"max\":30000,\"multiplier\":2},\"expected_status\":[200],"
-    "\"insecure\":false,\"deadline\":0,\"concurrency\":64},"
+    "\"insecure\":false,\"deadline\":0,\"concurrency\":32},"
     "\"services\":{},"
     "\"tests\":{\"parallel\":true,\"timeout\":600000,\"suites\":{}},"
     "\"security\":{\"fail_on\":\"HIGH\",\"sensitive_ports\":[22,23,2375,2376,"

@@ -2277,7 +2277,7 @@ load_defaults(void)
 	d->nexpected = 1;
 	d->expected[0] = 200;
 	settings_from_config(d, probe);
-	P.concurrency = (int)phx_cfg_num(probe, "concurrency", 64);
+	P.concurrency = (int)phx_cfg_num(probe, "concurrency", 32);
 	P.podman = phx_cfg_str(P.cfg, "deployment.podman", "podman");
 	P.default_query = "SELECT 1";
 }
