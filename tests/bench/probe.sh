@@ -82,7 +82,6 @@ seq 1 "$N" | awk -v u="$U" '{ printf "{\"v\":1,\"type\":\"service\",\"deployment
 run() {
 	name=$1 reps=$2 input=$3
 	shift 3
-	: >"$W/$name.times"
 	for _ in $(seq "$reps"); do
 		TIMEFORMAT='%R %U %S'
 		{ time "$@" <"$input" >"$W/$name.out" 2>"$W/$name.err"; } 2>"$W/$name.t"
@@ -99,11 +98,27 @@ echo "phx-probe bench: $N HTTP endpoints on loopback (nginx $(nginx -v 2>&1 | se
 echo "medians of $REPS runs (curl loop: 1 run of $LOOP_N)"
 echo
 
-# 1. a shell loop, one curl process per URL
-loop() { head -n "$LOOP_N" "$W/urls.txt" | while read -r u; do curl -s -o /dev/null "$u"; done; }
-run loop 1 /dev/null loop
+# The fast clients take turns, one run each per round, so that a passing
+# disturbance of this shared machine falls on all of them; they go first,
+# before the loop and blackbox_exporter leave thousands of connections in
+# TIME_WAIT (each run of those opens a connection per URL).
+for _ in $(seq "$REPS"); do
+	# one curl process, sequential, connection reused; curl --parallel
+	run curlK 1 /dev/null curl -s -K "$W/urls.cfg"
+	run curlpar 1 /dev/null curl -s --parallel --parallel-max 64 -K "$W/urls.cfg"
+	# phx-probe: N service records with a condition on the JSON body
+	run probedef 1 "$W/services.ndjson" "$PROBE" -q -c /dev/null
+	# as many at once as curl --parallel-max 64
+	run probe64 1 "$W/services.ndjson" "$PROBE" -q -j 64 -c /dev/null
+	# the same as targets on the command line: no stream to pass through
+	run probeargs 1 /dev/null xargs -a "$W/urls.txt" "$PROBE" -q -n -c /dev/null
+	# start-up alone, to tell the per-check cost from the fixed cost
+	run probe0 1 /dev/null "$PROBE" -q -n -c /dev/null
+done
+probe_ok=$(grep -c '"type":"health".*"status":"healthy"' "$W/probedef.out")
+probeargs_ok=$(grep -c '"type":"health".*"status":"healthy"' "$W/probeargs.out")
 
-# 2. blackbox_exporter, scraped 64 at a time as Prometheus would
+# blackbox_exporter, scraped 64 at a time as Prometheus would
 BBPORT=$(free_port)
 cat >"$W/blackbox.yml" <<'EOF'
 modules:
@@ -128,20 +143,9 @@ run blackbox "$REPS" /dev/null curl -s --parallel --parallel-max 64 -K "$W/bb.cf
 bb1=$(proc_cpu "$BBPID")
 bb_ok=$(grep -c '^probe_success 1' "$W/blackbox.out")
 
-# 3. one curl process, sequential, connection reused; 4. curl --parallel
-run curlK "$REPS" /dev/null curl -s -K "$W/urls.cfg"
-run curlpar "$REPS" /dev/null curl -s --parallel --parallel-max 64 -K "$W/urls.cfg"
-
-# 5. phx-probe: N service records with a condition on the JSON body
-run probedef "$REPS" "$W/services.ndjson" "$PROBE" -q -c /dev/null
-probe_ok=$(grep -c '"type":"health".*"status":"healthy"' "$W/probedef.out")
-# as many at once as curl --parallel-max 64
-run probe64 "$REPS" "$W/services.ndjson" "$PROBE" -q -j 64 -c /dev/null
-# the same as targets on the command line: no stream to pass through
-run probeargs "$REPS" /dev/null xargs -a "$W/urls.txt" "$PROBE" -q -n -c /dev/null
-probeargs_ok=$(grep -c '"type":"health".*"status":"healthy"' "$W/probeargs.out")
-# start-up alone, to tell the per-check cost from the fixed cost
-run probe0 "$REPS" /dev/null "$PROBE" -q -n -c /dev/null
+# a shell loop, one curl process per URL
+loop() { head -n "$LOOP_N" "$W/urls.txt" | while read -r u; do curl -s -o /dev/null "$u"; done; }
+run loop 1 /dev/null loop
 
 row() {   # label name [extra cpu seconds] [URLs run, when not N]
 	wall=$(median "$2" 1)
