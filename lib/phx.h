@@ -119,6 +119,9 @@ bool phx_jbool(const cJSON *obj, const char *key, bool dflt);
 /* adds an integer as JSON digits (cJSON would print every number through
  * "%1.15g" and read it back to check: twenty times the cost) */
 void phx_add_int(cJSON *obj, const char *key, int64_t v);
+/* adds a string without copying key or value: both must outlive obj (a
+ * literal key; a value the caller keeps until obj is emitted) */
+void phx_add_ref(cJSON *obj, const char *key, const char *value);
 /* true when stdout failed (EPIPE, ENOSPC); checked by phx_exit() */
 bool phx_stdout_failed(void);
 /* for a tool with an event loop: records are held until phx_out_flush(),

@@ -79,13 +79,13 @@ phx_record_new(const char *type)
 		phx_die(PHX_EXIT_ENV, "out of memory");
 	phx_ts_format(phx_wall_ms(), ts);
 	phx_add_int(rec, "v", PHX_RECORD_VERSION);
-	cJSON_AddStringToObject(rec, "type", type);
+	phx_add_ref(rec, "type", type);
 	if (id)
 		cJSON_AddStringToObject(rec, "deployment_id", id);
 	else
 		cJSON_AddNullToObject(rec, "deployment_id");
 	cJSON_AddStringToObject(rec, "ts", ts);
-	cJSON_AddStringToObject(rec, "source", phx_progname);
+	phx_add_ref(rec, "source", phx_progname);
 	return rec;
 }
 
@@ -102,6 +102,15 @@ phx_add_int(cJSON *obj, const char *key, int64_t v)
 	if (v < 0)
 		*--p = '-';
 	if (!cJSON_AddRawToObject(obj, key, p))
+		phx_die(PHX_EXIT_ENV, "out of memory");
+}
+
+void
+phx_add_ref(cJSON *obj, const char *key, const char *value)
+{
+	cJSON *it = cJSON_CreateStringReference(value);
+
+	if (!it || !cJSON_AddItemToObjectCS(obj, key, it))
 		phx_die(PHX_EXIT_ENV, "out of memory");
 }
 

@@ -167,16 +167,32 @@ phx_wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* a stage writes many records a second: the date and time are formatted
+ * once a second, the milliseconds every time */
 void
 phx_ts_format(int64_t wall_ms, char out[32])
 {
-	time_t secs = (time_t)(wall_ms / 1000);
-	struct tm tm;
-	size_t n;
+	static _Thread_local int64_t last_secs = INT64_MIN;
+	static _Thread_local char last[24];
+	static _Thread_local size_t n;
+	int64_t secs = wall_ms / 1000;
+	unsigned ms = (unsigned)(wall_ms % 1000) % 1000u;
 
-	gmtime_r(&secs, &tm);
-	n = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(out + n, 32 - n, ".%03uZ", (unsigned)(wall_ms % 1000) % 1000u);
+	if (secs != last_secs) {
+		time_t t = (time_t)secs;
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		n = strftime(last, sizeof last, "%Y-%m-%dT%H:%M:%S", &tm);
+		last_secs = secs;
+	}
+	memcpy(out, last, n);
+	out[n] = '.';
+	out[n + 1] = (char)('0' + ms / 100);
+	out[n + 2] = (char)('0' + ms / 10 % 10);
+	out[n + 3] = (char)('0' + ms % 10);
+	out[n + 4] = 'Z';
+	out[n + 5] = '\0';
 }
 
 int64_t

@@ -1046,9 +1046,9 @@ kind_name(const struct check *c)
 static void
 add_result(cJSON *o, struct check *c)
 {
-	cJSON_AddStringToObject(o, "check", kind_name(c));
-	cJSON_AddStringToObject(o, "target", c->target);
-	cJSON_AddStringToObject(o, "status", c->healthy ? "healthy" : "unhealthy");
+	phx_add_ref(o, "check", kind_name(c));
+	phx_add_ref(o, "target", c->target);
+	phx_add_ref(o, "status", c->healthy ? "healthy" : "unhealthy");
 	phx_add_int(o, "attempts", c->attempts);
 	phx_add_int(o, "response_time_ms", c->response_ms);
 	if (c->status_code)
@@ -1116,7 +1116,7 @@ service_emit(struct service *s)
 
 	for (size_t i = 0; i < s->nchecks; i++)
 		healthy = healthy && s->checks[i]->healthy;
-	cJSON_AddStringToObject(rec, "service", s->name);
+	phx_add_ref(rec, "service", s->name);
 	if (s->nchecks == 1)
 		add_result(rec, s->checks[0]);
 	else if (s->nchecks > 1)

@@ -52,6 +52,12 @@ test_time(void)
 	ok(phx_ts_parse("2026-09-21T16:13:20.123+02:00") == 1790000000123,
 	    "ts: offsets are honoured");
 	ok(phx_ts_parse("yesterday") == -1, "ts: garbage rejected");
+	phx_ts_format(1790000000007, ts);
+	is_str(ts, "2026-09-21T14:13:20.007Z", "ts: same second, other ms");
+	phx_ts_format(1790000061999, ts);
+	is_str(ts, "2026-09-21T14:14:21.999Z", "ts: next minute");
+	phx_ts_format(0, ts);
+	is_str(ts, "1970-01-01T00:00:00.000Z", "ts: the epoch");
 }
 
 static void
