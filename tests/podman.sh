@@ -5,7 +5,7 @@
 #   phx_images_or_bail           the same, and a failed build is a TAP Bail out!
 #   phx_nothing_left NAME        true when project NAME has nothing left
 #   phx_test_project [LABEL]     a unique compose project name, phxt_[LABEL_]PID_RAND
-#   (free_port [N], for ports, is in tests/lib.sh)
+#   (free_port [N] and wait_port are in tests/ports.sh)
 #   podman_cleanup_project NAME  remove every container, pod, network and
 #                                volume of compose project NAME; status 1
 #                                (and the leftovers on stderr) if any remain
