@@ -20,11 +20,13 @@ LDLIBS  = $$(pkg-config --libs $(PKGS)) -lm
 PROVE   = prove
 PROVEFLAGS = -j2
 
-LIBSRC  = lib/compose.c lib/config.c lib/log.c lib/ndjson.c lib/record.c lib/redact.c \
-	lib/run.c lib/state.c lib/util.c
-TOOLSRC = $(wildcard tools/phx-*.c)
-TOOLS   = $(TOOLSRC:%.c=$(BUILD)/%)
+LIBSRC  = $(wildcard lib/*.c)
 LIBOBJ  = $(LIBSRC:%.c=$(BUILD)/%.o)
+# a tool is a folder tools/NAME/ of .c files (a private NAME.h beside
+# them) or, while small, one file tools/phx-NAME.c
+TOOLNAMES = deploy functest probe report secscan
+TOOLS   = $(TOOLNAMES:%=$(BUILD)/tools/phx-%)
+tool_src = $(or $(wildcard tools/$(1)/*.c),tools/phx-$(1).c)
 LIBA    = $(BUILD)/lib/libphx.a
 UNIT    = $(BUILD)/tests/unit/phx-unit
 MAN1    = $(wildcard man/*.1)
@@ -39,21 +41,29 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 
 all: $(TOOLS) $(UNIT)
 
-$(BUILD)/lib/%.o: lib/%.c lib/phx.h
+$(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
-	$(CC) $(PHX_CFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tools/%.o: tools/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBA): $(LIBOBJ)
 	rm -f $@
 	ar rcs $@ $(LIBOBJ)
 
-$(BUILD)/tools/%: tools/%.c $(LIBA) lib/phx.h
-	@mkdir -p $(@D)
-	$(CC) $(PHX_CFLAGS) $(CFLAGS) -o $@ $< $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+define tool_link
+$(BUILD)/tools/phx-$(1): $(patsubst %.c,$(BUILD)/%.o,$(call tool_src,$(1))) $(LIBA)
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(SANFLAGS) $$(LDFLAGS) $$(LDLIBS)
+endef
+$(foreach t,$(TOOLNAMES),$(eval $(call tool_link,$(t))))
 
-$(UNIT): tests/unit/phx-unit.c $(LIBA) lib/phx.h
+$(UNIT): tests/unit/phx-unit.c $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(PHX_CFLAGS) $(CFLAGS) -o $@ tests/unit/phx-unit.c $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -o $@ tests/unit/phx-unit.c $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+
+-include $(LIBOBJ:.o=.d) $(patsubst %.c,$(BUILD)/%.d,$(foreach t,$(TOOLNAMES),$(call tool_src,$(t)))) $(UNIT).d
 
 check: all images
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
@@ -104,14 +114,14 @@ install: all
 	    $(DESTDIR)$(DATADIR)/configs/deployment-validation/
 
 uninstall:
-	for t in $(TOOLSRC:tools/%.c=%) phx-validate; do \
+	for t in $(TOOLNAMES:%=phx-%) phx-validate; do \
 	    rm -f $(DESTDIR)$(BINDIR)/$$t; done
 	for m in $(MANALL); do s=$${m##*.}; \
 	    rm -f $(DESTDIR)$(MANDIR)/man$$s/$${m##*/}; done
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f lib/*.o $(LIBA) $(TOOLSRC:%.c=%) $(UNIT)
+	rm -f lib/*.[od] tools/*.[od] tools/*/*.[od] $(LIBA) $(TOOLS) $(UNIT) $(UNIT).d
 	rm -rf build
 
 .PHONY: all check check-asan lint deps images demo bench install uninstall clean
