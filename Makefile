@@ -69,6 +69,13 @@ check: all images
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
 	    $(PROVE) $(PROVEFLAGS) tests/*.t
 
+# tests that need neither Podman nor root
+UNITTESTS = $(shell grep -L '^\. .*podman\.sh' tests/*.t)
+
+check-unit: all
+	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
+	    $(PROVE) $(PROVEFLAGS) $(UNITTESTS)
+
 check-asan:
 	$(MAKE) BUILD=build/asan SAN=1 CFLAGS='-O1 -g' check \
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
@@ -124,4 +131,4 @@ clean:
 	rm -f lib/*.[od] tools/*.[od] tools/*/*.[od] $(LIBA) $(TOOLS) $(UNIT) $(UNIT).d
 	rm -rf build
 
-.PHONY: all check check-asan lint deps images demo bench install uninstall clean
+.PHONY: all check check-unit check-asan lint deps images demo bench install uninstall clean

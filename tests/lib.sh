@@ -6,9 +6,20 @@ TOP=$(pwd)
 PHX_BIN=${PHX_BIN:-$TOP/tools}
 PATH=$PHX_BIN:$PATH
 export PATH TOP PHX_BIN
+# hermetic, as git's test-lib: what a user set for real runs (ports,
+# secrets, log format, libpq and proxy settings) must not change a test
+for _v in $(compgen -e); do
+	case $_v in
+	PHX_BIN|PHX_UNIT) ;;
+	PHX_*|PG*|COMPOSE_*|*_PASSWORD|*_TOKEN|*_API_KEY|*_SECRET|*_SECRET_KEY|\
+	[Hh][Tt][Tt][Pp]*_[Pp][Rr][Oo][Xx][Yy]|[Aa][Ll][Ll]_[Pp][Rr][Oo][Xx][Yy]|\
+	[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]|NO_COLOR|CURL_*|SSL_CERT_*)
+		unset "$_v" ;;
+	esac
+done
+unset _v
 export PHX_LOG_FORMAT=text
 export CONTAINERS_CONF="$TOP/configs/podman/containers.conf"
-unset PHX_LOG_LEVEL PHX_DEPLOYMENT_ID PHX_CONFIG_DIR PHX_STATE_DIR NO_COLOR
 
 T_N=0
 T_FAILED=0
