@@ -14,6 +14,7 @@
 #include <yaml.h>
 
 #include "phx.h"
+#include "phx_priv.h"
 
 #ifndef PHX_CONFDIR
 #define PHX_CONFDIR "/usr/local/share/phx/configs/deployment-validation"

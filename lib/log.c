@@ -1,8 +1,8 @@
 /* Diagnostics: err(3)-style lines on a terminal, the seed's JSON log
  * format (timestamp, level, component, deployment_id, message, metadata)
- * everywhere else.  Everything is redacted before it is written. */
+ * everywhere else.  Everything is redacted before it is written.
+ * Layered above util and redact, below records (out.c). */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,15 +10,17 @@
 #include <unistd.h>
 
 #include "phx.h"
+#include "phx_priv.h"
 
-const char *phx_progname = "phx";
 static enum phx_level log_level = PHX_INFO;
 static bool log_json;
+/* set by the records layer, which sits above this one */
+static void (*die_exit)(int status);
 
 static const char *level_names[] = { "DEBUG", "INFO", "WARN", "ERROR" };
 
-static void
-log_setup_from_env(void)
+void
+phx_log_setup(void)
 {
 	const char *lv = getenv("PHX_LOG_LEVEL");
 	const char *fmt = getenv("PHX_LOG_FORMAT");
@@ -40,42 +42,17 @@ log_setup_from_env(void)
 }
 
 void
-phx_init(const char *argv0)
+phx_log_on_die(void (*exit_fn)(int status))
 {
-	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
-
-	if (argv0)
-		phx_progname = slash ? slash + 1 : argv0;
-	/* a closed pipe must show up as EPIPE on write, not kill us mid-record */
-	signal(SIGPIPE, SIG_IGN);
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	log_setup_from_env();
-	phx_secrets_from_env();
+	die_exit = exit_fn;
 }
 
 void phx_log_quieter(void) { if (log_level < PHX_ERROR) log_level++; }
 void phx_log_louder(void) { if (log_level > PHX_DEBUG) log_level--; }
 bool phx_log_enabled(enum phx_level level) { return level >= log_level; }
 
-static void
-meta_as_text(struct phx_buf *b, const cJSON *meta)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, meta) {
-		phx_buf_printf(b, " %s=", it->string);
-		if (cJSON_IsString(it)) {
-			phx_buf_addstr(b, it->valuestring);
-		} else {
-			char *v = cJSON_PrintUnformatted(it);
-			phx_buf_addstr(b, v ? v : "?");
-			free(v);
-		}
-	}
-}
-
 static char *
-log_line(enum phx_level level, cJSON *meta, const char *msg)
+log_line(enum phx_level level, const char *msg)
 {
 	struct phx_buf b = { 0 };
 
@@ -94,8 +71,7 @@ log_line(enum phx_level level, cJSON *meta, const char *msg)
 		else
 			cJSON_AddNullToObject(o, "deployment_id");
 		cJSON_AddStringToObject(o, "message", msg);
-		cJSON_AddItemToObject(o, "metadata",
-		    meta ? meta : cJSON_CreateObject());
+		cJSON_AddItemToObject(o, "metadata", cJSON_CreateObject());
 		s = cJSON_PrintUnformatted(o);
 		cJSON_Delete(o);
 		if (!s)
@@ -105,25 +81,21 @@ log_line(enum phx_level level, cJSON *meta, const char *msg)
 	} else {
 		static const char *prefix[] = { "debug: ", "", "warning: ", "error: " };
 		phx_buf_printf(&b, "%s: %s%s", phx_progname, prefix[level], msg);
-		meta_as_text(&b, meta);
-		cJSON_Delete(meta);
 	}
 	phx_buf_addstr(&b, "\n");
 	return b.data;
 }
 
 static void
-vlog(enum phx_level level, cJSON *meta, const char *fmt, va_list ap)
+vlog(enum phx_level level, const char *fmt, va_list ap)
 {
 	char msg[4096];
 	char *line, *clean;
 
-	if (!phx_log_enabled(level)) {
-		cJSON_Delete(meta);
+	if (!phx_log_enabled(level))
 		return;
-	}
 	vsnprintf(msg, sizeof msg, fmt, ap);
-	line = log_line(level, meta, msg);
+	line = log_line(level, msg);
 	if (!line)
 		return;
 	clean = phx_redact(line);
@@ -139,17 +111,7 @@ phx_log(enum phx_level level, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(level, NULL, fmt, ap);
-	va_end(ap);
-}
-
-void
-phx_logm(enum phx_level level, cJSON *meta, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vlog(level, meta, fmt, ap);
+	vlog(level, fmt, ap);
 	va_end(ap);
 }
 
@@ -159,9 +121,11 @@ phx_die(int status, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(PHX_ERROR, NULL, fmt, ap);
+	vlog(PHX_ERROR, fmt, ap);
 	va_end(ap);
-	phx_exit(status);
+	if (die_exit)
+		die_exit(status);
+	exit(status);
 }
 
 void
@@ -175,12 +139,4 @@ phx_edie(int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	phx_die(status, "%s: %s", msg, strerror(saved));
-}
-
-void
-phx_version(void)
-{
-	printf("%s %s (records v%d)\n", phx_progname, PHX_VERSION,
-	    PHX_RECORD_VERSION);
-	phx_exit(PHX_EXIT_OK);
 }

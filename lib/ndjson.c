@@ -24,8 +24,8 @@ struct phx_reader {
 };
 
 /* PHX_MAX_LINE (bytes, or with a k/M suffix), else 1 MiB */
-size_t
-phx_maxline(void)
+static size_t
+maxline_from_env(void)
 {
 	const char *env = getenv("PHX_MAX_LINE");
 	char *end;
@@ -51,7 +51,7 @@ phx_reader_new(int fd, const char *name, size_t maxline)
 
 	r->fd = fd;
 	r->name = phx_strdup(name);
-	r->maxline = maxline ? maxline : phx_maxline();
+	r->maxline = maxline ? maxline : maxline_from_env();
 	r->cap = (r->maxline < READ_CHUNK ? r->maxline : READ_CHUNK) + 1;
 	r->buf = phx_malloc(r->cap);
 	return r;

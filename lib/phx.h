@@ -23,26 +23,30 @@ enum {
 	PHX_EXIT_ENV = 3,     /* environment: podman missing, write error, I/O */
 };
 
-/* ---- process setup, errors and logging (log.c) ---- */
+/* ---- process setup (out.c) ---- */
+void phx_init(const char *argv0);   /* progname, stdout buffering, SIGPIPE, log env */
+void phx_version(void) __attribute__((noreturn));
+
+/* ---- errors and logging (log.c) ---- */
 enum phx_level { PHX_DEBUG, PHX_INFO, PHX_WARN, PHX_ERROR };
 
-extern const char *phx_progname;
-
-void phx_init(const char *argv0);   /* progname, stdout buffering, SIGPIPE, log env */
 void phx_log_quieter(void);         /* -q */
 void phx_log_louder(void);          /* -v */
 bool phx_log_enabled(enum phx_level level);
 void phx_log(enum phx_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-/* meta is consumed (may be NULL); shown as key=value in text format */
-void phx_logm(enum phx_level level, cJSON *meta, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+/* logs, then exits through phx_exit() once phx_init() ran */
 void phx_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
 /* like phx_die, appends ": strerror(errno)" */
 void phx_edie(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));
-void phx_version(void) __attribute__((noreturn));
+
+/* ---- who is speaking (util.c): stamps every log line and record ---- */
+extern const char *phx_progname;
+/* the deployment id that stamps this stage's records */
+const char *phx_deployment_id(void);
+void phx_set_deployment_id(const char *id);
 
 /* ---- memory (util.c); these die on exhaustion ---- */
 void *phx_malloc(size_t n);
@@ -86,21 +90,15 @@ char *phx_deployment_path(const char *id, const char *name);  /* dir/id/name */
 bool phx_write_file(const char *path, const void *data, size_t len);
 char *phx_read_file(const char *path, size_t *len);   /* NULL + errno */
 
-/* the deployment id that stamps this stage's records */
-const char *phx_deployment_id(void);
-void phx_set_deployment_id(const char *id);
-
 /* ---- secrets (redact.c) ---- */
 void phx_secret_add(const char *value);
-void phx_secrets_from_env(void);           /* *_PASSWORD, *_TOKEN, *_API_KEY, ... */
-void phx_secrets_from_config(const cJSON *cfg);
 bool phx_is_secret_name(const char *name);
 /* returns a malloc'd copy with secrets masked, or NULL when nothing matched */
 char *phx_redact_mem(const char *s, size_t len, size_t *outlen);
 char *phx_redact(const char *s);           /* always a malloc'd copy */
 void phx_secrets_clear(void);
 
-/* ---- records (record.c) ---- */
+/* ---- records and standard output (out.c) ---- */
 /* a new record: v, type, deployment_id, ts, source, in that order */
 cJSON *phx_record_new(const char *type);
 /* writes rec as one line, redacted, flushed; frees rec */
@@ -151,8 +149,7 @@ struct phx_input {
 	const char *type;     /* the record's "type" when RECORD */
 };
 struct phx_reader;
-size_t phx_maxline(void);   /* PHX_MAX_LINE, default 1 MiB */
-/* maxline 0: phx_maxline() */
+/* maxline 0: PHX_MAX_LINE, default 1 MiB */
 struct phx_reader *phx_reader_new(int fd, const char *name, size_t maxline);
 void phx_reader_free(struct phx_reader *r);
 int phx_reader_fd(const struct phx_reader *r);
@@ -160,7 +157,8 @@ void phx_reader_nonblock(struct phx_reader *r);
 /* the next line; in is valid until the next call */
 enum phx_rd phx_reader_next(struct phx_reader *r, struct phx_input *in);
 unsigned long phx_reader_invalid(const struct phx_reader *r);
-/* writes the input's original bytes (redacted if they hold a secret) */
+/* writes the input's original bytes (redacted if they hold a secret);
+ * in out.c */
 void phx_pass(const struct phx_input *in);
 
 /* ---- configuration (config.c) ---- */

@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "phx.h"
+#include "phx_priv.h"
 
 #define MASK "***"
 #define MIN_SECRET 3

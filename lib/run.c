@@ -97,108 +97,94 @@ spawn(struct phx_run *run, int in, int out, int err, pid_t *pid)
 	return rc;
 }
 
-bool
-phx_run(struct phx_run *run)
+/* spawn failed: nothing to wait for, the run says why */
+static bool
+spawn_failed(struct phx_run *run, int pipes[3][2], int e, int64_t start)
 {
-	int inp[2], outp[2], errp[2];
-	size_t keep = run->keep ? run->keep : 1024 * 1024;
-	int64_t start = phx_now_ms();
-	size_t in_off = 0, in_len = run->stdin_data ? strlen(run->stdin_data) : 0;
-	int wstatus = 0, e;
-	int64_t cancelled_at = 0;
-	pid_t pid;
-
-	run->status = -1;
-	run->timed_out = run->exec_failed = run->cancelled = false;
-	if (pipe2(inp, O_CLOEXEC) < 0 || pipe2(outp, O_CLOEXEC) < 0 ||
-	    pipe2(errp, O_CLOEXEC) < 0)
-		phx_edie(PHX_EXIT_ENV, "pipe");
-	if ((e = spawn(run, inp[0], outp[1], errp[1], &pid)) != 0) {
-		for (int i = 0; i < 2; i++) {
-			close(inp[i]);
-			close(outp[i]);
-			close(errp[i]);
-		}
-		run->exec_failed = true;
-		run->exec_errno = e;
-		run->status = 127;
-		phx_buf_str(&run->out);
-		phx_buf_str(&run->err);
-		run->duration_ms = phx_now_ms() - start;
-		return false;
+	for (int i = 0; i < 3; i++) {
+		close(pipes[i][0]);
+		close(pipes[i][1]);
 	}
-	run->pid = pid;
-	close(inp[0]);
-	close(outp[1]);
-	close(errp[1]);
-	if (!run->stdin_data) {
-		close(inp[1]);
-		inp[1] = -1;
-	} else
-		fcntl(inp[1], F_SETFL, O_NONBLOCK);
+	run->exec_failed = true;
+	run->exec_errno = e;
+	run->status = 127;
+	phx_buf_str(&run->out);
+	phx_buf_str(&run->err);
+	run->duration_ms = phx_now_ms() - start;
+	return false;
+}
 
-	struct pollfd pfd[3] = {
-		{ outp[0], POLLIN, 0 }, { errp[0], POLLIN, 0 },
-		{ inp[1], POLLOUT, 0 },
-	};
-	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
-		int wait = -1;
-		if (run->timeout_ms > 0) {
-			int64_t left = start + run->timeout_ms - phx_now_ms();
-			if (left <= 0) {
-				if (!run->timed_out)
-					kill(-pid, SIGKILL);
-				run->timed_out = true;
-				left = 100;   /* drain what is left */
-			}
-			wait = (int)left;
+/* how long the next poll may wait; kills the group on timeout or cancel */
+static int
+poll_wait(struct phx_run *run, int64_t start, int64_t *cancelled_at)
+{
+	int wait = -1;
+
+	if (run->timeout_ms > 0) {
+		int64_t left = start + run->timeout_ms - phx_now_ms();
+		if (left <= 0) {
+			if (!run->timed_out)
+				kill(-run->pid, SIGKILL);
+			run->timed_out = true;
+			left = 100;   /* drain what is left */
 		}
-		if (run->cancel) {
-			/* a signal just before poll() would not interrupt it */
-			if (wait < 0 || wait > 100)
-				wait = 100;
-			if (*run->cancel && !run->cancelled) {
-				kill(-pid, SIGKILL);
-				run->cancelled = true;
-				cancelled_at = phx_now_ms();
-			}
-		}
-		if (poll(pfd, 3, wait) < 0 && errno != EINTR)
-			break;
-		for (int i = 0; i < 2; i++) {
-			char chunk[8192];
-			ssize_t n;
-			if (pfd[i].fd < 0 || !pfd[i].revents)
-				continue;
-			n = read(pfd[i].fd, chunk, sizeof chunk);
-			if (n > 0)
-				keep_tail(i ? &run->err : &run->out, chunk, (size_t)n, keep);
-			else if (n == 0 || errno != EINTR) {
-				close(pfd[i].fd);
-				pfd[i].fd = -1;
-			}
-		}
-		if (pfd[2].fd >= 0 && pfd[2].revents) {
-			ssize_t n = write(pfd[2].fd, run->stdin_data + in_off,
-			    in_len - in_off);
-			if (n > 0)
-				in_off += (size_t)n;
-			if (n < 0 || in_off >= in_len) {
-				close(pfd[2].fd);
-				pfd[2].fd = -1;
-			}
-		}
-		if (run->timed_out && phx_now_ms() > start + run->timeout_ms + 2000)
-			break;   /* a grandchild kept the pipe open */
-		if (run->cancelled && phx_now_ms() > cancelled_at + 2000)
-			break;
+		wait = (int)left;
 	}
+	if (run->cancel) {
+		/* a signal just before poll() would not interrupt it */
+		if (wait < 0 || wait > 100)
+			wait = 100;
+		if (*run->cancel && !run->cancelled) {
+			kill(-run->pid, SIGKILL);
+			run->cancelled = true;
+			*cancelled_at = phx_now_ms();
+		}
+	}
+	return wait;
+}
+
+/* after a poll: reads stdout and stderr, writes stdin; closes at EOF */
+static void
+pump(struct phx_run *run, struct pollfd pfd[3], size_t keep, size_t *in_off,
+    size_t in_len)
+{
+	for (int i = 0; i < 2; i++) {
+		char chunk[8192];
+		ssize_t n;
+		if (pfd[i].fd < 0 || !pfd[i].revents)
+			continue;
+		n = read(pfd[i].fd, chunk, sizeof chunk);
+		if (n > 0)
+			keep_tail(i ? &run->err : &run->out, chunk, (size_t)n, keep);
+		else if (n == 0 || errno != EINTR) {
+			close(pfd[i].fd);
+			pfd[i].fd = -1;
+		}
+	}
+	if (pfd[2].fd >= 0 && pfd[2].revents) {
+		ssize_t n = write(pfd[2].fd, run->stdin_data + *in_off,
+		    in_len - *in_off);
+		if (n > 0)
+			*in_off += (size_t)n;
+		if (n < 0 || *in_off >= in_len) {
+			close(pfd[2].fd);
+			pfd[2].fd = -1;
+		}
+	}
+}
+
+/* the command ran: no zombie, the tails kept, its status */
+static void
+reap(struct phx_run *run, struct pollfd pfd[3], size_t keep, int64_t start)
+{
+	int wstatus = 0;
+
 	for (int i = 0; i < 3; i++)
 		if (pfd[i].fd >= 0)
 			close(pfd[i].fd);
 	if (run->timed_out || run->cancelled)
-		kill(-pid, SIGKILL);
-	while (waitpid(pid, &wstatus, 0) < 0 && errno == EINTR)
+		kill(-run->pid, SIGKILL);
+	while (waitpid(run->pid, &wstatus, 0) < 0 && errno == EINTR)
 		;
 	trim_to_keep(&run->out, keep);
 	trim_to_keep(&run->err, keep);
@@ -209,7 +195,52 @@ phx_run(struct phx_run *run)
 		run->status = WEXITSTATUS(wstatus);
 	else if (WIFSIGNALED(wstatus))
 		run->status = 128 + WTERMSIG(wstatus);
-	return !run->exec_failed;
+}
+
+bool
+phx_run(struct phx_run *run)
+{
+	int pipes[3][2];   /* stdin, stdout, stderr */
+	size_t keep = run->keep ? run->keep : 1024 * 1024;
+	int64_t start = phx_now_ms(), cancelled_at = 0;
+	size_t in_off = 0, in_len = run->stdin_data ? strlen(run->stdin_data) : 0;
+	pid_t pid;
+	int e;
+
+	run->status = -1;
+	run->timed_out = run->exec_failed = run->cancelled = false;
+	for (int i = 0; i < 3; i++)
+		if (pipe2(pipes[i], O_CLOEXEC) < 0)
+			phx_edie(PHX_EXIT_ENV, "pipe");
+	e = spawn(run, pipes[0][0], pipes[1][1], pipes[2][1], &pid);
+	if (e != 0)
+		return spawn_failed(run, pipes, e, start);
+	run->pid = pid;
+	close(pipes[0][0]);
+	close(pipes[1][1]);
+	close(pipes[2][1]);
+	if (!run->stdin_data) {
+		close(pipes[0][1]);
+		pipes[0][1] = -1;
+	} else
+		fcntl(pipes[0][1], F_SETFL, O_NONBLOCK);
+
+	struct pollfd pfd[3] = {
+		{ pipes[1][0], POLLIN, 0 }, { pipes[2][0], POLLIN, 0 },
+		{ pipes[0][1], POLLOUT, 0 },
+	};
+	while (pfd[0].fd >= 0 || pfd[1].fd >= 0) {
+		int wait = poll_wait(run, start, &cancelled_at);
+		if (poll(pfd, 3, wait) < 0 && errno != EINTR)
+			break;
+		pump(run, pfd, keep, &in_off, in_len);
+		if (run->timed_out && phx_now_ms() > start + run->timeout_ms + 2000)
+			break;   /* a grandchild kept the pipe open */
+		if (run->cancelled && phx_now_ms() > cancelled_at + 2000)
+			break;
+	}
+	reap(run, pfd, keep, start);
+	return true;
 }
 
 void

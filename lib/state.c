@@ -12,7 +12,6 @@
 #include "phx.h"
 
 static char *state_dir;
-static char *current_id;
 
 const char *
 phx_state_dir(void)
@@ -155,21 +154,4 @@ phx_read_file(const char *path, size_t *len)
 	if (len)
 		*len = b.len;
 	return b.data;
-}
-
-const char *
-phx_deployment_id(void)
-{
-	const char *env = getenv("PHX_DEPLOYMENT_ID");
-
-	if (current_id)
-		return current_id;
-	return env && *env ? env : NULL;
-}
-
-void
-phx_set_deployment_id(const char *id)
-{
-	free(current_id);
-	current_id = id ? phx_strdup(id) : NULL;
 }

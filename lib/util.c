@@ -1,5 +1,7 @@
 /* Small things every stage needs: memory that dies on exhaustion,
- * a growable buffer, clocks and time formats. */
+ * a growable buffer, clocks and time formats, and who is speaking (the
+ * program's name and the deployment id that stamp every log line and
+ * record).  The bottom layer of lib: it calls nothing else of lib. */
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -10,13 +12,26 @@
 
 #include "phx.h"
 
+const char *phx_progname = "phx";
+static char *current_id;
+
+/* not phx_die: logging sits above this layer and itself allocates; exit()
+ * still flushes records a stage holds */
+static _Noreturn void
+out_of_memory(void)
+{
+	fputs(phx_progname, stderr);
+	fputs(": error: out of memory\n", stderr);
+	exit(PHX_EXIT_ENV);
+}
+
 void *
 phx_malloc(size_t n)
 {
 	void *p = malloc(n ? n : 1);
 
 	if (!p)
-		phx_die(PHX_EXIT_ENV, "out of memory");
+		out_of_memory();
 	return p;
 }
 
@@ -26,7 +41,7 @@ phx_calloc(size_t n, size_t size)
 	void *p = calloc(n ? n : 1, size ? size : 1);
 
 	if (!p)
-		phx_die(PHX_EXIT_ENV, "out of memory");
+		out_of_memory();
 	return p;
 }
 
@@ -36,10 +51,10 @@ phx_reallocarray(void *p, size_t n, size_t size)
 	void *np;
 
 	if (size && n > SIZE_MAX / size)
-		phx_die(PHX_EXIT_ENV, "out of memory");
+		out_of_memory();
 	np = realloc(p, n && size ? n * size : 1);
 	if (!np)
-		phx_die(PHX_EXIT_ENV, "out of memory");
+		out_of_memory();
 	return np;
 }
 
@@ -49,7 +64,7 @@ phx_strdup(const char *s)
 	char *d = strdup(s ? s : "");
 
 	if (!d)
-		phx_die(PHX_EXIT_ENV, "out of memory");
+		out_of_memory();
 	return d;
 }
 
@@ -64,7 +79,7 @@ phx_asprintf(const char *fmt, ...)
 	n = vasprintf(&s, fmt, ap);
 	va_end(ap);
 	if (n < 0)
-		phx_die(PHX_EXIT_ENV, "out of memory");
+		out_of_memory();
 	return s;
 }
 
@@ -250,4 +265,21 @@ phx_duration_ms(const char *s)
 	if (v > (double)INT64_MAX / 2)
 		return -1;
 	return (int64_t)(v + 0.5);
+}
+
+const char *
+phx_deployment_id(void)
+{
+	const char *env = getenv("PHX_DEPLOYMENT_ID");
+
+	if (current_id)
+		return current_id;
+	return env && *env ? env : NULL;
+}
+
+void
+phx_set_deployment_id(const char *id)
+{
+	free(current_id);
+	current_id = id ? phx_strdup(id) : NULL;
 }

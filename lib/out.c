@@ -1,13 +1,17 @@
 /* Records (format v1, see phx-records(5)) and stdout discipline: one
  * record a line, redacted, flushed as soon as it is known; a failed
- * write turns into exit status PHX_EXIT_ENV rather than lost output. */
+ * write turns into exit status PHX_EXIT_ENV rather than lost output.
+ * Process setup lives here too: it is the top of lib's core layers
+ * (util <- redact <- log <- out), so it may set up every one of them. */
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "phx.h"
+#include "phx_priv.h"
 
 static bool stdout_failed;
 static bool stdout_warned;
@@ -66,6 +70,30 @@ phx_exit(int status)
 	if (stdout_failed && status == PHX_EXIT_OK)
 		status = PHX_EXIT_ENV;
 	exit(status);
+}
+
+void
+phx_init(const char *argv0)
+{
+	const char *slash = argv0 ? strrchr(argv0, '/') : NULL;
+
+	if (argv0)
+		phx_progname = slash ? slash + 1 : argv0;
+	/* a closed pipe must show up as EPIPE on write, not kill us mid-record */
+	signal(SIGPIPE, SIG_IGN);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	phx_log_setup();
+	/* phx_die is below us: it flushes held records through this hook */
+	phx_log_on_die(phx_exit);
+	phx_secrets_from_env();
+}
+
+void
+phx_version(void)
+{
+	printf("%s %s (records v%d)\n", phx_progname, PHX_VERSION,
+	    PHX_RECORD_VERSION);
+	phx_exit(PHX_EXIT_OK);
 }
 
 cJSON *
