@@ -445,7 +445,8 @@ resolve(struct check *c, const struct operand *o, struct value *v)
 		break;
 	case P_CERT:
 		if (c->http.not_after)
-			value_set_num(v, (double)(c->http.not_after - phx_wall_ms()));
+			value_set_num(v,
+			    (double)(c->http.not_after - phx_wall_ms()));
 		break;
 	case P_BODY:
 		body_value(c, o->path, v);

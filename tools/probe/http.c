@@ -189,7 +189,8 @@ tls_info(struct check *c)
 	struct tm tm;
 
 	c->http.tls_seen = true;
-	if (curl_easy_getinfo(c->http.easy, CURLINFO_SSL_VERIFYRESULT, &verify) == CURLE_OK)
+	if (curl_easy_getinfo(c->http.easy, CURLINFO_SSL_VERIFYRESULT,
+	    &verify) == CURLE_OK)
 		c->http.tls_verified = verify == 0 && !c->set.insecure;
 	if (curl_easy_getinfo(c->http.easy, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
 	    !ci || ci->num_of_certs < 1)
@@ -250,7 +251,8 @@ http_done(struct check *c, CURLcode rc)
 		return;
 	}
 	if (c->kind == K_HTTP)
-		curl_easy_getinfo(c->http.easy, CURLINFO_RESPONSE_CODE, &c->status_code);
+		curl_easy_getinfo(c->http.easy, CURLINFO_RESPONSE_CODE,
+		    &c->status_code);
 	judge(c);
 }
 

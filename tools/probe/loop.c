@@ -154,7 +154,8 @@ abort_all(void)
 			if (c->state != S_RUNNING)
 				continue;
 			if (c->http.easy)
-				curl_multi_remove_handle(probe.multi, c->http.easy);
+				curl_multi_remove_handle(probe.multi,
+				    c->http.easy);
 			if (c->kind == K_PG)
 				pg_close(c);
 			if (c->kind == K_HC)
