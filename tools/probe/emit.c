@@ -1,0 +1,146 @@
+/* phx-probe's health records: one per service, once all its checks
+ * have a verdict; and the start of the probe phase. */
+#include <math.h>
+#include <string.h>
+
+#include "probe.h"
+
+static bool phase_started;
+static int64_t phase_t0;
+
+/* the phase starts with the first input or record; returns its start */
+int64_t
+ensure_phase_start(void)
+{
+	if (!phase_started) {
+		phase_started = true;
+		phase_t0 = phx_phase_start("probe");
+	}
+	return phase_t0;
+}
+
+static void
+add_tls(cJSON *o, const struct check *c)
+{
+	cJSON *t;
+	char ts[32];
+
+	if (!c->http.tls_seen)
+		return;
+	t = cJSON_AddObjectToObject(o, "tls");
+	if (c->http.tls_version[0])
+		cJSON_AddStringToObject(t, "version", c->http.tls_version);
+	cJSON_AddBoolToObject(t, "verified", c->http.tls_verified);
+	cJSON_AddBoolToObject(t, "insecure", c->set.insecure);
+	if (c->http.not_after) {
+		phx_ts_format(c->http.not_after, ts);
+		cJSON_AddStringToObject(t, "not_after", ts);
+		cJSON_AddNumberToObject(t, "days_to_expiry",
+		    floor((double)(c->http.not_after - phx_wall_ms()) / 86400000.0));
+	}
+}
+
+static const char *
+kind_name(const struct check *c)
+{
+	return c->odd_kind ? c->odd_kind : kind_names[c->kind];
+}
+
+static void
+add_result(cJSON *o, struct check *c)
+{
+	phx_add_ref(o, "check", kind_name(c));
+	phx_add_ref(o, "target", c->target);
+	phx_add_ref(o, "status", c->healthy ? "healthy" : "unhealthy");
+	phx_add_int(o, "attempts", c->attempts);
+	phx_add_int(o, "response_time_ms", c->response_ms);
+	if (c->status_code)
+		phx_add_int(o, "status_code", c->status_code);
+	if (!c->healthy) {
+		cJSON_AddStringToObject(o, "reason", c->reason ? c->reason : "protocol");
+		cJSON_AddStringToObject(o, "message", c->message ? c->message : "");
+	}
+	phx_add_int(o, "duration_ms", c->duration_ms);
+	add_tls(o, c);
+	if (c->cond_results) {   /* emitted once: the record takes them */
+		cJSON_AddItemToObject(o, "conditions", c->cond_results);
+		c->cond_results = NULL;
+	}
+}
+
+/* several checks: one verdict, the first failure's reason, every result */
+static void
+add_summary(cJSON *rec, const struct service *s)
+{
+	const struct check *first = s->checks[0], *bad = NULL;
+	struct phx_buf kinds = { 0 };
+	int64_t rt = 0, dur = 0;
+	int attempts = 0;
+	long code = 0;
+	cJSON *arr;
+
+	for (size_t i = 0; i < s->nchecks; i++) {
+		const struct check *c = s->checks[i];
+		phx_buf_printf(&kinds, "%s%s", i ? "+" : "", kind_name(c));
+		if (!c->healthy && !bad)
+			bad = c;
+		rt = c->response_ms > rt ? c->response_ms : rt;
+		dur = c->duration_ms > dur ? c->duration_ms : dur;
+		attempts = c->attempts > attempts ? c->attempts : attempts;
+		if (!code && c->status_code)
+			code = c->status_code;
+	}
+	cJSON_AddStringToObject(rec, "check", phx_buf_str(&kinds));
+	cJSON_AddStringToObject(rec, "target", first->target);
+	cJSON_AddStringToObject(rec, "status", bad ? "unhealthy" : "healthy");
+	phx_add_int(rec, "attempts", attempts);
+	phx_add_int(rec, "response_time_ms", rt);
+	if (code)
+		phx_add_int(rec, "status_code", code);
+	if (bad) {
+		cJSON_AddStringToObject(rec, "reason", bad->reason ? bad->reason : "protocol");
+		cJSON_AddStringToObject(rec, "message", bad->message ? bad->message : "");
+	}
+	phx_add_int(rec, "duration_ms", dur);
+	arr = cJSON_AddArrayToObject(rec, "checks");
+	for (size_t i = 0; i < s->nchecks; i++) {
+		cJSON *o = cJSON_CreateObject();
+		add_result(o, s->checks[i]);
+		cJSON_AddItemToArray(arr, o);
+	}
+	phx_buf_free(&kinds);
+}
+
+void
+service_emit(struct service *s)
+{
+	cJSON *rec = phx_record_new("health");
+	bool healthy = s->nchecks > 0;
+
+	for (size_t i = 0; i < s->nchecks; i++)
+		healthy = healthy && s->checks[i]->healthy;
+	phx_add_ref(rec, "service", s->name);
+	if (s->nchecks == 1)
+		add_result(rec, s->checks[0]);
+	else if (s->nchecks > 1)
+		add_summary(rec, s);
+	else {
+		cJSON_AddStringToObject(rec, "check", "none");
+		cJSON_AddStringToObject(rec, "target", "");
+		cJSON_AddStringToObject(rec, "status", "unhealthy");
+		cJSON_AddNumberToObject(rec, "attempts", 0);
+		cJSON_AddNumberToObject(rec, "response_time_ms", 0);
+		cJSON_AddStringToObject(rec, "reason", "skipped");
+		cJSON_AddStringToObject(rec, "message", "no checks defined");
+	}
+	ensure_phase_start();
+	phx_emit(rec);
+	s->emitted = true;
+	probe.pending--;
+	if (healthy)
+		probe.healthy++;
+	else
+		probe.unhealthy++;
+	phx_log(healthy ? PHX_DEBUG : PHX_INFO, "%s: %s", s->name,
+	    healthy ? "healthy" : "unhealthy");
+}

@@ -1,0 +1,164 @@
+/* phx-probe's event loop: curl's multi handle polls its own sockets and
+ * ours (stdin, the signal pipe, postgres and healthcheck attempts). */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+#define REAP_MS 10
+
+static int sigpipe[2] = { -1, -1 };
+
+static void
+on_signal(int sig)
+{
+	int saved = errno;
+
+	probe.signo = sig;
+	if (write(sigpipe[1], "", 1) < 0)
+		errno = saved;
+	errno = saved;
+}
+
+void
+setup_signals(void)
+{
+	struct sigaction sa = { 0 };
+
+	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		phx_edie(PHX_EXIT_ENV, "pipe");
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static int
+loop_timeout(int64_t now)
+{
+	int64_t t = 1000;
+
+	if (probe.waiting)
+		t = min64(t, probe.waiting->due - now);
+	for (struct check *c = probe.polled; c; c = c->pnext)
+		t = min64(t, c->kind == K_HC && c->hc.pipefd < 0 ? REAP_MS :
+		    c->attempt_deadline - now);
+	if (probe.deadline_at)
+		t = min64(t, probe.deadline_at - now);
+	return t < 0 ? 0 : (int)t;
+}
+
+/* fds: stdin, the signal pipe, then one per postgres/healthcheck attempt */
+static size_t
+build_fds(struct curl_waitfd **fds, struct check ***owners, size_t *cap)
+{
+	size_t n = 0;
+
+	for (struct check *c = probe.polled; c; c = c->pnext)
+		n++;
+	if (n + 2 > *cap) {
+		*cap = n + 2;
+		free(*fds);
+		free(*owners);
+		*fds = phx_calloc(*cap, sizeof **fds);
+		*owners = phx_calloc(*cap, sizeof **owners);
+	}
+	n = 0;
+	(*fds)[n++] = (struct curl_waitfd){ sigpipe[0], CURL_WAIT_POLLIN, 0 };
+	if (probe.in)
+		(*fds)[n++] = (struct curl_waitfd){ phx_reader_fd(probe.in),
+		    CURL_WAIT_POLLIN, 0 };
+	for (struct check *c = probe.polled; c; c = c->pnext) {
+		int fd = c->kind == K_PG ? PQsocket(c->pg.conn) : c->hc.pipefd;
+		if (fd < 0)
+			continue;
+		(*owners)[n] = c;
+		(*fds)[n++] = (struct curl_waitfd){ fd, c->kind == K_PG ?
+		    (short)((c->pg.events & POLLIN ? CURL_WAIT_POLLIN : 0) |
+		    (c->pg.events & POLLOUT ? CURL_WAIT_POLLOUT : 0)) :
+		    CURL_WAIT_POLLIN, 0 };
+	}
+	return n;
+}
+
+static void
+handle_fds(struct curl_waitfd *fds, struct check **owners, size_t n)
+{
+	char drain[64];
+
+	if (fds[0].revents && read(sigpipe[0], drain, sizeof drain) < 0)
+		errno = 0;
+	for (size_t i = 1; i < n; i++) {
+		struct check *c = owners[i];
+		if (!fds[i].revents)
+			continue;
+		if (!c)
+			read_input();
+		else if (c->kind == K_PG && c->state == S_RUNNING && c->pg.conn)
+			pg_step(c);
+		else if (c->kind == K_HC && c->hc.pipefd >= 0) {
+			hc_read(c);
+			hc_reap(c);
+		}
+	}
+}
+
+void
+signals_close(void)
+{
+	close(sigpipe[0]);
+	close(sigpipe[1]);
+}
+
+void
+run_loop(void)
+{
+	struct curl_waitfd *fds = NULL;
+	struct check **owners = NULL;
+	size_t cap = 0;
+
+	while (!probe.signo) {
+		int still;
+		int64_t now;
+		size_t n;
+
+		curl_multi_perform(probe.multi, &still);
+		harvest_curl();
+		now = phx_now_ms();
+		expire_polled(now);
+		start_due(now);
+		if (!probe.in && probe.pending == 0)
+			break;
+		n = build_fds(&fds, &owners, &cap);
+		phx_out_flush();
+		curl_multi_poll(probe.multi, fds, (unsigned)n, loop_timeout(now),
+		    NULL);
+		handle_fds(fds, owners, n);
+	}
+	free(fds);
+	free(owners);
+}
+
+/* a signal: stop every attempt; no verdict for what was cut short */
+void
+abort_all(void)
+{
+	for (size_t i = 0; i < probe.nsvcs; i++)
+		for (size_t k = 0; k < probe.svcs[i]->nchecks; k++) {
+			struct check *c = probe.svcs[i]->checks[k];
+			if (c->state != S_RUNNING)
+				continue;
+			if (c->http.easy)
+				curl_multi_remove_handle(probe.multi,
+				    c->http.easy);
+			if (c->kind == K_PG)
+				pg_close(c);
+			if (c->kind == K_HC)
+				hc_kill(c);
+		}
+}

@@ -1,0 +1,204 @@
+/* phx-probe's private header: the types and names its files share.
+ * Each file keeps everything else static. */
+#ifndef PROBE_H
+#define PROBE_H
+
+#include <curl/curl.h>
+#include <libpq-fe.h>
+
+#include "phx.h"
+
+#define MAX_EXPECTED 16
+#define MAX_PGPARAMS 10
+
+enum kind { K_HTTP, K_TCP, K_PG, K_HC };
+
+enum state { S_NEW, S_WAITING, S_QUEUED, S_RUNNING, S_DONE };
+
+struct settings {
+	int64_t timeout, binit, bmax, interval;
+	double mult;
+	int retries;
+	long expected[MAX_EXPECTED];
+	size_t nexpected;
+	bool insecure;
+};
+
+struct cond;          /* a parsed condition: private to cond.c */
+struct service;
+
+/* http and tcp: through a libcurl easy handle */
+struct http_part {
+	char *method, *body, *ca_file;
+	struct curl_slist *headers;
+	CURL *easy;
+	char errbuf[CURL_ERROR_SIZE];
+	bool too_big;
+	char tls_version[32];
+	bool tls_seen, tls_verified;
+	int64_t not_after;    /* wall ms, 0 unknown */
+};
+
+struct pg_part {
+	char *keys[MAX_PGPARAMS + 1], *vals[MAX_PGPARAMS + 1];
+	bool expand;
+	char *query;
+	PGconn *conn;
+	int phase;            /* 0 connecting, 1 querying */
+	short events;
+};
+
+/* podman healthcheck run, a child process with a pipe */
+struct hc_part {
+	char *container;
+	pid_t pid;
+	int pipefd;
+};
+
+struct check {
+	struct service *svc;
+	enum kind kind;
+	char *target;         /* for records: no secret in it */
+	char *url;            /* what curl connects to */
+	struct cond *conds;
+	size_t nconds;
+	bool want_body, status_in_conds;
+	struct settings set;
+	char *invalid;        /* why the check could not be built */
+	char *odd_kind;       /* an unknown kind, as given */
+	/* schedule */
+	enum state state;
+	int attempts;
+	int64_t started, due, attempt_started, attempt_deadline;
+	struct check *next;   /* waiting list or queue */
+	struct check *pnext;  /* polled list (postgres, healthcheck) */
+	/* the running attempt */
+	struct phx_buf out;   /* body, query value or command output */
+	cJSON *json;          /* out parsed, for [BODY].path */
+	bool json_tried;
+	/* the last attempt's result */
+	bool healthy;
+	long status_code;
+	int64_t response_ms, duration_ms;
+	const char *reason;
+	char *message;
+	cJSON *cond_results;
+	/* one per kind; only the check's own kind is used */
+	struct http_part http;
+	struct pg_part pg;
+	struct hc_part hc;
+};
+
+struct service {
+	char *name;
+	struct check **checks;
+	size_t nchecks, ndone;
+	bool emitted, adhoc;
+	unsigned long lineno;
+};
+
+/* the state that several files share */
+struct probe_state {
+	const cJSON *cfg;
+	struct settings dflt;
+	struct {              /* command-line overrides; negative: not given */
+		int64_t timeout, interval;
+		int retries;
+		bool insecure;
+	} opt;
+	CURLM *multi;
+	bool wait;
+	int64_t deadline_ms, deadline_at;
+	int concurrency;
+	const char *podman;
+	struct check *waiting;  /* by due time */
+	struct check *polled;   /* postgres and healthcheck attempts */
+	struct service **svcs;
+	size_t nsvcs, pending;
+	struct phx_reader *in;
+	int healthy, unhealthy, input_errors;
+	volatile sig_atomic_t signo;
+};
+extern struct probe_state probe;
+
+static inline int64_t
+min64(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* cond.c */
+char *trim(char *s);
+void setup_conditions(struct check *c, const cJSON *conds);
+const char *eval_conditions(struct check *c);
+void conds_free(struct check *c);
+
+/* check.c */
+extern const char *const kind_names[];
+void settings_from_config(struct settings *s, const cJSON *obj);
+bool split_hostport(const char *t, char **host, char **port);
+struct check *check_new(struct service *svc, const cJSON *j,
+    const cJSON *entry, const struct settings *base);
+void check_free(struct check *c);
+void set_message(struct check *c, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void vset_message(struct check *c, const char *reason, const char *fmt,
+    va_list ap) __attribute__((format(printf, 3, 0)));
+
+/* sched.c */
+void queue_push(struct check *c);
+void list_remove(struct check **head, struct check *c, bool polled);
+void verdict(struct check *c, bool healthy);
+void attempt_over(struct check *c, bool ok);
+void attempt_failed(struct check *c, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void judge(struct check *c);
+int64_t attempt_budget(const struct check *c, int64_t now);
+void start_due(int64_t now);
+void expire_polled(int64_t now);
+
+/* http.c */
+bool setup_http(struct check *c, const cJSON *j);
+bool setup_tcp(struct check *c);
+void http_start(struct check *c, int64_t now);
+void harvest_curl(void);
+void easy_release(struct check *c);
+void http_cleanup(void);
+
+/* pg.c */
+bool is_pg_uri(const char *s);
+bool setup_pg(struct check *c, const cJSON *j, const cJSON *entry);
+void pg_start(struct check *c);
+void pg_step(struct check *c);
+void pg_close(struct check *c);
+
+/* hc.c */
+void hc_start(struct check *c);
+void hc_read(struct check *c);
+void hc_reap(struct check *c);
+void hc_kill(struct check *c);
+
+/* emit.c */
+int64_t ensure_phase_start(void);
+void service_emit(struct service *s);
+
+/* service.c */
+struct service *service_find(const char *name);
+struct service *service_new(const char *name);
+void service_add_check(struct service *s, struct check *c);
+void service_start(struct service *s);
+void services_free(void);
+const cJSON *config_entry(const char *name);
+void read_input(void);
+
+/* adhoc.c */
+void add_target(const char *arg);
+void add_config_services(const char *list, bool all);
+
+/* loop.c */
+void setup_signals(void);
+void signals_close(void);
+void run_loop(void);
+void abort_all(void);
+
+#endif

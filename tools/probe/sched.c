@@ -1,0 +1,227 @@
+/* phx-probe's scheduling: the queue of checks to run, at most
+ * concurrency attempts at a time; retries after a backoff (or, in wait
+ * mode, a doubling delay); the verdict of a check. */
+#include <math.h>
+#include <string.h>
+
+#include "probe.h"
+
+#define WAIT_FIRST_MS 100     /* first delay in wait mode, doubling to interval */
+
+static struct check *queue, *queue_tail;   /* due now, waiting for a slot */
+static int running;
+
+void
+queue_push(struct check *c)
+{
+	c->state = S_QUEUED;
+	c->next = NULL;
+	if (queue_tail)
+		queue_tail->next = c;
+	else
+		queue = c;
+	queue_tail = c;
+}
+
+static void
+waiting_insert(struct check *c, int64_t due)
+{
+	struct check **pp = &probe.waiting;
+
+	c->state = S_WAITING;
+	c->due = due;
+	while (*pp && (*pp)->due <= due)
+		pp = &(*pp)->next;
+	c->next = *pp;
+	*pp = c;
+}
+
+void
+list_remove(struct check **head, struct check *c, bool polled)
+{
+	for (struct check **pp = head; *pp;
+	    pp = polled ? &(*pp)->pnext : &(*pp)->next)
+		if (*pp == c) {
+			*pp = polled ? c->pnext : c->next;
+			return;
+		}
+}
+
+void
+verdict(struct check *c, bool healthy)
+{
+	struct service *s = c->svc;
+
+	c->state = S_DONE;
+	c->healthy = healthy;
+	c->duration_ms = phx_now_ms() - c->started;
+	easy_release(c);
+	phx_buf_free(&c->out);
+	memset(&c->out, 0, sizeof c->out);
+	if (++s->ndone == s->nchecks)
+		service_emit(s);
+}
+
+static int64_t
+next_delay(const struct check *c)
+{
+	double d;
+
+	if (probe.wait) {
+		d = WAIT_FIRST_MS * pow(2, c->attempts - 1);
+		return d > (double)c->set.interval ? c->set.interval : (int64_t)d;
+	}
+	d = (double)c->set.binit * pow(c->set.mult, c->attempts - 1);
+	return d > (double)c->set.bmax ? c->set.bmax : (int64_t)d;
+}
+
+/* the attempt is over: healthy, or retry, or give up */
+void
+attempt_over(struct check *c, bool ok)
+{
+	int64_t now = phx_now_ms(), delay;
+
+	if (c->state == S_RUNNING)
+		running--;
+	cJSON_Delete(c->json);
+	c->json = NULL;
+	c->json_tried = false;
+	if (ok) {
+		verdict(c, true);
+		return;
+	}
+	if (!probe.wait && c->attempts >= c->set.retries) {
+		verdict(c, false);
+		return;
+	}
+	delay = next_delay(c);
+	if (probe.deadline_at && now + delay >= probe.deadline_at) {
+		phx_log(PHX_DEBUG, "%s: %s attempt %d: %s: %s; deadline reached",
+		    c->svc->name, kind_names[c->kind], c->attempts, c->reason,
+		    c->message);
+		verdict(c, false);
+		return;
+	}
+	phx_log(PHX_DEBUG, "%s: %s attempt %d: %s: %s; next in %lld ms",
+	    c->svc->name, kind_names[c->kind], c->attempts, c->reason,
+	    c->message, (long long)delay);
+	waiting_insert(c, now + delay);
+}
+
+void
+attempt_failed(struct check *c, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset_message(c, reason, fmt, ap);
+	va_end(ap);
+	attempt_over(c, false);
+}
+
+/* judges a response: expected status, then the conditions */
+void
+judge(struct check *c)
+{
+	const char *bad;
+	bool status_ok = c->kind != K_HTTP || c->status_in_conds;
+
+	for (size_t i = 0; !status_ok && i < c->set.nexpected; i++)
+		status_ok = c->status_code == c->set.expected[i];
+	bad = eval_conditions(c);
+	if (!c->nconds) {
+		cJSON_Delete(c->cond_results);
+		c->cond_results = NULL;
+	}
+	if (!status_ok) {
+		struct phx_buf want = { 0 };
+		for (size_t i = 0; i < c->set.nexpected; i++)
+			phx_buf_printf(&want, "%s%ld", i ? " or " : "",
+			    c->set.expected[i]);
+		attempt_failed(c, "status", "HTTP status %ld, expected %s",
+		    c->status_code, phx_buf_str(&want));
+		phx_buf_free(&want);
+	} else if (bad)
+		attempt_failed(c, "condition", "condition failed: %s", bad);
+	else
+		attempt_over(c, true);
+}
+
+int64_t
+attempt_budget(const struct check *c, int64_t now)
+{
+	int64_t t = c->set.timeout;
+
+	if (probe.deadline_at)
+		t = min64(t, probe.deadline_at - now);
+	return t < 1 ? 1 : t;
+}
+
+static void
+attempt_start(struct check *c, int64_t now)
+{
+	c->state = S_RUNNING;
+	c->attempts++;
+	c->attempt_started = now;
+	c->attempt_deadline = now + attempt_budget(c, now);
+	c->reason = NULL;
+	running++;
+	switch (c->kind) {
+	case K_HTTP:
+	case K_TCP:
+		http_start(c, now);
+		break;
+	case K_PG:
+		pg_start(c);
+		break;
+	case K_HC:
+		hc_start(c);
+		break;
+	}
+}
+
+void
+start_due(int64_t now)
+{
+	while (probe.waiting && probe.waiting->due <= now) {
+		struct check *c = probe.waiting;
+		probe.waiting = c->next;
+		queue_push(c);
+	}
+	while (queue && running < probe.concurrency) {
+		struct check *c = queue;
+		if (!(queue = c->next))
+			queue_tail = NULL;
+		if (probe.deadline_at && now >= probe.deadline_at) {
+			set_message(c, "timeout", "deadline reached before the "
+			    "check could %s", c->attempts ? "finish" : "start");
+			verdict(c, false);
+			continue;
+		}
+		attempt_start(c, now);
+	}
+}
+
+/* attempts of postgres and healthcheck checks that ran out of time */
+void
+expire_polled(int64_t now)
+{
+	struct check *c = probe.polled, *next;
+
+	for (; c; c = next) {
+		next = c->pnext;
+		if (c->kind == K_HC && c->hc.pipefd < 0) {
+			hc_reap(c);
+			continue;
+		}
+		if (now < c->attempt_deadline)
+			continue;
+		c->response_ms = now - c->attempt_started;
+		if (c->kind == K_PG)
+			pg_close(c);
+		else
+			hc_kill(c);
+		attempt_failed(c, "timeout", "no answer within %lld ms",
+		    (long long)(now - c->attempt_started));
+	}
+}
