@@ -1,0 +1,155 @@
+/* The compose file: the networks each service declares, and the line
+ * of each service for SARIF locations. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "secscan.h"
+
+/* service name -> line of its key, for SARIF locations */
+static cJSON *
+service_lines(const char *file)
+{
+	FILE *f = fopen(file, "rb");
+	cJSON *lines = cJSON_CreateObject();
+	yaml_parser_t p;
+	yaml_document_t doc;
+	yaml_node_t *root;
+
+	if (!f)
+		return lines;
+	yaml_parser_initialize(&p);
+	yaml_parser_set_input_file(&p, f);
+	if (!yaml_parser_load(&p, &doc))
+		goto out;
+	root = yaml_document_get_root_node(&doc);
+	for (yaml_node_pair_t *kv = root && root->type == YAML_MAPPING_NODE ?
+	    root->data.mapping.pairs.start : NULL;
+	    kv && kv < root->data.mapping.pairs.top; kv++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, kv->key);
+		yaml_node_t *v = yaml_document_get_node(&doc, kv->value);
+		if (k->type != YAML_SCALAR_NODE || v->type != YAML_MAPPING_NODE ||
+		    strcmp((char *)k->data.scalar.value, "services") != 0)
+			continue;
+		for (yaml_node_pair_t *s = v->data.mapping.pairs.start;
+		    s < v->data.mapping.pairs.top; s++) {
+			yaml_node_t *sk = yaml_document_get_node(&doc, s->key);
+			if (sk->type == YAML_SCALAR_NODE)
+				cJSON_AddNumberToObject(lines,
+				    (char *)sk->data.scalar.value,
+				    (double)sk->start_mark.line + 1);
+		}
+	}
+	yaml_document_delete(&doc);
+out:
+	yaml_parser_delete(&p);
+	fclose(f);
+	return lines;
+}
+
+const char *
+compose_path(void)
+{
+	if (secscan.compose_file)
+		return secscan.compose_file;
+	if (secscan.stream_compose)
+		return secscan.stream_compose;
+	return phx_cfg_str(secscan.cfg, "deployment.compose_file", NULL);
+}
+
+bool
+load_compose(bool must)
+{
+	static bool tried;
+	const char *file = compose_path();
+	char *err = NULL;
+
+	if (!file || tried)
+		return false;
+	tried = true;
+	secscan.compose = phx_compose_load(file, &err);
+	if (!secscan.compose) {
+		if (must)
+			phx_die(PHX_EXIT_USAGE, "%s", err);
+		phx_log(PHX_WARN, "%s; network declarations not checked", err);
+		free(err);
+		return false;
+	}
+	secscan.compose_lines = service_lines(file);
+	return true;
+}
+
+/* the podman network name of compose network KEY, as podman-compose
+ * 1.0.3 names it */
+static char *
+network_name(const char *key, const char *project)
+{
+	const cJSON *desc = jpath(secscan.compose, "networks");
+	const cJSON *ext;
+	const char *name;
+
+	desc = cJSON_GetObjectItemCaseSensitive(desc, key);
+	ext = cJSON_GetObjectItemCaseSensitive(desc, "external");
+	if ((name = phx_jstr(ext, "name")) || (name = phx_jstr(desc, "name")))
+		return phx_strdup(name);
+	if (cJSON_IsTrue(ext) || cJSON_IsObject(ext))
+		return phx_strdup(key);
+	return phx_asprintf("%s_%s", project ? project : "", key);
+}
+
+/* the networks service SVC is declared on, as podman network names;
+ * NULL when the compose file has no such service */
+cJSON *
+declared_networks(const char *svc, const char *project)
+{
+	const cJSON *srv = jpath(secscan.compose, "services");
+	const cJSON *nets = jpath(secscan.compose, "networks"), *it, *list;
+	cJSON *out;
+	const char *dflt = NULL;
+
+	srv = cJSON_GetObjectItemCaseSensitive(srv, svc);
+	if (!cJSON_IsObject(srv))
+		return NULL;
+	out = cJSON_CreateArray();
+	if (phx_jstr(srv, "network_mode"))
+		return out;   /* host/none/container:X: no compose networks */
+	if (cJSON_GetArraySize(nets) == 1)
+		dflt = nets->child->string;
+	else if (!cJSON_GetArraySize(nets) ||
+	    cJSON_GetObjectItemCaseSensitive(nets, "default"))
+		dflt = "default";
+	list = cJSON_GetObjectItemCaseSensitive(srv, "networks");
+	cJSON_ArrayForEach(it, list) {
+		const char *key = cJSON_IsString(it) ? it->valuestring : it->string;
+		if (key) {
+			char *n = network_name(key, project);
+			add_unique(out, n);
+			free(n);
+		}
+	}
+	if (!cJSON_GetArraySize(list) && dflt) {
+		char *n = network_name(dflt, project);
+		add_unique(out, n);
+		free(n);
+	}
+	return out;
+}
+
+/* whether the compose file declares podman network NAME internal */
+bool
+declared_internal(const char *name, const char *project)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, jpath(secscan.compose, "networks")) {
+		char *n = network_name(it->string, project);
+		bool match = strcmp(n, name) == 0;
+		free(n);
+		if (match)
+			return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it,
+			    "internal"));
+	}
+	return false;
+}

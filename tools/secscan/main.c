@@ -1,0 +1,257 @@
+/* phx-secscan: security checks of a deployment's containers, from what
+ * Podman itself reports (podman inspect, info, network inspect, the OCI
+ * runtime config), as finding records; see phx-secscan(1).  Scanning
+ * starts when the input ends: by then upstream stages have confirmed the
+ * containers run and the TLS endpoints answer. */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "secscan.h"
+
+struct secscan_state secscan;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: phx-secscan [-hqVv] [-c FILE] [-f COMPOSE] [-p PROJECT] "
+	    "[-t HOST:PORT] [--fail-on SEVERITY] [--sarif FILE] [--scanner NAME] "
+	    "[CONTAINER ...]\n");
+}
+
+/* what the stream tells: containers, https endpoints, the compose file */
+static void
+note_record(const struct phx_input *in)
+{
+	const cJSON *rec = in->json, *ck;
+	const char *svc = phx_jstr(rec, "service");
+
+	if (strcmp(in->type, "deployment") == 0) {
+		if (phx_jstr(rec, "compose_file")) {
+			free(secscan.stream_compose);
+			secscan.stream_compose = phx_strdup(phx_jstr(rec, "compose_file"));
+		}
+		if (phx_jstr(rec, "project")) {
+			free(secscan.stream_project);
+			secscan.stream_project = phx_strdup(phx_jstr(rec, "project"));
+		}
+		return;
+	}
+	if (strcmp(in->type, "service") != 0)
+		return;
+	if (phx_jstr(rec, "container_id"))
+		add_target(phx_jstr(rec, "container_id"), svc, false);
+	else if (phx_jstr(rec, "container_name"))
+		add_target(phx_jstr(rec, "container_name"), svc, false);
+	cJSON_ArrayForEach(ck, cJSON_GetObjectItemCaseSensitive(rec, "checks")) {
+		const char *kind = phx_jstr(ck, "kind"), *url = phx_jstr(ck, "target");
+		if (kind && url && strcmp(kind, "http") == 0 &&
+		    strncmp(url, "https://", 8) == 0)
+			add_tls(svc, url, NULL);
+	}
+	if (svc)
+		add_tls_from_config(svc);
+}
+
+static void
+read_stream(struct phx_reader *rd, struct phx_input *in, enum phx_rd kind)
+{
+	for (; kind != PHX_RD_EOF; kind = phx_reader_next(rd, in)) {
+		phx_pass(in);
+		if (kind == PHX_RD_RECORD)
+			note_record(in);
+	}
+}
+
+static void
+scan(void)
+{
+	if (secscan.project)
+		add_project(secscan.project);
+	if (!secscan.targets && !secscan.tls)
+		return;
+	if (secscan.targets) {
+		load_engine();
+		if (!secscan.info)
+			return;
+		inspect_targets();
+		if (secscan.podman_missing)
+			return;
+	}
+	if (secscan.targets) {
+		for (const struct target *t = secscan.targets; t && !secscan.compose; t = t->next)
+			if (t->service)
+				load_compose(false);
+		check_rootless();
+	}
+	for (const struct target *t = secscan.targets; t; t = t->next) {
+		scan_container(t);
+		if (t->service)
+			add_tls_from_config(t->service);
+	}
+	for (const struct tls_target *tt = secscan.tls; tt; tt = tt->next)
+		scan_tls(tt);
+	if (secscan.targets)
+		scan_images();
+}
+
+/* the command line: endpoints (-t) and containers are added only once
+ * the configuration is loaded, since it names the CA file */
+struct cli {
+	struct phx_config_opts copts;
+	const char *fail_on;
+	const char *tls[64];
+	size_t ntls;
+};
+
+static void
+parse_options(int argc, char *argv[], struct cli *cli)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "compose-file", required_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "project", required_argument, NULL, 'p' },
+		{ "tls", required_argument, NULL, 't' },
+		{ "fail-on", required_argument, NULL, 'F' },
+		{ "sarif", required_argument, NULL, 'S' },
+		{ "scanner", required_argument, NULL, 'X' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	cli->copts.files = phx_calloc((size_t)argc + 1, sizeof *cli->copts.files);
+	while ((ch = getopt_long(argc, argv, "hVqvc:f:p:t:", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h': usage(stdout); exit(PHX_EXIT_OK);
+		case 'V': phx_version();
+		case 'q': phx_log_quieter(); break;
+		case 'v': phx_log_louder(); break;
+		case 'c': cli->copts.files[cli->copts.nfiles++] = optarg; break;
+		case 'f': secscan.compose_file = optarg; break;
+		case 'p': secscan.project = optarg; break;
+		case 't':
+			if (cli->ntls == sizeof cli->tls / sizeof *cli->tls)
+				phx_die(PHX_EXIT_USAGE, "too many -t endpoints");
+			cli->tls[cli->ntls++] = optarg;
+			break;
+		case 'F': cli->fail_on = optarg; break;
+		case 'S': secscan.sarif = optarg; break;
+		case 'X': secscan.scanner = optarg; break;
+		default: usage(stderr); exit(PHX_EXIT_USAGE);
+		}
+	}
+}
+
+static void
+configure(struct cli *cli)
+{
+	secscan.cfg = phx_config_load(&cli->copts);
+	free(cli->copts.files);
+	apply_rules();
+	secscan.fail_on = cli->fail_on ? fail_on(cli->fail_on, "--fail-on") :
+	    fail_on(phx_cfg_str(secscan.cfg, "security.fail_on", "HIGH"),
+	    "security.fail_on");
+	if (!secscan.scanner)
+		secscan.scanner = phx_cfg_str(secscan.cfg, "security.scanner", "auto");
+	if (strcmp(secscan.scanner, "auto") && strcmp(secscan.scanner, "trivy") &&
+	    strcmp(secscan.scanner, "grype") && strcmp(secscan.scanner, "none"))
+		phx_die(PHX_EXIT_USAGE, "scanner: expected auto, trivy, grype or "
+		    "none, got \"%s\"", secscan.scanner);
+	secscan.podman = phx_cfg_str(secscan.cfg, "deployment.podman", "podman");
+	if (secscan.compose_file)
+		load_compose(true);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		phx_die(PHX_EXIT_ENV, "curl_global_init failed");
+	if (secscan.sarif)
+		sarif_begin();
+	for (size_t i = 0; i < cli->ntls; i++)
+		add_tls(NULL, cli->tls[i], NULL);
+}
+
+/* the phase's end record, with the counts; returns the exit status */
+static int
+finish(int64_t started)
+{
+	cJSON *counts = cJSON_CreateObject();
+	int status;
+
+	cJSON_AddNumberToObject(counts, "containers", secscan.scanned);
+	for (int i = 0; i < ST_N; i++) {
+		char key[8];
+		size_t j;
+		for (j = 0; status_names[i][j] && j < sizeof key - 1; j++)
+			key[j] = (char)tolower((unsigned char)status_names[i][j]);
+		key[j] = '\0';
+		cJSON_AddNumberToObject(counts, key, secscan.counts[i]);
+	}
+	cJSON_AddNumberToObject(counts, "ignored", secscan.ignored);
+	status = secscan.podman_missing ? PHX_EXIT_ENV :
+	    secscan.missing_argv ? PHX_EXIT_USAGE :
+	    secscan.failed || secscan.errors ? PHX_EXIT_FAIL : PHX_EXIT_OK;
+	phx_phase_end("secscan", started, status == PHX_EXIT_OK ? "ok" :
+	    status == PHX_EXIT_FAIL && !secscan.errors ? "failed" : "error", counts);
+	return status;
+}
+
+static void
+cleanup(void)
+{
+	free_targets();
+	free_tls();
+	cJSON_Delete(secscan.compose);
+	cJSON_Delete(secscan.compose_lines);
+	engine_free();
+	cJSON_Delete(secscan.cfg);
+	free(secscan.stream_compose);
+	free(secscan.stream_project);
+	curl_global_cleanup();
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct cli cli = { 0 };
+	struct phx_reader *rd = NULL;
+	struct phx_input in;
+	enum phx_rd kind = PHX_RD_EOF;
+	int64_t started;
+	int status;
+
+	phx_init(argv[0]);
+	parse_options(argc, argv, &cli);
+	configure(&cli);
+	for (int i = optind; i < argc; i++)
+		add_target(argv[i], NULL, true);
+
+	if (!isatty(STDIN_FILENO)) {
+		rd = phx_reader_new(STDIN_FILENO, "stdin", 0);
+		kind = phx_reader_next(rd, &in);
+	}
+	started = phx_phase_start("secscan");
+	if (rd)
+		read_stream(rd, &in, kind);
+	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation", true))
+		scan();
+	else
+		phx_log(PHX_INFO, "security validation is off "
+		    "(deployment.security_validation)");
+	if (secscan.podman_missing)
+		phx_emit_error("podman", "%s could not be run; no container scanned",
+		    secscan.podman);
+	if (secscan.sarif && !write_sarif(!secscan.podman_missing && !secscan.errors))
+		secscan.errors++;
+	status = finish(started);
+	phx_reader_free(rd);
+	cleanup();
+	phx_exit(status);
+}

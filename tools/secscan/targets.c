@@ -1,0 +1,195 @@
+/* The containers to scan: from the command line, a project or the
+ * stream, each with its podman inspect object and OCI runtime config. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "secscan.h"
+
+void
+add_target(const char *ref, const char *service, bool from_argv)
+{
+	struct target *t, **tail = &secscan.targets;
+
+	for (t = secscan.targets; t; tail = &t->next, t = t->next)
+		if (strcmp(t->ref, ref) == 0)
+			return;
+	t = phx_calloc(1, sizeof *t);
+	t->ref = phx_strdup(ref);
+	t->service = service ? phx_strdup(service) : NULL;
+	t->from_argv = from_argv;
+	*tail = t;
+}
+
+void
+add_project(const char *project)
+{
+	char *filter = phx_asprintf("label=io.podman.compose.project=%s", project);
+	const char *args[] = { "ps", "-a", "--filter", filter, "--format", "json",
+	    NULL };
+	char *why = NULL;
+	cJSON *list = podman_json(args, &why);
+	const cJSON *c;
+
+	free(filter);
+	if (!list) {
+		phx_emit_error("podman", "%s", why);
+		phx_log(PHX_ERROR, "%s", why);
+		secscan.errors++;
+		free(why);
+		return;
+	}
+	if (!cJSON_GetArraySize(list)) {
+		phx_emit_error("missing", "project %s has no containers", project);
+		phx_log(PHX_ERROR, "project %s has no containers", project);
+		secscan.missing_argv = true;
+	}
+	cJSON_ArrayForEach(c, list)
+		if (phx_jstr(c, "Id"))
+			add_target(phx_jstr(c, "Id"), phx_jstr(cJSON_GetObjectItem(c,
+			    "Labels"), "com.docker.compose.service"), true);
+	cJSON_Delete(list);
+}
+
+static void
+adopt_inspect(struct target *t, cJSON *obj)
+{
+	const cJSON *labels;
+	const char *oci;
+	char *text;
+
+	t->inspect = obj;
+	t->name = jpath_str(t->inspect, "Name");
+	labels = jpath(t->inspect, "Config.Labels");
+	t->project = phx_jstr(labels, "io.podman.compose.project");
+	if (!t->service && phx_jstr(labels, "com.docker.compose.service"))
+		t->service = phx_strdup(phx_jstr(labels, "com.docker.compose.service"));
+	/* the runtime config tells which namespaces really exist; podman 4.3's
+	 * inspect reports IpcMode "shareable" even for --ipc host */
+	oci = jpath_str(t->inspect, "OCIConfigPath");
+	if (oci && (text = phx_read_file(oci, NULL))) {
+		t->oci = cJSON_Parse(text);
+		free(text);
+	}
+}
+
+static bool
+inspect_target(struct target *t, char **why)
+{
+	const char *args[] = { "container", "inspect", t->ref, NULL };
+	cJSON *arr = podman_json(args, why), *obj;
+
+	if (!arr)
+		return false;
+	obj = cJSON_DetachItemFromArray(arr, 0);
+	cJSON_Delete(arr);
+	if (!cJSON_IsObject(obj)) {
+		cJSON_Delete(obj);
+		*why = phx_asprintf("%s: podman returned no container", t->ref);
+		return false;
+	}
+	adopt_inspect(t, obj);
+	return true;
+}
+
+/* one podman call for all; when one is gone, podman fails the lot and
+ * each is asked alone for its own error */
+static void
+inspect_batch(void)
+{
+	const char **args;
+	size_t n = 0, i = 2;
+	char *why = NULL;
+	cJSON *arr;
+
+	for (struct target *t = secscan.targets; t; t = t->next)
+		n++;
+	args = phx_calloc(n + 3, sizeof *args);
+	args[0] = "container";
+	args[1] = "inspect";
+	for (struct target *t = secscan.targets; t; t = t->next)
+		args[i++] = t->ref;
+	arr = podman_json(args, &why);
+	free(args);
+	free(why);
+	if (cJSON_GetArraySize(arr) == (int)n)
+		for (struct target *t = secscan.targets; t; t = t->next)
+			adopt_inspect(t, cJSON_DetachItemFromArray(arr, 0));
+	cJSON_Delete(arr);
+}
+
+void
+inspect_targets(void)
+{
+	struct target **pp = &secscan.targets;
+
+	inspect_batch();
+	if (secscan.podman_missing)
+		return;
+	while (*pp) {
+		struct target *t = *pp;
+		char *why = NULL;
+		if (t->inspect || inspect_target(t, &why)) {
+			pp = &t->next;
+			continue;
+		}
+		if (secscan.podman_missing) {
+			free(why);
+			return;
+		}
+		phx_emit_error("missing", "container %s%s%s: %s", t->ref,
+		    t->service ? " of service " : "", t->service ? t->service : "",
+		    why);
+		phx_log(PHX_ERROR, "%s", why);
+		if (t->from_argv)
+			secscan.missing_argv = true;
+		else
+			secscan.errors++;
+		free(why);
+		*pp = t->next;
+		cJSON_Delete(t->inspect);
+		free(t->ref);
+		free(t->service);
+		free(t);
+	}
+}
+
+void
+free_targets(void)
+{
+	while (secscan.targets) {
+		struct target *t = secscan.targets;
+		secscan.targets = t->next;
+		cJSON_Delete(t->inspect);
+		cJSON_Delete(t->oci);
+		free(t->ref);
+		free(t->service);
+		free(t);
+	}
+}
+
+/* 1: the runtime config creates namespace TYPE, 0: it shares the host's,
+ * -1: unknown */
+int
+oci_ns(const struct target *t, const char *type)
+{
+	const cJSON *ns = jpath(t->oci, "linux.namespaces"), *it;
+
+	if (!cJSON_IsArray(ns))
+		return -1;
+	cJSON_ArrayForEach(it, ns)
+		if (phx_jstr(it, "type") && strcmp(phx_jstr(it, "type"), type) == 0)
+			return 1;
+	return 0;
+}
+
+cJSON *
+oci_ns_list(const struct target *t)
+{
+	const cJSON *ns = jpath(t->oci, "linux.namespaces"), *it;
+	cJSON *out = cJSON_CreateArray();
+
+	cJSON_ArrayForEach(it, ns)
+		if (phx_jstr(it, "type"))
+			add_unique(out, phx_jstr(it, "type"));
+	return out;
+}
