@@ -74,7 +74,7 @@ struct functest {
 
 extern struct functest functest;
 
-/* suite.c: the configuration */
+/* suite.c: the configuration; opt() is a test's setting, else its suite's */
 const cJSON *opt(const struct test *t, const char *key);
 const char *opt_str(const struct test *t, const char *key, const char *dflt);
 void load_suites(const cJSON *cfg, char **only, size_t nonly);

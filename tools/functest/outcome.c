@@ -55,7 +55,7 @@ voutcome(struct test_run *r, const char *status, const char *step,
 	vsnprintf(r->message, sizeof r->message, fmt, ap);
 }
 
-void __attribute__((format(printf, 5, 6)))
+void
 outcome(struct test_run *r, const char *status, const char *step,
     const char *reason, const char *fmt, ...)
 {
@@ -67,7 +67,7 @@ outcome(struct test_run *r, const char *status, const char *step,
 }
 
 /* a check failed */
-void __attribute__((format(printf, 4, 5)))
+void
 fail(struct test_run *r, const char *step, const char *reason, const char *fmt, ...)
 {
 	va_list ap;
@@ -78,7 +78,7 @@ fail(struct test_run *r, const char *step, const char *reason, const char *fmt, 
 }
 
 /* the test could not be run */
-void __attribute__((format(printf, 4, 5)))
+void
 cannot_run(struct test_run *r, const char *step, const char *reason,
     const char *fmt, ...)
 {
