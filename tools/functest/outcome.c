@@ -1,0 +1,138 @@
+/* phx-functest: a test's outcome (the first failure wins) and its record */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "functest.h"
+
+static pthread_mutex_t emit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* invalid UTF-8 and NULs become '?', so records stay valid JSON text */
+void
+sanitize_utf8(char *s)
+{
+	unsigned char *p = (unsigned char *)s;
+
+	while (*p) {
+		int n = *p < 0x80 ? 0 : (*p & 0xe0) == 0xc0 ? 1 :
+		    (*p & 0xf0) == 0xe0 ? 2 : (*p & 0xf8) == 0xf0 ? 3 : -1;
+		int i;
+		for (i = 1; n > 0 && i <= n; i++)
+			if ((p[i] & 0xc0) != 0x80)
+				break;
+		if (n < 0 || (n > 0 && i <= n)) {
+			*p++ = '?';
+			continue;
+		}
+		p += n + 1;
+	}
+}
+
+char *
+snippet(const struct phx_buf *b)
+{
+	char *s = phx_asprintf("%.*s%s", (int)(b->len < SNIPPET ? b->len : SNIPPET),
+	    b->data ? b->data : "", b->len > SNIPPET ? "..." : "");
+
+	for (char *p = s; *p; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
+	sanitize_utf8(s);
+	return s;
+}
+
+static void
+voutcome(struct test_run *r, const char *status, const char *step,
+    const char *reason, const char *fmt, va_list ap)
+{
+	if (strcmp(r->status, "passed") != 0)
+		return;   /* the first failure is the one reported */
+	r->status = status;
+	r->step = step;
+	r->reason = reason;
+	vsnprintf(r->message, sizeof r->message, fmt, ap);
+}
+
+void
+outcome(struct test_run *r, const char *status, const char *step,
+    const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	voutcome(r, status, step, reason, fmt, ap);
+	va_end(ap);
+}
+
+/* a check failed */
+void
+fail(struct test_run *r, const char *step, const char *reason, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	voutcome(r, "failed", step, reason, fmt, ap);
+	va_end(ap);
+}
+
+/* the test could not be run */
+void
+cannot_run(struct test_run *r, const char *step, const char *reason,
+    const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	voutcome(r, "error", step, reason, fmt, ap);
+	va_end(ap);
+}
+
+bool
+passed(const struct test_run *r)
+{
+	return strcmp(r->status, "passed") == 0;
+}
+
+void
+emit_result(struct test_run *r)
+{
+	cJSON *rec = phx_record_new("test");
+	int idx;
+
+	cJSON_AddStringToObject(rec, "suite", r->t->suite->name);
+	cJSON_AddStringToObject(rec, "name", r->t->name);
+	cJSON_AddStringToObject(rec, "status", r->status);
+	cJSON_AddNumberToObject(rec, "duration_ms",
+	    (double)(phx_now_ms() - r->started));
+	if (r->step)
+		cJSON_AddStringToObject(rec, "step", r->step);
+	if (r->http_status && !passed(r))
+		cJSON_AddNumberToObject(rec, "http_status", (double)r->http_status);
+	if (r->has_exit)
+		cJSON_AddNumberToObject(rec, "exit_code", r->exit_code);
+	if (r->reason)
+		cJSON_AddStringToObject(rec, "reason", r->reason);
+	if (r->t->suite->upstream_reason)
+		cJSON_AddStringToObject(rec, "upstream_reason",
+		    r->t->suite->upstream_reason);
+	if (*r->message)
+		cJSON_AddStringToObject(rec, "message", r->message);
+	if (r->output)
+		cJSON_AddStringToObject(rec, "output", r->output);
+	if (r->errout)
+		cJSON_AddStringToObject(rec, "stderr", r->errout);
+	idx = passed(r) ? 0 : strcmp(r->status, "failed") == 0 ? 1 :
+	    strcmp(r->status, "skipped") == 0 ? 2 : 3;
+	pthread_mutex_lock(&emit_lock);
+	functest.counts[idx]++;
+	phx_emit(rec);
+	pthread_mutex_unlock(&emit_lock);
+	if (passed(r))
+		phx_log(PHX_DEBUG, "%s/%s: passed", r->t->suite->name, r->t->name);
+	else
+		phx_log(PHX_INFO, "%s/%s: %s%s%s: %s", r->t->suite->name,
+		    r->t->name, r->status, r->step ? " at " : "",
+		    r->step ? r->step : "", r->message);
+}
