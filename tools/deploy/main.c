@@ -19,8 +19,17 @@ usage(FILE *f)
 	    phx_progname);
 }
 
-int
-main(int argc, char *argv[])
+/* the command line, once parsed */
+struct options {
+	struct phx_config_opts copts;   /* -c, in order */
+	const char *compose, *project;
+	char **args;                    /* the subcommand and its operands */
+	int nargs;
+};
+
+/* dies on a usage error; o->copts.files is the caller's to free */
+static void
+parse_options(int argc, char *argv[], struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -34,55 +43,71 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **files = phx_calloc((size_t)argc + 1, sizeof *files);
-	struct phx_config_opts copts = { files, 0 };
-	struct deploy d = { 0 };
-	const char *compose = NULL, *project = NULL, *cmd;
-	int ch, status;
+	const char *cmd;
+	int ch;
 
-	phx_init(argv[0]);
+	memset(o, 0, sizeof *o);
+	o->copts.files = files;
 	while ((ch = getopt_long(argc, argv, "c:f:hnp:qvV", longopts, NULL)) != -1) {
 		switch (ch) {
-		case 'c': files[copts.nfiles++] = optarg; break;
-		case 'f': compose = optarg; break;
+		case 'c': files[o->copts.nfiles++] = optarg; break;
+		case 'f': o->compose = optarg; break;
 		case 'h': usage(stdout); free(files); phx_exit(PHX_EXIT_OK);
 		case 'n': deploy_globals.dry_run = true; break;
-		case 'p': project = optarg; break;
+		case 'p': o->project = optarg; break;
 		case 'q': phx_log_quieter(); break;
 		case 'v': phx_log_louder(); break;
 		case 'V': free(files); phx_version();
 		default: usage(stderr); free(files); phx_exit(PHX_EXIT_USAGE);
 		}
 	}
-	argc -= optind;
-	argv += optind;
-	cmd = argc > 0 ? argv[0] : NULL;
-	if (!cmd || (strcmp(cmd, "up") == 0 && argc != 1) ||
+	o->args = argv + optind;
+	o->nargs = argc - optind;
+	cmd = o->nargs > 0 ? o->args[0] : NULL;
+	if (!cmd || (strcmp(cmd, "up") == 0 && o->nargs != 1) ||
 	    ((strcmp(cmd, "down") == 0 || strcmp(cmd, "rollback") == 0 ||
-	    strcmp(cmd, "restart") == 0) && argc != 2) ||
-	    (strcmp(cmd, "status") == 0 && argc > 2)) {
+	    strcmp(cmd, "restart") == 0) && o->nargs != 2) ||
+	    (strcmp(cmd, "status") == 0 && o->nargs > 2)) {
 		usage(stderr);
 		free(files);
 		phx_exit(PHX_EXIT_USAGE);
 	}
-	d.cfg = phx_config_load(&copts);
-	free(files);
+}
+
+static int
+run_command(struct deploy *d, const struct options *o)
+{
+	const char *cmd = o->args[0];
+
+	if (strcmp(cmd, "up") == 0)
+		return cmd_up(d, o->compose, o->project);
+	if (strcmp(cmd, "down") == 0)
+		return cmd_down(d, o->args[1]);
+	if (strcmp(cmd, "rollback") == 0)
+		return cmd_rollback(d, o->args[1]);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(d, o->nargs > 1 ? o->args[1] : NULL);
+	if (strcmp(cmd, "restart") == 0)
+		return cmd_restart(d, o->args[1], o->project);
+	phx_log(PHX_ERROR, "%s: unknown command", cmd);
+	usage(stderr);
+	return PHX_EXIT_USAGE;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options o;
+	struct deploy d = { 0 };
+	int status;
+
+	phx_init(argv[0]);
+	parse_options(argc, argv, &o);
+	d.cfg = phx_config_load(&o.copts);
+	free(o.copts.files);
 	phx_set_state_dir(phx_cfg_str(d.cfg, "deployment.state_dir", ".phx"));
 	input_open();
-	if (strcmp(cmd, "up") == 0)
-		status = cmd_up(&d, compose, project);
-	else if (strcmp(cmd, "down") == 0)
-		status = cmd_down(&d, argv[1]);
-	else if (strcmp(cmd, "rollback") == 0)
-		status = cmd_rollback(&d, argv[1]);
-	else if (strcmp(cmd, "status") == 0)
-		status = cmd_status(&d, argc > 1 ? argv[1] : NULL);
-	else if (strcmp(cmd, "restart") == 0)
-		status = cmd_restart(&d, argv[1], project);
-	else {
-		phx_log(PHX_ERROR, "%s: unknown command", cmd);
-		usage(stderr);
-		status = PHX_EXIT_USAGE;
-	}
+	status = run_command(&d, &o);
 	input_close();
 	deploy_free(&d);
 	phx_set_state_dir(NULL);

@@ -4,6 +4,37 @@
 
 #include "deploy.h"
 
+/* polls podman inspect until the container has been running for
+ * SETTLE_MS, has stopped, or 30 s have passed; *infos is the last
+ * inspect */
+static bool
+wait_settled(struct deploy *d, const cJSON *ids, cJSON **infos)
+{
+	int64_t deadline = phx_now_ms() + 30000;
+	const cJSON *info;
+	bool ok;
+
+	for (;;) {
+		const char *state;
+		cJSON_Delete(*infos);
+		*infos = inspect(d, ids);
+		info = cJSON_GetArrayItem(*infos, 0);
+		state = phx_jstr(phx_cfg(info, "State"), "Status");
+		ok = state && strcmp(state, "running") == 0;
+		if (ok && phx_wall_ms() - started_ms(info) >= SETTLE_MS)
+			break;
+		if (!ok && (!state || strcmp(state, "exited") == 0 ||
+		    strcmp(state, "created") == 0 || strcmp(state, "stopped") == 0))
+			break;
+		if (phx_now_ms() > deadline) {
+			ok = false;
+			break;
+		}
+		sleep_ms(ok ? SETTLE_MS - (phx_wall_ms() - started_ms(info)) : POLL_MS);
+	}
+	return ok;
+}
+
 /* restarts one service's container and waits until it has stayed up */
 int
 cmd_restart(struct deploy *d, const char *service, const char *project)
@@ -15,7 +46,7 @@ cmd_restart(struct deploy *d, const char *service, const char *project)
 	struct failure f = { 0 };
 	struct phx_run r;
 	bool nl = true, ok;
-	int64_t started, deadline;
+	int64_t started;
 
 	settings(d, project);
 	need_tools(d, false);
@@ -37,27 +68,10 @@ cmd_restart(struct deploy *d, const char *service, const char *project)
 		phx_log(PHX_ERROR, "podman restart %s: %s", service, e);
 		free(e);
 	}
-	deadline = phx_now_ms() + 30000;
 	ids = cJSON_CreateArray();
 	cJSON_AddItemToArray(ids, cJSON_CreateString(phx_jstr(c, "Id")));
-	for (;;) {
-		const char *state;
-		cJSON_Delete(infos);
-		infos = inspect(d, ids);
-		info = cJSON_GetArrayItem(infos, 0);
-		state = phx_jstr(phx_cfg(info, "State"), "Status");
-		ok = state && strcmp(state, "running") == 0;
-		if (ok && phx_wall_ms() - started_ms(info) >= SETTLE_MS)
-			break;
-		if (!ok && (!state || strcmp(state, "exited") == 0 ||
-		    strcmp(state, "created") == 0 || strcmp(state, "stopped") == 0))
-			break;
-		if (phx_now_ms() > deadline) {
-			ok = false;
-			break;
-		}
-		sleep_ms(ok ? SETTLE_MS - (phx_wall_ms() - started_ms(info)) : POLL_MS);
-	}
+	ok = wait_settled(d, ids, &infos);
+	info = cJSON_GetArrayItem(infos, 0);
 	if (ok) {
 		stt = stats(d, ids);
 		phx_emit(container_record(service, info,

@@ -4,14 +4,60 @@
 
 #include "deploy.h"
 
+/* a container record for each of the deployment's services (a missing
+ * one when it has none); true when every one runs */
+static bool
+emit_containers(struct deploy *d, const cJSON *st)
+{
+	cJSON *ps = project_ps(d), *ids, *infos, *stt;
+	const cJSON *svc;
+	bool all = true;
+
+	ids = ids_of(ps, "Id");
+	infos = inspect(d, ids);
+	stt = stats(d, ids);
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(st, "services")) {
+		const cJSON *c = container_of(ps, svc->valuestring);
+		const cJSON *info = c ? info_by_id(infos, phx_jstr(c, "Id")) : NULL;
+		if (!info) {
+			phx_emit(missing_record(svc->valuestring, NULL));
+			all = false;
+			continue;
+		}
+		all &= strcmp(phx_jstr(phx_cfg(info, "State"), "Status"), "running") == 0;
+		phx_emit(container_record(svc->valuestring, info,
+		    cJSON_GetObjectItemCaseSensitive(stt, phx_jstr(info, "Id"))));
+	}
+	cJSON_Delete(ps);
+	cJSON_Delete(ids);
+	cJSON_Delete(infos);
+	cJSON_Delete(stt);
+	return all;
+}
+
+static void
+emit_deployment(struct deploy *d, const cJSON *st, bool all)
+{
+	const char *status = phx_jstr(st, "status");
+	cJSON *rec = phx_record_new("deployment");
+
+	cJSON_AddStringToObject(rec, "status", all ? "running" :
+	    status && (strcmp(status, "DOWN") == 0 || strcmp(status, "ROLLED_BACK") == 0)
+	    ? (strcmp(status, "DOWN") == 0 ? "down" : "rolled_back") : "failed");
+	cJSON_AddStringToObject(rec, "project", d->project);
+	if (phx_jstr(st, "compose_file"))
+		cJSON_AddStringToObject(rec, "compose_file", phx_jstr(st, "compose_file"));
+	if (status)
+		cJSON_AddStringToObject(rec, "state", status);
+	phx_emit(rec);
+}
+
 int
 cmd_status(struct deploy *d, const char *id)
 {
 	char *first, *stream_id, *latest = NULL;
-	cJSON *st, *ps, *ids, *infos, *stt, *rec, *services;
-	const cJSON *svc;
-	const char *status;
-	bool nl = true, all = true;
+	cJSON *st;
+	bool nl = true, all;
 	int64_t started;
 
 	first = input_first(&nl, &stream_id);
@@ -25,40 +71,10 @@ cmd_status(struct deploy *d, const char *id)
 	phx_set_deployment_id(id);
 	started = phx_phase_start("status");
 	pass_copy(first, nl);
-	ps = project_ps(d);
-	ids = ids_of(ps, "Id");
-	infos = inspect(d, ids);
-	stt = stats(d, ids);
-	services = cJSON_GetObjectItemCaseSensitive(st, "services");
-	cJSON_ArrayForEach(svc, services) {
-		const cJSON *c = container_of(ps, svc->valuestring);
-		const cJSON *info = c ? info_by_id(infos, phx_jstr(c, "Id")) : NULL;
-		if (!info) {
-			phx_emit(missing_record(svc->valuestring, NULL));
-			all = false;
-			continue;
-		}
-		all &= strcmp(phx_jstr(phx_cfg(info, "State"), "Status"), "running") == 0;
-		phx_emit(container_record(svc->valuestring, info,
-		    cJSON_GetObjectItemCaseSensitive(stt, phx_jstr(info, "Id"))));
-	}
-	status = phx_jstr(st, "status");
-	rec = phx_record_new("deployment");
-	cJSON_AddStringToObject(rec, "status", all ? "running" :
-	    status && (strcmp(status, "DOWN") == 0 || strcmp(status, "ROLLED_BACK") == 0)
-	    ? (strcmp(status, "DOWN") == 0 ? "down" : "rolled_back") : "failed");
-	cJSON_AddStringToObject(rec, "project", d->project);
-	if (phx_jstr(st, "compose_file"))
-		cJSON_AddStringToObject(rec, "compose_file", phx_jstr(st, "compose_file"));
-	if (status)
-		cJSON_AddStringToObject(rec, "state", status);
-	phx_emit(rec);
+	all = emit_containers(d, st);
+	emit_deployment(d, st, all);
 	input_drain();
 	phx_phase_end("status", started, all ? "ok" : "failed", NULL);
-	cJSON_Delete(ps);
-	cJSON_Delete(ids);
-	cJSON_Delete(infos);
-	cJSON_Delete(stt);
 	cJSON_Delete(st);
 	free(stream_id);
 	free(latest);

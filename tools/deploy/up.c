@@ -121,63 +121,129 @@ attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	return o;
 }
 
+/* removes the containers an earlier deployment of the project left;
+ * false, with state.json FAILED, when some could not be removed */
+static bool
+replace_earlier(struct deploy *d)
+{
+	cJSON *old = project_ps(d), *left;
+	char *prev;
+	int removed[3];
+
+	if (!cJSON_GetArraySize(old)) {
+		cJSON_Delete(old);
+		return true;
+	}
+	prev = find_deployment(d->project, phx_jstr(d->state, "deployment_id"),
+	    false);
+	phx_log(PHX_WARN, "project %s: removing %d container(s) left by an "
+	    "earlier deployment%s%s", d->project, cJSON_GetArraySize(old),
+	    prev ? ", " : "", prev ? prev : "");
+	if (prev)
+		mark_stack(prev, "replaced", "replaced_by",
+		    phx_jstr(d->state, "deployment_id"));
+	free(prev);
+	preserve(d, phx_jstr(d->state, "deployment_id"), "before", old);
+	left = remove_project(d, removed);
+	cJSON_Delete(old);
+	if (left) {
+		cJSON_Delete(left);
+		phx_emit_error("leftovers", "project %s: an earlier deployment's "
+		    "containers could not be removed", d->project);
+		state_status(d, "FAILED");
+		return false;
+	}
+	return true;
+}
+
+/* attempts until one succeeds, is interrupted or cannot run, at most
+ * d->attempts; *attempt is the number of the last one */
+static enum outcome
+run_attempts(struct deploy *d, struct failure *f, cJSON **infos, int *attempt)
+{
+	enum outcome o = UP_FAILED;
+	cJSON *rec;
+	int a;
+
+	for (a = 1; a <= d->attempts && !deploy_globals.got_signal; a++) {
+		phx_emit(deployment_record(d, "starting", a));
+		set_num(d->state, "attempts", a);
+		state_save(d);
+		failure_free(f);
+		o = attempt_up(d, a, f, infos);
+		if (o == UP_OK || o == UP_INTERRUPTED)
+			break;
+		emit_failure(d, f, a);
+		if (o == UP_ENV)
+			break;
+		rec = deployment_record(d, "failed", a);
+		cJSON_AddStringToObject(rec, "reason", f->reason);
+		cJSON_AddStringToObject(rec, "message", f->message);
+		if (a < d->attempts) {
+			phx_emit(rec);
+			char *when = phx_asprintf("attempt-%d", a);
+			clean_attempt(d, when);
+			free(when);
+		} else
+			cJSON_Delete(rec);
+	}
+	*attempt = a;
+	return o;
+}
+
+/* the records and state of an up that failed or was interrupted; cleans
+ * up when asked to (always when interrupted) */
+static int
+up_failed(struct deploy *d, struct failure *f, enum outcome o, int attempt,
+    int64_t started)
+{
+	int last = attempt > d->attempts ? d->attempts : attempt;
+	cJSON *rec;
+
+	if (o == UP_INTERRUPTED || deploy_globals.got_signal) {
+		failure_free(f);
+		f->reason = phx_strdup("interrupted");
+		f->message = phx_asprintf("interrupted by signal %d during up",
+		    (int)deploy_globals.got_signal);
+		phx_log(PHX_WARN, "%s; cleaning up", f->message);
+	}
+	rec = deployment_record(d, "failed", last);
+	cJSON_AddStringToObject(rec, "reason", f->reason);
+	cJSON_AddStringToObject(rec, "message", f->message);
+	cJSON_AddNumberToObject(rec, "duration_ms", (double)(phx_now_ms() - started));
+	phx_emit(rec);
+	set_str(d->state, "reason", f->reason);
+	set_str(d->state, "message", f->message);
+	set_str(d->state, "result", o == UP_INTERRUPTED ? "INTERRUPTED" : "FAILED");
+	state_status(d, o == UP_INTERRUPTED ? "INTERRUPTED" : "FAILED");
+	if (d->cleanup || o == UP_INTERRUPTED) {
+		char *when = o == UP_INTERRUPTED ? phx_strdup("interrupted")
+		    : phx_asprintf("attempt-%d", last);
+		set_str(d->state, "stack", clean_attempt(d, when) ? "removed" : "leftovers");
+		free(when);
+	} else
+		set_str(d->state, "stack", "left for inspection");
+	state_save(d);
+	failure_free(f);
+	if (o == UP_INTERRUPTED)
+		return exit_for_signal();
+	return o == UP_ENV ? PHX_EXIT_ENV : PHX_EXIT_FAIL;
+}
+
 /* the attempts; emits records and keeps state.json current */
 int
 deploy_up(struct deploy *d)
 {
 	int64_t started = phx_now_ms();
 	struct failure f = { 0 };
-	enum outcome o = UP_FAILED;
-	cJSON *infos = NULL, *rec, *old = project_ps(d);
+	enum outcome o;
+	cJSON *infos = NULL;
 	char ts[32];
 	int attempt;
 
-	if (cJSON_GetArraySize(old)) {
-		char *prev = find_deployment(d->project,
-		    phx_jstr(d->state, "deployment_id"), false);
-		int removed[3];
-		cJSON *left;
-		phx_log(PHX_WARN, "project %s: removing %d container(s) left by an "
-		    "earlier deployment%s%s", d->project, cJSON_GetArraySize(old),
-		    prev ? ", " : "", prev ? prev : "");
-		if (prev)
-			mark_stack(prev, "replaced", "replaced_by",
-			    phx_jstr(d->state, "deployment_id"));
-		free(prev);
-		preserve(d, phx_jstr(d->state, "deployment_id"), "before", old);
-		left = remove_project(d, removed);
-		if (left) {
-			cJSON_Delete(left);
-			cJSON_Delete(old);
-			phx_emit_error("leftovers", "project %s: an earlier deployment's "
-			    "containers could not be removed", d->project);
-			state_status(d, "FAILED");
-			return PHX_EXIT_FAIL;
-		}
-	}
-	cJSON_Delete(old);
-	for (attempt = 1; attempt <= d->attempts && !deploy_globals.got_signal; attempt++) {
-		phx_emit(deployment_record(d, "starting", attempt));
-		set_num(d->state, "attempts", attempt);
-		state_save(d);
-		failure_free(&f);
-		o = attempt_up(d, attempt, &f, &infos);
-		if (o == UP_OK || o == UP_INTERRUPTED)
-			break;
-		emit_failure(d, &f, attempt);
-		if (o == UP_ENV)
-			break;
-		rec = deployment_record(d, "failed", attempt);
-		cJSON_AddStringToObject(rec, "reason", f.reason);
-		cJSON_AddStringToObject(rec, "message", f.message);
-		if (attempt < d->attempts) {
-			phx_emit(rec);
-			char *when = phx_asprintf("attempt-%d", attempt);
-			clean_attempt(d, when);
-			free(when);
-		} else
-			cJSON_Delete(rec);
-	}
+	if (!replace_earlier(d))
+		return PHX_EXIT_FAIL;
+	o = run_attempts(d, &f, &infos, &attempt);
 	if (deploy_globals.got_signal && o != UP_OK)
 		o = UP_INTERRUPTED;   /* the signal came between attempts */
 	now_ts(ts);
@@ -189,34 +255,7 @@ deploy_up(struct deploy *d)
 		state_status(d, "SUCCESS");
 		return PHX_EXIT_OK;
 	}
-	if (o == UP_INTERRUPTED || deploy_globals.got_signal) {
-		failure_free(&f);
-		f.reason = phx_strdup("interrupted");
-		f.message = phx_asprintf("interrupted by signal %d during up",
-		    (int)deploy_globals.got_signal);
-		phx_log(PHX_WARN, "%s; cleaning up", f.message);
-	}
-	rec = deployment_record(d, "failed", attempt > d->attempts ? d->attempts : attempt);
-	cJSON_AddStringToObject(rec, "reason", f.reason);
-	cJSON_AddStringToObject(rec, "message", f.message);
-	cJSON_AddNumberToObject(rec, "duration_ms", (double)(phx_now_ms() - started));
-	phx_emit(rec);
-	set_str(d->state, "reason", f.reason);
-	set_str(d->state, "message", f.message);
-	set_str(d->state, "result", o == UP_INTERRUPTED ? "INTERRUPTED" : "FAILED");
-	state_status(d, o == UP_INTERRUPTED ? "INTERRUPTED" : "FAILED");
-	if (d->cleanup || o == UP_INTERRUPTED) {
-		char *when = o == UP_INTERRUPTED ? phx_strdup("interrupted")
-		    : phx_asprintf("attempt-%d", attempt > d->attempts ? d->attempts : attempt);
-		set_str(d->state, "stack", clean_attempt(d, when) ? "removed" : "leftovers");
-		free(when);
-	} else
-		set_str(d->state, "stack", "left for inspection");
-	state_save(d);
-	failure_free(&f);
-	if (o == UP_INTERRUPTED)
-		return exit_for_signal();
-	return o == UP_ENV ? PHX_EXIT_ENV : PHX_EXIT_FAIL;
+	return up_failed(d, &f, o, attempt, started);
 }
 
 /* -n: the records of what would be deployed */
