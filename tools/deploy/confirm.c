@@ -1,0 +1,122 @@
+/* confirming with podman that every service runs */
+#include <stdio.h>
+#include <string.h>
+
+#include "deploy.h"
+
+static bool
+restarts_itself(const cJSON *svc)
+{
+	const char *r = phx_jstr(svc, "restart");
+
+	return r && strcmp(r, "no") != 0 && *r;
+}
+
+/* nanoseconds-since-epoch of State.StartedAt, in ms */
+int64_t
+started_ms(const cJSON *info)
+{
+	const char *s = phx_jstr(phx_cfg(info, "State"), "StartedAt");
+	char buf[40];
+	size_t n;
+
+	if (!s)
+		return 0;
+	/* phx_ts_parse wants at most milliseconds */
+	n = strcspn(s, ".");
+	if (n >= 20 || !s[n])
+		return phx_ts_parse(s);
+	snprintf(buf, sizeof buf, "%.*s.%.3s%s", (int)n, s, s + n + 1,
+	    s + n + 1 + strspn(s + n + 1, "0123456789"));
+	return phx_ts_parse(buf);
+}
+
+enum svc_state { S_RUNNING, S_PENDING, S_FAILED };
+
+static enum svc_state
+classify(const cJSON *svc, const cJSON *c)
+{
+	const char *st = c ? phx_jstr(c, "State") : NULL;
+
+	if (!st)
+		return S_FAILED;
+	if (strcmp(st, "running") == 0)
+		return S_RUNNING;
+	if (strcmp(st, "exited") == 0 || strcmp(st, "stopped") == 0)
+		return restarts_itself(svc) ? S_PENDING : S_FAILED;
+	if (strcmp(st, "created") == 0 || strcmp(st, "configured") == 0 ||
+	    strcmp(st, "dead") == 0)
+		return S_FAILED;
+	return S_PENDING;   /* restarting, stopping, paused, initialized */
+}
+
+/* waits until every service has a container that has been running for
+ * SETTLE_MS, a service fails, the deadline passes or a signal comes;
+ * on UP_OK *infos holds podman inspect of the project's containers */
+enum outcome
+confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
+    cJSON **infos, struct failure *f)
+{
+	const cJSON *services = cJSON_GetObjectItemCaseSensitive(d->compose, "services");
+
+	*infos = NULL;
+	for (;;) {
+		cJSON *ps = project_ps(d), *ids, *info;
+		const cJSON *svc, *bad = NULL;
+		bool pending = false;
+		int64_t youngest = 0;
+
+		cJSON_ArrayForEach(svc, services) {
+			enum svc_state s = classify(svc, container_of(ps, svc->string));
+			if (s == S_FAILED && !bad)
+				bad = svc;
+			pending |= s == S_PENDING;
+		}
+		if (!bad && pending && phx_now_ms() < deadline && !deploy_globals.got_signal) {
+			cJSON_Delete(ps);
+			sleep_ms(POLL_MS);
+			if (deploy_globals.got_signal)
+				return UP_INTERRUPTED;
+			continue;
+		}
+		ids = ids_of(ps, "Id");
+		info = inspect(d, ids);
+		cJSON_Delete(ids);
+		if (deploy_globals.got_signal) {
+			cJSON_Delete(ps);
+			cJSON_Delete(info);
+			return UP_INTERRUPTED;
+		}
+		if (bad || pending) {
+			if (!bad)   /* the deadline passed */
+				cJSON_ArrayForEach(svc, services)
+					if (classify(svc, container_of(ps, svc->string)) != S_RUNNING) {
+						bad = svc;
+						break;
+					}
+			diagnose(d, bad->string, bad, info_by_id(info, phx_jstr(
+			    container_of(ps, bad->string), "Id")), pc, f);
+			cJSON_Delete(ps);
+			cJSON_Delete(info);
+			return UP_FAILED;
+		}
+		cJSON_ArrayForEach(svc, services) {
+			const cJSON *i = info_by_id(info, phx_jstr(
+			    container_of(ps, svc->string), "Id"));
+			int64_t s = started_ms(i);
+			if (s > youngest)
+				youngest = s;
+		}
+		cJSON_Delete(ps);
+		if (youngest && phx_wall_ms() - youngest < SETTLE_MS &&
+		    phx_now_ms() < deadline) {
+			cJSON_Delete(info);
+			sleep_ms(SETTLE_MS - (phx_wall_ms() - youngest));
+			if (deploy_globals.got_signal)
+				return UP_INTERRUPTED;
+			continue;
+		}
+		*infos = info;
+		return UP_OK;
+	}
+}

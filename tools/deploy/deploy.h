@@ -1,0 +1,155 @@
+/* deploy.h: what the files of phx-deploy share; nothing else includes it. */
+#ifndef DEPLOY_H
+#define DEPLOY_H
+
+#include "phx.h"
+
+#define LABEL_SERVICE "com.docker.compose.service"
+#define SETTLE_MS 500       /* a container must stay up this long to count */
+#define POLL_MS 200
+#define STOP_TIMEOUT "10"   /* seconds podman waits before SIGKILL */
+
+enum outcome { UP_OK, UP_FAILED, UP_INTERRUPTED, UP_ENV };
+
+struct deploy {
+	cJSON *cfg;             /* resolved configuration */
+	const char *podman;     /* commands, from the configuration */
+	const char *composecmd;
+	const char *project;
+	char *compose_path;     /* absolute */
+	char *compose_dir;
+	char *compose_text;     /* exact bytes, snapshotted */
+	size_t compose_len;
+	cJSON *compose;         /* parsed */
+	char *run_file;         /* the file podman-compose reads */
+	cJSON *state;           /* state.json of this deployment */
+	int attempts, log_lines;
+	int64_t timeout_ms;
+	bool cleanup;
+	const char *restored_from, *rollback_of;
+};
+
+/* what confirm() found out about a failed attempt */
+struct failure {
+	char *service, *reason, *message, *image, *log_tail, *container;
+	int exit_code, port;
+	cJSON *crec;            /* a container record, or NULL */
+};
+
+/* an argv being built, NULL-terminated */
+struct args {
+	const char **v;
+	size_t n, cap;
+};
+
+/* the process's own state, one per run (defined in main.c): a signal
+ * handler writes got_signal, so it cannot live in struct deploy */
+struct deploy_globals {
+	volatile sig_atomic_t got_signal;
+	bool dry_run;
+};
+extern struct deploy_globals deploy_globals;
+
+/* util.c */
+void args_add(struct args *a, const char *s);
+void args_free(struct args *a);
+void now_ts(char out[32]);
+void set_str(cJSON *obj, const char *key, const char *val);
+void set_num(cJSON *obj, const char *key, double val);
+void set_item(cJSON *obj, const char *key, cJSON *v);
+void sleep_ms(int64_t ms);
+void catch_signals(void);
+int exit_for_signal(void);
+
+/* input.c */
+void input_open(void);
+char *input_first(bool *newline, char **stream_id);
+void pass_copy(char *line, bool newline);
+void input_drain(void);
+void input_close(void);
+
+/* podman.c */
+bool run_cmd(const char *const *argv, int64_t timeout_ms, bool cancellable,
+    struct phx_run *r);
+char *last_error_line(const struct phx_buf *err);
+cJSON *project_ps(struct deploy *d);
+cJSON *project_objects(struct deploy *d, const char *kind);
+cJSON *inspect(struct deploy *d, const cJSON *ids);
+cJSON *stats(struct deploy *d, const cJSON *ids);
+bool image_exists(struct deploy *d, const char *image);
+const char *label(const cJSON *ps_entry, const char *key);
+cJSON *ids_of(const cJSON *list, const char *key);
+const cJSON *container_of(const cJSON *ps, const char *service);
+const cJSON *info_by_id(const cJSON *infos, const char *id);
+
+/* logs.c */
+char *container_log(struct deploy *d, const char *name, int tail, bool keep_ts);
+void preserve(struct deploy *d, const char *id, const char *when, const cJSON *ps);
+
+/* remove.c */
+int count_left(const cJSON *left);
+cJSON *remove_project(struct deploy *d, int *removed);
+
+/* state.c */
+void write_redacted(const char *path, const char *text);
+char *state_path(const char *id, const char *name);
+void state_save(struct deploy *d);
+void state_status(struct deploy *d, const char *status);
+cJSON *state_load(const char *id);
+char *find_deployment(const char *project, const char *before, bool want_success);
+void mark_stack(const char *id, const char *stack, const char *key, const char *val);
+void mark(const char *id, const char *status, const char *key, const char *val);
+cJSON *known_state(const char *id);
+cJSON *snapshot_config(const char *id);
+
+/* checks.c */
+cJSON *service_checks(struct deploy *d, const char *name, const cJSON *svc,
+    const cJSON *ports, const cJSON *info, const char *container);
+
+/* records.c */
+cJSON *deployment_record(struct deploy *d, const char *status, int attempt);
+cJSON *inspected_ports(const cJSON *info);
+cJSON *key_names(const cJSON *obj);
+cJSON *service_record(struct deploy *d, const char *name, const cJSON *svc,
+    const cJSON *info);
+cJSON *container_record(const char *service, const cJSON *info, const cJSON *st);
+cJSON *missing_record(const char *service, const char *name);
+
+/* diagnose.c */
+void failure_free(struct failure *f);
+void diagnose(struct deploy *d, const char *name, const cJSON *svc,
+    const cJSON *info, const struct phx_run *pc, struct failure *f);
+void emit_failure(struct deploy *d, const struct failure *f, int attempt);
+
+/* confirm.c */
+int64_t started_ms(const cJSON *info);
+enum outcome confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
+    cJSON **infos, struct failure *f);
+
+/* up.c */
+int deploy_up(struct deploy *d);
+int cmd_up(struct deploy *d, const char *compose, const char *project);
+
+/* setup.c */
+void need_tools(struct deploy *d, bool compose_too);
+void lock_project(const char *project);
+void settings(struct deploy *d, const char *project);
+void load_compose(struct deploy *d, const char *path, const char *text, size_t len);
+void start_state(struct deploy *d);
+bool place_run_file(struct deploy *d);
+void deploy_free(struct deploy *d);
+
+/* down.c */
+int teardown(struct deploy *d, const char *id);
+int cmd_down(struct deploy *d, const char *id);
+
+/* rollback.c */
+int cmd_rollback(struct deploy *d, const char *id);
+
+/* status.c */
+int cmd_status(struct deploy *d, const char *id);
+
+/* restart.c */
+int cmd_restart(struct deploy *d, const char *service, const char *project);
+
+#endif

@@ -1,0 +1,117 @@
+/* phx-deploy: bring a compose stack up on Podman, confirm it with Podman
+ * itself (podman-compose 1.0.3 exits 0 even when a container failed),
+ * record every deployment in the state directory, tear it down, roll it
+ * back.  The first stage of phx-deploy | phx-probe | ... | phx-report.
+ * This file: options and the choice of subcommand. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy.h"
+
+struct deploy_globals deploy_globals;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s [-hnqVv] [-c config] [-f compose] [-p project] up | down id | rollback id | status [id] | restart service\n",
+	    phx_progname);
+}
+
+/* the command line, once parsed */
+struct options {
+	struct phx_config_opts copts;   /* -c, in order */
+	const char *compose, *project;
+	char **args;                    /* the subcommand and its operands */
+	int nargs;
+};
+
+/* dies on a usage error; o->copts.files is the caller's to free */
+static void
+parse_options(int argc, char *argv[], struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "file", required_argument, NULL, 'f' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "project", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char **files = phx_calloc((size_t)argc + 1, sizeof *files);
+	const char *cmd;
+	int ch;
+
+	memset(o, 0, sizeof *o);
+	o->copts.files = files;
+	while ((ch = getopt_long(argc, argv, "c:f:hnp:qvV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'c': files[o->copts.nfiles++] = optarg; break;
+		case 'f': o->compose = optarg; break;
+		case 'h': usage(stdout); free(files); phx_exit(PHX_EXIT_OK);
+		case 'n': deploy_globals.dry_run = true; break;
+		case 'p': o->project = optarg; break;
+		case 'q': phx_log_quieter(); break;
+		case 'v': phx_log_louder(); break;
+		case 'V': free(files); phx_version();
+		default: usage(stderr); free(files); phx_exit(PHX_EXIT_USAGE);
+		}
+	}
+	o->args = argv + optind;
+	o->nargs = argc - optind;
+	cmd = o->nargs > 0 ? o->args[0] : NULL;
+	if (!cmd || (strcmp(cmd, "up") == 0 && o->nargs != 1) ||
+	    ((strcmp(cmd, "down") == 0 || strcmp(cmd, "rollback") == 0 ||
+	    strcmp(cmd, "restart") == 0) && o->nargs != 2) ||
+	    (strcmp(cmd, "status") == 0 && o->nargs > 2)) {
+		usage(stderr);
+		free(files);
+		phx_exit(PHX_EXIT_USAGE);
+	}
+}
+
+static int
+run_command(struct deploy *d, const struct options *o)
+{
+	const char *cmd = o->args[0];
+
+	if (strcmp(cmd, "up") == 0)
+		return cmd_up(d, o->compose, o->project);
+	if (strcmp(cmd, "down") == 0)
+		return cmd_down(d, o->args[1]);
+	if (strcmp(cmd, "rollback") == 0)
+		return cmd_rollback(d, o->args[1]);
+	if (strcmp(cmd, "status") == 0)
+		return cmd_status(d, o->nargs > 1 ? o->args[1] : NULL);
+	if (strcmp(cmd, "restart") == 0)
+		return cmd_restart(d, o->args[1], o->project);
+	phx_log(PHX_ERROR, "%s: unknown command", cmd);
+	usage(stderr);
+	return PHX_EXIT_USAGE;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct options o;
+	struct deploy d = { 0 };
+	int status;
+
+	phx_init(argv[0]);
+	parse_options(argc, argv, &o);
+	d.cfg = phx_config_load(&o.copts);
+	free(o.copts.files);
+	phx_set_state_dir(phx_cfg_str(d.cfg, "deployment.state_dir", ".phx"));
+	input_open();
+	status = run_command(&d, &o);
+	input_close();
+	deploy_free(&d);
+	phx_set_state_dir(NULL);
+	phx_set_deployment_id(NULL);
+	phx_secrets_clear();
+	phx_exit(status);
+}

@@ -1,0 +1,185 @@
+/* the deployment, service and container records */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy.h"
+
+cJSON *
+deployment_record(struct deploy *d, const char *status, int attempt)
+{
+	cJSON *rec = phx_record_new("deployment");
+
+	cJSON_AddStringToObject(rec, "status", status);
+	cJSON_AddStringToObject(rec, "project", d->project);
+	cJSON_AddStringToObject(rec, "compose_file", d->compose_path);
+	if (attempt)
+		cJSON_AddNumberToObject(rec, "attempt", attempt);
+	cJSON_AddNumberToObject(rec, "attempts", d->attempts);
+	if (d->restored_from)
+		cJSON_AddStringToObject(rec, "restored_from", d->restored_from);
+	if (d->rollback_of)
+		cJSON_AddStringToObject(rec, "rollback_of", d->rollback_of);
+	return rec;
+}
+
+static char *
+default_container_name(struct deploy *d, const char *name, const cJSON *svc)
+{
+	const char *cn = phx_jstr(svc, "container_name");
+
+	return cn ? phx_strdup(cn) : phx_asprintf("%s_%s_1", d->project, name);
+}
+
+/* the compose service's networks as podman-compose names them */
+static cJSON *
+planned_networks(struct deploy *d, const cJSON *svc)
+{
+	const cJSON *nets = cJSON_GetObjectItemCaseSensitive(d->compose, "networks");
+	const cJSON *want = cJSON_GetObjectItemCaseSensitive(svc, "networks");
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *n;
+
+	if (!want || !want->child) {
+		const char *def = cJSON_GetArraySize(nets) == 1 ? nets->child->string
+		    : "default";
+		char *name = phx_asprintf("%s_%s", d->project, def);
+		cJSON_AddItemToArray(out, cJSON_CreateString(name));
+		free(name);
+		return out;
+	}
+	cJSON_ArrayForEach(n, want) {
+		const char *key = cJSON_IsString(n) ? n->valuestring : n->string;
+		const cJSON *desc = cJSON_GetObjectItemCaseSensitive(nets, key);
+		const char *explicit = phx_jstr(desc, "name");
+		char *name;
+		if (!key)
+			continue;
+		if (explicit)
+			name = phx_strdup(explicit);
+		else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(desc, "external")))
+			name = phx_strdup(key);
+		else
+			name = phx_asprintf("%s_%s", d->project, key);
+		cJSON_AddItemToArray(out, cJSON_CreateString(name));
+		free(name);
+	}
+	return out;
+}
+
+/* published ports from podman inspect: "8080/tcp": [{HostIp,HostPort}] */
+cJSON *
+inspected_ports(const cJSON *info)
+{
+	const cJSON *ports = phx_cfg(info, "NetworkSettings.Ports"), *p, *b;
+	cJSON *out = cJSON_CreateArray();
+
+	cJSON_ArrayForEach(p, ports) {
+		int cport = atoi(p->string);
+		const char *slash = strchr(p->string, '/');
+		cJSON_ArrayForEach(b, p) {
+			cJSON *o = cJSON_CreateObject();
+			const char *hp = phx_jstr(b, "HostPort");
+			cJSON_AddStringToObject(o, "host_ip",
+			    phx_jstr(b, "HostIp") ? phx_jstr(b, "HostIp") : "");
+			cJSON_AddNumberToObject(o, "host_port", hp ? atoi(hp) : 0);
+			cJSON_AddNumberToObject(o, "container_port", cport);
+			cJSON_AddStringToObject(o, "protocol", slash ? slash + 1 : "tcp");
+			cJSON_AddItemToArray(out, o);
+		}
+	}
+	return out;
+}
+
+cJSON *
+key_names(const cJSON *obj)
+{
+	cJSON *out = cJSON_CreateArray();
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, obj)
+		cJSON_AddItemToArray(out, cJSON_CreateString(it->string));
+	return out;
+}
+
+/* a service record: from podman inspect when info, else the plan */
+cJSON *
+service_record(struct deploy *d, const char *name, const cJSON *svc,
+    const cJSON *info)
+{
+	cJSON *rec = phx_record_new("service"), *ports;
+	char *cname;
+
+	cJSON_AddStringToObject(rec, "service", name);
+	cJSON_AddStringToObject(rec, "project", d->project);
+	if (info) {
+		cname = phx_strdup(phx_jstr(info, "Name"));
+		cJSON_AddStringToObject(rec, "container_id", phx_jstr(info, "Id"));
+		cJSON_AddStringToObject(rec, "container_name", cname);
+		cJSON_AddStringToObject(rec, "image", phx_jstr(info, "ImageName") ?
+		    phx_jstr(info, "ImageName") : phx_jstr(svc, "image"));
+		ports = inspected_ports(info);
+		cJSON_AddItemToObject(rec, "ports", ports);
+		cJSON_AddItemToObject(rec, "networks",
+		    key_names(phx_cfg(info, "NetworkSettings.Networks")));
+	} else {
+		cname = default_container_name(d, name, svc);
+		cJSON_AddStringToObject(rec, "image", phx_jstr(svc, "image"));
+		ports = phx_compose_ports(svc, NULL);
+		cJSON_AddItemToObject(rec, "ports", ports);
+		cJSON_AddItemToObject(rec, "networks", planned_networks(d, svc));
+	}
+	cJSON_AddItemToObject(rec, "checks",
+	    service_checks(d, name, svc, ports, info, cname));
+	free(cname);
+	return rec;
+}
+
+static const char *
+health_of(const cJSON *info)
+{
+	const char *h = phx_jstr(phx_cfg(info, "State.Health"), "Status");
+
+	if (!h)
+		h = phx_jstr(phx_cfg(info, "State.Healthcheck"), "Status");
+	return h && *h ? h : "none";
+}
+
+cJSON *
+container_record(const char *service, const cJSON *info, const cJSON *st)
+{
+	cJSON *rec = phx_record_new("container");
+	const char *state = phx_jstr(phx_cfg(info, "State"), "Status");
+
+	cJSON_AddStringToObject(rec, "service", service);
+	cJSON_AddStringToObject(rec, "container_id", phx_jstr(info, "Id"));
+	cJSON_AddStringToObject(rec, "name", phx_jstr(info, "Name"));
+	cJSON_AddStringToObject(rec, "state", state ? state : "missing");
+	if (state && strcmp(state, "running") != 0)
+		cJSON_AddNumberToObject(rec, "exit_code",
+		    phx_jnum(phx_cfg(info, "State"), "ExitCode", 0));
+	cJSON_AddNumberToObject(rec, "restarts", phx_jnum(info, "RestartCount", 0));
+	cJSON_AddStringToObject(rec, "health", health_of(info));
+	if (st) {
+		cJSON_AddNumberToObject(rec, "cpu_percent",
+		    (double)(int64_t)(phx_jnum(st, "CPU", 0) * 100) / 100);
+		cJSON_AddNumberToObject(rec, "mem_bytes", phx_jnum(st, "MemUsage", 0));
+		cJSON_AddNumberToObject(rec, "mem_limit_bytes",
+		    phx_jnum(st, "MemLimit", 0));
+		cJSON_AddNumberToObject(rec, "pids", phx_jnum(st, "PIDs", 0));
+	}
+	return rec;
+}
+
+cJSON *
+missing_record(const char *service, const char *name)
+{
+	cJSON *rec = phx_record_new("container");
+
+	cJSON_AddStringToObject(rec, "service", service);
+	if (name)
+		cJSON_AddStringToObject(rec, "name", name);
+	cJSON_AddStringToObject(rec, "state", "missing");
+	cJSON_AddNumberToObject(rec, "restarts", 0);
+	cJSON_AddStringToObject(rec, "health", "none");
+	return rec;
+}

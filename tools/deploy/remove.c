@@ -1,0 +1,142 @@
+/* removing a project: containers, then networks, then volumes, by
+ * the compose project label (podman-compose 1.0.3's down keeps the
+ * network, and anonymous volumes go with their container: rm -v) */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy.h"
+
+static void
+remove_objects(struct deploy *d, const char *kind, const cJSON *names)
+{
+	struct args a = { 0 };
+	const cJSON *n;
+	struct phx_run r;
+
+	if (!cJSON_GetArraySize(names))
+		return;
+	args_add(&a, d->podman);
+	if (strcmp(kind, "container") == 0) {
+		args_add(&a, "rm");
+		args_add(&a, "-f");
+		args_add(&a, "-v");
+		args_add(&a, "-t");
+		args_add(&a, STOP_TIMEOUT);
+	} else {
+		args_add(&a, kind);
+		args_add(&a, "rm");
+		args_add(&a, "-f");
+	}
+	cJSON_ArrayForEach(n, names)
+		args_add(&a, n->valuestring);
+	if (run_cmd(a.v, 0, false, &r) && r.status != 0) {
+		char *e = last_error_line(&r.err);
+		phx_log(PHX_WARN, "%s rm: %s", kind, e);
+		free(e);
+	}
+	phx_run_free(&r);
+	args_free(&a);
+}
+
+static cJSON *
+ps_names(const cJSON *ps)
+{
+	cJSON *names = cJSON_CreateArray();
+	const cJSON *c;
+
+	cJSON_ArrayForEach(c, ps) {
+		const cJSON *n = cJSON_GetArrayItem(
+		    cJSON_GetObjectItemCaseSensitive(c, "Names"), 0);
+		const char *id = phx_jstr(c, "Id");
+		if (cJSON_IsString(n) || id)
+			cJSON_AddItemToArray(names, cJSON_CreateString(
+			    cJSON_IsString(n) ? n->valuestring : id));
+	}
+	return names;
+}
+
+/* what is left, as {"containers":[...],"networks":[...],"volumes":[...]} */
+static cJSON *
+leftovers(struct deploy *d)
+{
+	cJSON *left = cJSON_CreateObject(), *ps = project_ps(d);
+
+	cJSON_AddItemToObject(left, "containers", ps_names(ps));
+	cJSON_AddItemToObject(left, "networks", project_objects(d, "network"));
+	cJSON_AddItemToObject(left, "volumes", project_objects(d, "volume"));
+	cJSON_Delete(ps);
+	return left;
+}
+
+int
+count_left(const cJSON *left)
+{
+	const cJSON *it;
+	int n = 0;
+
+	cJSON_ArrayForEach(it, left)
+		n += cJSON_GetArraySize(it);
+	return n;
+}
+
+static void
+print_manual(struct deploy *d, const cJSON *left)
+{
+	static const char *kinds[][2] = { { "containers", "rm -f" },
+	    { "networks", "network rm -f" }, { "volumes", "volume rm -f" } };
+	const char *cc = getenv("CONTAINERS_CONF");
+	char *prefix = cc && *cc ? phx_asprintf("CONTAINERS_CONF=%s ", cc)
+	    : phx_strdup("");
+
+	phx_log(PHX_ERROR, "project %s: could not remove everything; remove the rest by hand:",
+	    d->project);
+	for (size_t k = 0; k < 3; k++) {
+		const cJSON *n;
+		cJSON_ArrayForEach(n, cJSON_GetObjectItemCaseSensitive(left, kinds[k][0]))
+			phx_log(PHX_ERROR, "  %s%s %s %s", prefix, d->podman,
+			    kinds[k][1], n->valuestring);
+	}
+	free(prefix);
+}
+
+/* removes everything of the project and checks; returns what is left
+ * (NULL when nothing), having printed the commands to remove it */
+cJSON *
+remove_project(struct deploy *d, int *removed)
+{
+	cJSON *ps = project_ps(d), *names = ps_names(ps), *left;
+	int tries;
+
+	removed[0] = cJSON_GetArraySize(names);
+	remove_objects(d, "container", names);
+	cJSON_Delete(names);
+	cJSON_Delete(ps);
+	for (tries = 0; tries < 2; tries++) {
+		cJSON *nets = project_objects(d, "network");
+		cJSON *vols = project_objects(d, "volume");
+		if (tries == 0) {
+			removed[1] = cJSON_GetArraySize(nets);
+			removed[2] = cJSON_GetArraySize(vols);
+		}
+		remove_objects(d, "network", nets);
+		remove_objects(d, "volume", vols);
+		cJSON_Delete(nets);
+		cJSON_Delete(vols);
+		left = leftovers(d);
+		if (!count_left(left)) {
+			cJSON_Delete(left);
+			return NULL;
+		}
+		/* a container that appeared late, or was busy: once more */
+		remove_objects(d, "container",
+		    cJSON_GetObjectItemCaseSensitive(left, "containers"));
+		cJSON_Delete(left);
+	}
+	left = leftovers(d);
+	if (!count_left(left)) {
+		cJSON_Delete(left);
+		return NULL;
+	}
+	print_manual(d, left);
+	return left;
+}

@@ -1,0 +1,208 @@
+/* setting up a deployment: settings, the compose file, the lock, the snapshots */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "deploy.h"
+
+static bool
+in_path(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL;
+	bool found = false;
+
+	if (strchr(cmd, '/'))
+		return access(cmd, X_OK) == 0;
+	if (!path)
+		return false;
+	copy = phx_strdup(path);
+	for (char *dir = strtok_r(copy, ":", &save); dir && !found;
+	    dir = strtok_r(NULL, ":", &save)) {
+		char *p = phx_asprintf("%s/%s", *dir ? dir : ".", cmd);
+		struct stat st;
+		found = stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(p, X_OK) == 0;
+		free(p);
+	}
+	free(copy);
+	return found;
+}
+
+void
+need_tools(struct deploy *d, bool compose_too)
+{
+	if (!in_path(d->podman))
+		phx_die(PHX_EXIT_ENV, "%s: not found in PATH; install Podman "
+		    "(make deps)", d->podman);
+	if (compose_too && !in_path(d->composecmd))
+		phx_die(PHX_EXIT_ENV, "%s: not found in PATH; install podman-compose "
+		    "(make deps)", d->composecmd);
+}
+
+/* one phx-deploy at a time per project: two would remove each other's
+ * containers.  The lock goes when the process does. */
+void
+lock_project(const char *project)
+{
+	char *path;
+	int fd;
+
+	phx_mkdirs(phx_state_dir());
+	path = phx_asprintf("%s/.lock.%s", phx_state_dir(), project);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		phx_edie(PHX_EXIT_ENV, "%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			phx_die(PHX_EXIT_ENV, "project %s: another phx-deploy is "
+			    "working on it (lock %s)", project, path);
+		phx_edie(PHX_EXIT_ENV, "%s", path);
+	}
+	free(path);
+}
+
+static bool
+valid_project(const char *p)
+{
+	if (!p || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+	    (*p >= '0' && *p <= '9')))
+		return false;
+	return strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_.-") == strlen(p);
+}
+
+void
+settings(struct deploy *d, const char *project)
+{
+	d->podman = phx_cfg_str(d->cfg, "deployment.podman", "podman");
+	d->composecmd = phx_cfg_str(d->cfg, "deployment.compose", "podman-compose");
+	d->project = project ? project
+	    : phx_cfg_str(d->cfg, "deployment.project", "phoenix-hydra");
+	d->attempts = (int)phx_cfg_num(d->cfg, "deployment.retries", 3);
+	if (d->attempts < 1)
+		d->attempts = 1;
+	d->timeout_ms = (int64_t)phx_cfg_num(d->cfg, "deployment.timeout", 300000);
+	d->cleanup = phx_cfg_bool(d->cfg, "deployment.cleanup_on_failure", true);
+	d->log_lines = (int)phx_cfg_num(d->cfg, "deployment.log_lines", 50);
+	if (!valid_project(d->project))
+		phx_die(PHX_EXIT_USAGE, "project name \"%s\": use letters, digits, "
+		    "'_', '.', '-', starting with a letter or digit", d->project);
+}
+
+/* reads and checks the compose file; name is what messages call it */
+void
+load_compose(struct deploy *d, const char *path, const char *text, size_t len)
+{
+	char *err = NULL, *slash;
+
+	if (text) {
+		d->compose_text = phx_malloc(len + 1);
+		memcpy(d->compose_text, text, len);
+		d->compose_text[len] = '\0';
+		d->compose_len = len;
+		d->compose_path = phx_strdup(path);
+	} else {
+		char real[PATH_MAX];
+		d->compose_text = phx_read_file(path, &d->compose_len);
+		if (!d->compose_text)
+			phx_edie(PHX_EXIT_USAGE, "compose file %s", path);
+		d->compose_path = phx_strdup(realpath(path, real) ? real : path);
+	}
+	d->compose_dir = phx_strdup(d->compose_path);
+	slash = strrchr(d->compose_dir, '/');
+	if (slash)
+		*(slash == d->compose_dir ? slash + 1 : slash) = '\0';
+	d->compose = phx_compose_parse(path, d->compose_text,
+	    d->compose_len, slash ? d->compose_dir : ".", &err);
+	if (!d->compose) {
+		phx_log(PHX_ERROR, "%s", err);
+		free(err);
+		phx_exit(PHX_EXIT_USAGE);
+	}
+}
+
+/* claims an id and writes the snapshots: the compose file, the resolved
+ * configuration (secrets masked) and state.json */
+void
+start_state(struct deploy *d)
+{
+	char *id = phx_claim_deployment_id(), *path, *cfg;
+	char ts[32];
+
+	phx_set_deployment_id(id);
+	path = state_path(id, "compose.yaml");
+	if (!phx_write_file(path, d->compose_text, d->compose_len))
+		phx_edie(PHX_EXIT_ENV, "%s", path);
+	free(path);
+	path = state_path(id, "config.json");
+	cfg = cJSON_Print(d->cfg);
+	write_redacted(path, cfg);
+	free(cfg);
+	free(path);
+	now_ts(ts);
+	d->state = cJSON_CreateObject();
+	cJSON_AddStringToObject(d->state, "deployment_id", id);
+	cJSON_AddStringToObject(d->state, "project", d->project);
+	cJSON_AddStringToObject(d->state, "compose_file", d->compose_path);
+	cJSON_AddStringToObject(d->state, "compose_dir", d->compose_dir);
+	cJSON_AddStringToObject(d->state, "snapshot", "compose.yaml");
+	cJSON_AddStringToObject(d->state, "status", "STARTING");
+	cJSON_AddStringToObject(d->state, "started", ts);
+	cJSON_AddNumberToObject(d->state, "attempts", 0);
+	cJSON_AddNumberToObject(d->state, "attempts_allowed", d->attempts);
+	cJSON_AddNumberToObject(d->state, "pid", (double)getpid());
+	if (d->restored_from)
+		cJSON_AddStringToObject(d->state, "restored_from", d->restored_from);
+	if (d->rollback_of)
+		cJSON_AddStringToObject(d->state, "rollback_of", d->rollback_of);
+	cJSON_AddItemToObject(d->state, "services",
+	    key_names(cJSON_GetObjectItemCaseSensitive(d->compose, "services")));
+	state_save(d);
+	free(id);
+}
+
+/* podman-compose resolves relative paths (volumes, env_file, .env) from
+ * the compose file's folder: a restored snapshot is put back there */
+bool
+place_run_file(struct deploy *d)
+{
+	struct stat st;
+
+	if (stat(d->compose_path, &st) == 0) {
+		char *text = phx_read_file(d->compose_path, NULL);
+		bool same = text && strlen(text) == d->compose_len &&
+		    memcmp(text, d->compose_text, d->compose_len) == 0;
+		free(text);
+		if (same) {
+			d->run_file = phx_strdup(d->compose_path);
+			return false;
+		}
+	}
+	d->run_file = phx_asprintf("%s/.phx-%s.yaml", d->compose_dir,
+	    phx_deployment_id());
+	if (phx_write_file(d->run_file, d->compose_text, d->compose_len))
+		return true;
+	phx_log(PHX_WARN, "%s: %s; relative paths resolve from the state "
+	    "directory", d->run_file, strerror(errno));
+	free(d->run_file);
+	d->run_file = state_path(phx_deployment_id(), "compose.yaml");
+	return false;
+}
+
+void
+deploy_free(struct deploy *d)
+{
+	cJSON_Delete(d->cfg);
+	cJSON_Delete(d->compose);
+	cJSON_Delete(d->state);
+	free(d->compose_path);
+	free(d->compose_dir);
+	free(d->compose_text);
+	free(d->run_file);
+}

@@ -1,0 +1,82 @@
+/* status: what podman says of a deployment's services now */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy.h"
+
+/* a container record for each of the deployment's services (a missing
+ * one when it has none); true when every one runs */
+static bool
+emit_containers(struct deploy *d, const cJSON *st)
+{
+	cJSON *ps = project_ps(d), *ids, *infos, *stt;
+	const cJSON *svc;
+	bool all = true;
+
+	ids = ids_of(ps, "Id");
+	infos = inspect(d, ids);
+	stt = stats(d, ids);
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(st, "services")) {
+		const cJSON *c = container_of(ps, svc->valuestring);
+		const cJSON *info = c ? info_by_id(infos, phx_jstr(c, "Id")) : NULL;
+		if (!info) {
+			phx_emit(missing_record(svc->valuestring, NULL));
+			all = false;
+			continue;
+		}
+		all &= strcmp(phx_jstr(phx_cfg(info, "State"), "Status"), "running") == 0;
+		phx_emit(container_record(svc->valuestring, info,
+		    cJSON_GetObjectItemCaseSensitive(stt, phx_jstr(info, "Id"))));
+	}
+	cJSON_Delete(ps);
+	cJSON_Delete(ids);
+	cJSON_Delete(infos);
+	cJSON_Delete(stt);
+	return all;
+}
+
+static void
+emit_deployment(struct deploy *d, const cJSON *st, bool all)
+{
+	const char *status = phx_jstr(st, "status");
+	cJSON *rec = phx_record_new("deployment");
+
+	cJSON_AddStringToObject(rec, "status", all ? "running" :
+	    status && (strcmp(status, "DOWN") == 0 || strcmp(status, "ROLLED_BACK") == 0)
+	    ? (strcmp(status, "DOWN") == 0 ? "down" : "rolled_back") : "failed");
+	cJSON_AddStringToObject(rec, "project", d->project);
+	if (phx_jstr(st, "compose_file"))
+		cJSON_AddStringToObject(rec, "compose_file", phx_jstr(st, "compose_file"));
+	if (status)
+		cJSON_AddStringToObject(rec, "state", status);
+	phx_emit(rec);
+}
+
+int
+cmd_status(struct deploy *d, const char *id)
+{
+	char *first, *stream_id, *latest = NULL;
+	cJSON *st;
+	bool nl = true, all;
+	int64_t started;
+
+	first = input_first(&nl, &stream_id);
+	if (!id && stream_id && phx_valid_deployment_id(stream_id))
+		id = stream_id;
+	if (!id && !(id = latest = find_deployment(NULL, NULL, false)))
+		phx_die(PHX_EXIT_USAGE, "%s: no deployments", phx_state_dir());
+	st = known_state(id);
+	settings(d, phx_jstr(st, "project"));
+	need_tools(d, false);
+	phx_set_deployment_id(id);
+	started = phx_phase_start("status");
+	pass_copy(first, nl);
+	all = emit_containers(d, st);
+	emit_deployment(d, st, all);
+	input_drain();
+	phx_phase_end("status", started, all ? "ok" : "failed", NULL);
+	cJSON_Delete(st);
+	free(stream_id);
+	free(latest);
+	return all ? PHX_EXIT_OK : PHX_EXIT_FAIL;
+}

@@ -1,0 +1,315 @@
+/* up: the attempts, the records of the stack that runs */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "deploy.h"
+
+static void
+emit_up(struct deploy *d, const cJSON *infos, int64_t started, int attempt)
+{
+	const cJSON *services = cJSON_GetObjectItemCaseSensitive(d->compose, "services");
+	const cJSON *svc;
+	cJSON *containers = cJSON_CreateArray(), *ids, *st, *rec;
+
+	/* service records first: phx-probe can start on them at once */
+	cJSON_ArrayForEach(svc, services) {
+		const cJSON *info = NULL, *i;
+		cJSON_ArrayForEach(i, infos)
+			if (phx_jstr(phx_cfg(i, "Config.Labels"), LABEL_SERVICE) &&
+			    strcmp(phx_jstr(phx_cfg(i, "Config.Labels"), LABEL_SERVICE),
+			    svc->string) == 0)
+				info = i;
+		if (!info)
+			continue;
+		phx_emit(service_record(d, svc->string, svc, info));
+		rec = cJSON_CreateObject();
+		cJSON_AddStringToObject(rec, "service", svc->string);
+		cJSON_AddStringToObject(rec, "name", phx_jstr(info, "Name"));
+		cJSON_AddStringToObject(rec, "id", phx_jstr(info, "Id"));
+		cJSON_AddItemToArray(containers, rec);
+	}
+	ids = ids_of(infos, "Id");
+	st = stats(d, ids);
+	cJSON_Delete(ids);
+	cJSON_ArrayForEach(svc, services) {
+		const cJSON *i;
+		cJSON_ArrayForEach(i, infos)
+			if (phx_jstr(phx_cfg(i, "Config.Labels"), LABEL_SERVICE) &&
+			    strcmp(phx_jstr(phx_cfg(i, "Config.Labels"), LABEL_SERVICE),
+			    svc->string) == 0)
+				phx_emit(container_record(svc->string, i,
+				    cJSON_GetObjectItemCaseSensitive(st, phx_jstr(i, "Id"))));
+	}
+	cJSON_Delete(st);
+	set_item(d->state, "containers", containers);
+	rec = deployment_record(d, "running", attempt);
+	cJSON_AddNumberToObject(rec, "duration_ms", (double)(phx_now_ms() - started));
+	phx_emit(rec);
+}
+
+/* removes what an attempt left, keeping its logs first */
+static bool
+clean_attempt(struct deploy *d, const char *when)
+{
+	cJSON *ps = project_ps(d), *left;
+	int removed[3] = { 0 };
+
+	if (cJSON_GetArraySize(ps))
+		preserve(d, phx_jstr(d->state, "deployment_id"), when, ps);
+	cJSON_Delete(ps);
+	left = remove_project(d, removed);
+	if (left) {
+		phx_emit_error("leftovers", "project %s: %d object(s) could not be "
+		    "removed", d->project, count_left(left));
+		set_item(d->state, "leftovers", left);
+		return false;
+	}
+	phx_log(PHX_INFO, "project %s: removed %d container(s), %d network(s), "
+	    "%d volume(s)", d->project, removed[0], removed[1], removed[2]);
+	return true;
+}
+
+static void
+save_compose_log(struct deploy *d, int attempt, const struct phx_run *pc)
+{
+	char *dir = phx_asprintf("%s/%s/logs/attempt-%d", phx_state_dir(),
+	    phx_jstr(d->state, "deployment_id"), attempt);
+	char *path = phx_asprintf("%s/podman-compose.log", dir);
+	char *text = phx_asprintf("%s%s", pc->out.data ? pc->out.data : "",
+	    pc->err.data ? pc->err.data : "");
+
+	phx_mkdirs(dir);
+	write_redacted(path, text);
+	free(text);
+	free(path);
+	free(dir);
+}
+
+static enum outcome
+attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
+{
+	struct args a = { 0 };
+	struct phx_run pc;
+	int64_t deadline = phx_now_ms() + d->timeout_ms;
+	enum outcome o;
+
+	args_add(&a, d->composecmd);
+	if (strcmp(d->podman, "podman") != 0) {
+		args_add(&a, "--podman-path");
+		args_add(&a, d->podman);
+	}
+	args_add(&a, "-f");
+	args_add(&a, d->run_file);
+	args_add(&a, "-p");
+	args_add(&a, d->project);
+	args_add(&a, "up");
+	args_add(&a, "-d");
+	run_cmd(a.v, d->timeout_ms, true, &pc);
+	args_free(&a);
+	save_compose_log(d, attempt, &pc);
+	if (pc.exec_failed) {
+		f->reason = phx_strdup("environment");
+		f->message = phx_asprintf("%s: %s", d->composecmd,
+		    strerror(pc.exec_errno));
+		o = UP_ENV;
+	} else if (pc.cancelled || deploy_globals.got_signal)
+		o = UP_INTERRUPTED;
+	else
+		o = confirm(d, deadline, &pc, infos, f);
+	phx_run_free(&pc);
+	return o;
+}
+
+/* removes the containers an earlier deployment of the project left;
+ * false, with state.json FAILED, when some could not be removed */
+static bool
+replace_earlier(struct deploy *d)
+{
+	cJSON *old = project_ps(d), *left;
+	char *prev;
+	int removed[3];
+
+	if (!cJSON_GetArraySize(old)) {
+		cJSON_Delete(old);
+		return true;
+	}
+	prev = find_deployment(d->project, phx_jstr(d->state, "deployment_id"),
+	    false);
+	phx_log(PHX_WARN, "project %s: removing %d container(s) left by an "
+	    "earlier deployment%s%s", d->project, cJSON_GetArraySize(old),
+	    prev ? ", " : "", prev ? prev : "");
+	if (prev)
+		mark_stack(prev, "replaced", "replaced_by",
+		    phx_jstr(d->state, "deployment_id"));
+	free(prev);
+	preserve(d, phx_jstr(d->state, "deployment_id"), "before", old);
+	left = remove_project(d, removed);
+	cJSON_Delete(old);
+	if (left) {
+		cJSON_Delete(left);
+		phx_emit_error("leftovers", "project %s: an earlier deployment's "
+		    "containers could not be removed", d->project);
+		state_status(d, "FAILED");
+		return false;
+	}
+	return true;
+}
+
+/* attempts until one succeeds, is interrupted or cannot run, at most
+ * d->attempts; *attempt is the number of the last one */
+static enum outcome
+run_attempts(struct deploy *d, struct failure *f, cJSON **infos, int *attempt)
+{
+	enum outcome o = UP_FAILED;
+	cJSON *rec;
+	int a;
+
+	for (a = 1; a <= d->attempts && !deploy_globals.got_signal; a++) {
+		phx_emit(deployment_record(d, "starting", a));
+		set_num(d->state, "attempts", a);
+		state_save(d);
+		failure_free(f);
+		o = attempt_up(d, a, f, infos);
+		if (o == UP_OK || o == UP_INTERRUPTED)
+			break;
+		emit_failure(d, f, a);
+		if (o == UP_ENV)
+			break;
+		rec = deployment_record(d, "failed", a);
+		cJSON_AddStringToObject(rec, "reason", f->reason);
+		cJSON_AddStringToObject(rec, "message", f->message);
+		if (a < d->attempts) {
+			phx_emit(rec);
+			char *when = phx_asprintf("attempt-%d", a);
+			clean_attempt(d, when);
+			free(when);
+		} else
+			cJSON_Delete(rec);
+	}
+	*attempt = a;
+	return o;
+}
+
+/* the records and state of an up that failed or was interrupted; cleans
+ * up when asked to (always when interrupted) */
+static int
+up_failed(struct deploy *d, struct failure *f, enum outcome o, int attempt,
+    int64_t started)
+{
+	int last = attempt > d->attempts ? d->attempts : attempt;
+	cJSON *rec;
+
+	if (o == UP_INTERRUPTED || deploy_globals.got_signal) {
+		failure_free(f);
+		f->reason = phx_strdup("interrupted");
+		f->message = phx_asprintf("interrupted by signal %d during up",
+		    (int)deploy_globals.got_signal);
+		phx_log(PHX_WARN, "%s; cleaning up", f->message);
+	}
+	rec = deployment_record(d, "failed", last);
+	cJSON_AddStringToObject(rec, "reason", f->reason);
+	cJSON_AddStringToObject(rec, "message", f->message);
+	cJSON_AddNumberToObject(rec, "duration_ms", (double)(phx_now_ms() - started));
+	phx_emit(rec);
+	set_str(d->state, "reason", f->reason);
+	set_str(d->state, "message", f->message);
+	set_str(d->state, "result", o == UP_INTERRUPTED ? "INTERRUPTED" : "FAILED");
+	state_status(d, o == UP_INTERRUPTED ? "INTERRUPTED" : "FAILED");
+	if (d->cleanup || o == UP_INTERRUPTED) {
+		char *when = o == UP_INTERRUPTED ? phx_strdup("interrupted")
+		    : phx_asprintf("attempt-%d", last);
+		set_str(d->state, "stack", clean_attempt(d, when) ? "removed" : "leftovers");
+		free(when);
+	} else
+		set_str(d->state, "stack", "left for inspection");
+	state_save(d);
+	failure_free(f);
+	if (o == UP_INTERRUPTED)
+		return exit_for_signal();
+	return o == UP_ENV ? PHX_EXIT_ENV : PHX_EXIT_FAIL;
+}
+
+/* the attempts; emits records and keeps state.json current */
+int
+deploy_up(struct deploy *d)
+{
+	int64_t started = phx_now_ms();
+	struct failure f = { 0 };
+	enum outcome o;
+	cJSON *infos = NULL;
+	char ts[32];
+	int attempt;
+
+	if (!replace_earlier(d))
+		return PHX_EXIT_FAIL;
+	o = run_attempts(d, &f, &infos, &attempt);
+	if (deploy_globals.got_signal && o != UP_OK)
+		o = UP_INTERRUPTED;   /* the signal came between attempts */
+	now_ts(ts);
+	set_str(d->state, "finished", ts);
+	if (o == UP_OK) {
+		emit_up(d, infos, started, attempt);
+		cJSON_Delete(infos);
+		set_str(d->state, "result", "SUCCESS");
+		state_status(d, "SUCCESS");
+		return PHX_EXIT_OK;
+	}
+	return up_failed(d, &f, o, attempt, started);
+}
+
+/* -n: the records of what would be deployed */
+static int
+plan(struct deploy *d)
+{
+	const cJSON *svc;
+
+	phx_emit(deployment_record(d, "planned", 0));
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(d->compose, "services"))
+		phx_emit(service_record(d, svc->string, svc, NULL));
+	return PHX_EXIT_OK;
+}
+
+int
+cmd_up(struct deploy *d, const char *compose, const char *project)
+{
+	char *first, *stream_id;
+	bool nl = true, temp;
+	int64_t started;
+	int status;
+
+	settings(d, project);
+	load_compose(d, compose ? compose
+	    : phx_cfg_str(d->cfg, "deployment.compose_file", "infra/podman/compose.yaml"),
+	    NULL, 0);
+	if (!deploy_globals.dry_run) {
+		need_tools(d, true);
+		lock_project(d->project);
+	}
+	first = input_first(&nl, &stream_id);
+	free(stream_id);
+	if (deploy_globals.dry_run) {
+		started = phx_phase_start("deploy");
+		pass_copy(first, nl);
+		status = plan(d);
+		input_drain();
+		phx_phase_end("deploy", started, "ok", NULL);
+		return status;
+	}
+	start_state(d);
+	started = phx_phase_start("deploy");
+	pass_copy(first, nl);
+	catch_signals();
+	temp = place_run_file(d);
+	status = deploy_up(d);
+	if (temp)
+		unlink(d->run_file);
+	input_drain();
+	if (phx_stdout_failed()) {
+		set_item(d->state, "stdout_failed", cJSON_CreateTrue());
+		state_save(d);
+	}
+	phx_phase_end("deploy", started, status == 0 ? "ok" : status == 1 ?
+	    "failed" : "error", NULL);
+	return status;
+}
