@@ -14,6 +14,15 @@
 
 #include "report.h"
 
+enum format { F_TEXT, F_JSON, F_JUNIT, F_PROMETHEUS, F_NDJSON };
+
+struct opts {
+	enum format format;
+	const char *output, *junit, *metrics, *input, *id;
+	bool store, verbose;
+	const char *fail_on;
+};
+
 static const char *format_names[] = { "text", "json", "junit", "prometheus",
     "ndjson", NULL };
 

@@ -25,8 +25,6 @@
 
 enum verdict { SUCCESS, FAILED, INCOMPLETE };
 
-enum format { F_TEXT, F_JSON, F_JUNIT, F_PROMETHEUS, F_NDJSON };
-
 /* string -> index, open addressing; the index points into a typed array */
 struct table {
 	char **keys;
@@ -130,13 +128,6 @@ struct result {
 	int fail_on;                  /* severity rank; 0: never */
 };
 
-struct opts {
-	enum format format;
-	const char *output, *junit, *metrics, *input, *id;
-	bool store, verbose;
-	const char *fail_on;
-};
-
 /* text goes to up to three places (files are written to a temporary
  * name and renamed when complete); each piece is redacted on its way
  * out and ends at an entry boundary, so no secret is ever split */
@@ -220,7 +211,7 @@ void progress_note(struct progress *p, const struct agg *agg,
 /* store.c */
 FILE *store_open(void);
 void store_line(FILE *f, const struct phx_input *in);
-const char *settle_id(struct agg *agg, bool store);
+void settle_id(struct agg *agg, bool store);
 void store_close(FILE *f, const char *id);
 
 /* read.c */

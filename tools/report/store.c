@@ -49,8 +49,9 @@ store_line(FILE *f, const struct phx_input *in)
 	free(clean);
 }
 
-/* the id the run is stored under: the stream's, else a new one */
-const char *
+/* the id the run is stored under: the stream's, else a new one (an
+ * invalid one is an input error) */
+void
 settle_id(struct agg *agg, bool store)
 {
 	const char *id = phx_deployment_id();
@@ -64,11 +65,10 @@ settle_id(struct agg *agg, bool store)
 		id = NULL;
 	}
 	if (id || !store)
-		return id;
+		return;
 	claimed = phx_claim_deployment_id();
 	phx_set_deployment_id(claimed);
 	free(claimed);
-	return phx_deployment_id();
 }
 
 void
