@@ -1,0 +1,136 @@
+/* the aggregates' upkeep, and the views of them every output shares */
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+const char *const svc_state_names[3] = { "unknown", "healthy", "unhealthy" };
+
+/* keeps s in a list of at most MAX_ERRORS, once; past that counts it in
+ * *more (when given) */
+void
+add_bounded(char **list, size_t *n, unsigned long *more, char *s)
+{
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(list[i], s) == 0) {
+			free(s);
+			return;
+		}
+	if (*n < MAX_ERRORS)
+		list[(*n)++] = s;
+	else {
+		free(s);
+		if (more)
+			(*more)++;
+	}
+}
+
+/* each service's state from its checks; caller frees */
+unsigned char *
+service_states(const struct agg *agg)
+{
+	unsigned char *st = phx_calloc(agg->nservices + 1, 1);
+
+	for (size_t i = 0; i < agg->nchecks; i++) {
+		const struct check *c = &agg->checks[i];
+		if (strcmp(c->status, "healthy") != 0)
+			st[c->svc] = SVC_UNHEALTHY;
+		else if (st[c->svc] == SVC_UNKNOWN)
+			st[c->svc] = SVC_HEALTHY;
+	}
+	return st;
+}
+
+/* the check that speaks for a service: its first HTTP check, else its first */
+const struct check **
+primary_checks(const struct agg *agg)
+{
+	const struct check **p = phx_calloc(agg->nservices + 1, sizeof *p);
+
+	for (size_t i = 0; i < agg->nchecks; i++) {
+		const struct check *c = &agg->checks[i];
+		if (!p[c->svc] || (strcmp(c->kind, "http") == 0 &&
+		    strcmp(p[c->svc]->kind, "http") != 0))
+			p[c->svc] = c;
+	}
+	return p;
+}
+
+char *
+test_key(const struct test *t)
+{
+	return *t->suite ? phx_asprintf("%s/%s", t->suite, t->name)
+	    : phx_strdup(t->name);
+}
+
+bool
+is_running(const struct container *c)
+{
+	return c->state && strcmp(c->state, "running") == 0;
+}
+
+double
+duration_seconds(const struct agg *agg)
+{
+	return agg->min_ts >= 0 ?
+	    (double)(agg->max_ts - agg->min_ts) / 1000.0 : 0;
+}
+
+static void
+entries_free(struct agg *agg)
+{
+	for (size_t i = 0; i < agg->nservices; i++) {
+		free(agg->services[i].name);
+		free(agg->services[i].image);
+		free(agg->services[i].container);
+	}
+	for (size_t i = 0; i < agg->nchecks; i++) {
+		struct check *c = &agg->checks[i];
+		free(c->kind); free(c->target); free(c->status);
+		free(c->reason); free(c->message);
+	}
+	for (size_t i = 0; i < agg->ntests; i++) {
+		struct test *t = &agg->tests[i];
+		free(t->suite); free(t->name); free(t->status); free(t->step);
+		free(t->reason); free(t->message);
+	}
+	for (size_t i = 0; i < agg->nfindings; i++) {
+		struct finding *f = &agg->findings[i];
+		free(f->id); free(f->cis); free(f->where); free(f->status);
+		free(f->severity); free(f->title); free(f->message);
+		free(f->category); free(f->remediation); free(f->evidence);
+	}
+	for (size_t i = 0; i < agg->ncontainers; i++) {
+		struct container *c = &agg->containers[i];
+		free(c->name); free(c->service); free(c->state);
+		free(c->health);
+	}
+	for (size_t i = 0; i < agg->nphases; i++) {
+		free(agg->phases[i].name); free(agg->phases[i].source);
+		free(agg->phases[i].status);
+	}
+}
+
+void
+agg_free(struct agg *agg)
+{
+	entries_free(agg);
+	for (size_t i = 0; i < agg->nports; i++) {
+		free(agg->ports[i].service); free(agg->ports[i].host_ip);
+		free(agg->ports[i].protocol);
+	}
+	for (size_t i = 0; i < agg->ninput_errors; i++)
+		free(agg->input_errors[i]);
+	for (size_t i = 0; i < agg->nrecord_errors; i++)
+		free(agg->record_errors[i]);
+	for (int i = 0; i < MAX_TYPES; i++)
+		free(agg->st.type_names[i]);
+	free(agg->dep.status); free(agg->dep.project);
+	free(agg->dep.compose_file); free(agg->dep.reason);
+	free(agg->dep.message);
+	table_free(&agg->services_t); table_free(&agg->checks_t);
+	table_free(&agg->tests_t); table_free(&agg->findings_t);
+	table_free(&agg->containers_t); table_free(&agg->phases_t);
+	free(agg->services); free(agg->checks); free(agg->tests);
+	free(agg->findings); free(agg->containers); free(agg->phases);
+}

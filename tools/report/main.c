@@ -1,0 +1,255 @@
+/* phx-report: the last stage.  Reads the whole record stream, keeps one
+ * aggregate per service, check, test, finding and container (never the
+ * records themselves, so memory stays flat however long the stream),
+ * and turns them into the verdict, the JSON report, a console summary,
+ * JUnit XML and Prometheus metrics.  The raw stream is stored beside the
+ * report so any format can be rendered again later. */
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "report.h"
+
+enum format { F_TEXT, F_JSON, F_JUNIT, F_PROMETHEUS, F_NDJSON };
+
+struct opts {
+	enum format format;
+	const char *output, *junit, *metrics, *input, *id;
+	bool store, verbose;
+	const char *fail_on;
+};
+
+static const char *format_names[] = { "text", "json", "junit", "prometheus",
+    "ndjson", NULL };
+
+static void
+usage(FILE *f)
+{
+	fprintf(f, "usage: %s [-hnqvV] [-c config] "
+	    "[-f text|json|junit|prometheus|ndjson] "
+	    "[-o file] [--junit file] [--metrics file] [--fail-on severity] "
+	    "[--deployment-id id | file]\n", phx_progname);
+}
+
+static int
+parse_format(const char *s)
+{
+	for (int i = 0; format_names[i]; i++)
+		if (strcmp(s, format_names[i]) == 0)
+			return i;
+	phx_log(PHX_ERROR, "unknown format \"%s\" (text, json, junit, "
+	    "prometheus, ndjson)", s);
+	usage(stderr);
+	phx_exit(PHX_EXIT_USAGE);
+}
+
+static int
+parse_fail_on(const char *s)
+{
+	if (strcasecmp(s, "none") == 0 || strcasecmp(s, "never") == 0)
+		return 0;
+	if (severity_rank(s))
+		return severity_rank(s);
+	phx_log(PHX_ERROR, "--fail-on: unknown severity \"%s\" (LOW, MEDIUM, "
+	    "HIGH, CRITICAL, NONE)", s);
+	usage(stderr);
+	phx_exit(PHX_EXIT_USAGE);
+}
+
+static void
+parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
+{
+	enum { O_JUNIT = 256, O_METRICS, O_FAIL_ON };
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "deployment-id", required_argument, NULL, 'd' },
+		{ "no-store", no_argument, NULL, 'n' },
+		{ "junit", required_argument, NULL, O_JUNIT },
+		{ "metrics", required_argument, NULL, O_METRICS },
+		{ "fail-on", required_argument, NULL, O_FAIL_ON },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "hVc:f:o:d:nqv", longopts,
+	    NULL)) != -1) {
+		switch (c) {
+		case 'h': usage(stdout); phx_exit(PHX_EXIT_OK);
+		case 'V': phx_version();
+		case 'c':
+			co->files = phx_reallocarray(co->files, co->nfiles + 1,
+			    sizeof *co->files);
+			co->files[co->nfiles++] = optarg;
+			break;
+		case 'f': o->format = (enum format)parse_format(optarg); break;
+		case 'o': o->output = optarg; break;
+		case 'd': o->id = optarg; break;
+		case 'n': o->store = false; break;
+		case 'q': phx_log_quieter(); break;
+		case 'v': phx_log_louder(); o->verbose = true; break;
+		case O_JUNIT: o->junit = optarg; break;
+		case O_METRICS: o->metrics = optarg; break;
+		case O_FAIL_ON: o->fail_on = optarg; break;
+		default: usage(stderr); phx_exit(PHX_EXIT_USAGE);
+		}
+	}
+	if (argc - optind > 1 || (argc - optind == 1 && o->id)) {
+		usage(stderr);
+		phx_exit(PHX_EXIT_USAGE);
+	}
+	if (argc - optind == 1 && strcmp(argv[optind], "-") != 0)
+		o->input = argv[optind];
+}
+
+/* the stream to read: a file, a stored run, or standard input */
+static int
+open_input(const struct opts *o, char **name)
+{
+	int fd;
+
+	if (o->id) {
+		if (!phx_valid_deployment_id(o->id))
+			phx_die(PHX_EXIT_USAGE, "%s: not a deployment id", o->id);
+		phx_set_deployment_id(o->id);
+		*name = phx_deployment_path(o->id, "stream.ndjson");
+	} else if (o->input)
+		*name = phx_strdup(o->input);
+	else {
+		if (isatty(STDIN_FILENO))
+			phx_die(PHX_EXIT_USAGE, "no input: standard input is a "
+			    "terminal (give a file or --deployment-id)");
+		*name = phx_strdup("stdin");
+		return STDIN_FILENO;
+	}
+	if ((fd = open(*name, O_RDONLY | O_CLOEXEC)) < 0)
+		phx_edie(PHX_EXIT_USAGE, "%s", *name);
+	return fd;
+}
+
+/* the JSON report (state directory, -o, -f json), JUnit, metrics */
+static bool
+write_outputs(const struct opts *o, const struct agg *agg,
+    const struct result *r)
+{
+	mode_t mask = umask(0);
+	struct out rep = { 0 }, junit = { 0 }, prom = { 0 };
+	bool ok = true;
+
+	umask(mask);
+	if (o->store && r->report_path)
+		ok &= out_file(&rep, r->report_path, 0600);
+	if (o->output)
+		ok &= out_file(&rep, o->output, 0600);
+	if (o->format == F_JSON)
+		out_stdout(&rep);
+	if (o->junit)
+		ok &= out_file(&junit, o->junit, 0600);
+	if (o->format == F_JUNIT)
+		out_stdout(&junit);
+	/* node_exporter reads the textfile as another user; it holds no secret */
+	if (o->metrics)
+		ok &= out_file(&prom, o->metrics, 0644 & ~mask);
+	if (o->format == F_PROMETHEUS)
+		out_stdout(&prom);
+	if (rep.n)
+		report_write(&rep, agg, r);
+	ok &= out_close(&rep);
+	if (junit.n)
+		junit_write(&junit, agg, r);
+	ok &= out_close(&junit);
+	if (prom.n)
+		prometheus_write(&prom, agg, r);
+	ok &= out_close(&prom);
+	return ok;
+}
+
+/* options, then the configuration they name */
+static void
+configure(int argc, char **argv, struct opts *o, struct result *r)
+{
+	struct phx_config_opts co = { 0 };
+	cJSON *cfg;
+
+	parse_args(argc, argv, o, &co);
+	cfg = phx_config_load(&co);
+	phx_set_state_dir(phx_cfg_str(cfg, "deployment.state_dir", ".phx"));
+	r->fail_on = parse_fail_on(o->fail_on ? o->fail_on :
+	    phx_cfg_str(cfg, "security.fail_on", "HIGH"));
+	cJSON_Delete(cfg);
+	free(co.files);
+}
+
+/* folds the whole stream into agg, storing it unless told not to;
+ * returns when the report phase started (ndjson format only) */
+static int64_t
+read_stream(const struct opts *o, struct agg *agg)
+{
+	struct progress pg = { 0 };
+	struct phx_reader *rd;
+	FILE *store = NULL;
+	int64_t started = 0;
+	char *name;
+	int fd;
+
+	fd = open_input(o, &name);
+	if (o->store && !o->id)
+		store = store_open();
+	pg.on = isatty(STDERR_FILENO) && phx_log_enabled(PHX_INFO);
+	pg.t0 = phx_now_ms();
+	rd = phx_reader_new(fd, name, MAX_LINE);
+	if (pg.on)
+		phx_reader_nonblock(rd);
+	ingest(agg, rd, name, store, o->format == F_NDJSON, &pg, &started);
+	phx_reader_free(rd);
+	if (fd != STDIN_FILENO)
+		close(fd);
+	free(name);
+
+	settle_id(agg, o->store);
+	if (store)
+		store_close(store, phx_deployment_id());
+	return started;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { .format = F_TEXT, .store = true };
+	struct agg agg = { .min_ts = -1, .max_ts = -1 };
+	struct result r = { 0 };
+	int64_t started;
+	int status;
+	bool ok;
+
+	phx_init(argv[0]);
+	configure(argc, argv, &o, &r);
+	started = read_stream(&o, &agg);
+	if (o.store)
+		r.report_path = phx_deployment_path(phx_deployment_id(),
+		    "report.json");
+	else if (o.output)
+		r.report_path = phx_strdup(o.output);
+	judge(&agg, &r);
+	ok = write_outputs(&o, &agg, &r);
+	if (o.format == F_TEXT)
+		text_print(&agg, &r, o.verbose);
+	else if (o.format == F_NDJSON)
+		emit_verdict(&r, started);
+	status = ok ? verdict_exit[r.verdict] : PHX_EXIT_ENV;
+	result_free(&r);
+	agg_free(&agg);
+	phx_secrets_clear();
+	phx_set_deployment_id(NULL);
+	phx_set_state_dir(NULL);
+	phx_exit(status);
+}

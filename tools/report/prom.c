@@ -1,0 +1,211 @@
+/* Prometheus text format, for node_exporter's textfile collector */
+#include <string.h>
+#include <stdlib.h>
+
+#include "report.h"
+
+static void
+prom_head(struct phx_buf *b, const char *name, const char *help)
+{
+	phx_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+static void
+prom_label(struct phx_buf *b, const char *name, const char *value, bool first)
+{
+	phx_buf_printf(b, "%s%s=\"", first ? "{" : ",", name);
+	for (const char *p = value ? value : ""; *p; p++) {
+		if (*p == '\\' || *p == '"')
+			phx_buf_printf(b, "\\%c", *p);
+		else if (*p == '\n')
+			phx_buf_addstr(b, "\\n");
+		else
+			phx_buf_add(b, p, 1);
+	}
+	phx_buf_addstr(b, "\"");
+}
+
+static void
+prom_value(struct out *o, double v)
+{
+	phx_buf_printf(&o->b, "} %.9g\n", v);
+	out_mark(o);
+}
+
+static void
+prom_deployment(struct out *o, const struct agg *agg,
+    const struct result *r)
+{
+	struct phx_buf *b = &o->b;
+	prom_head(b, "phx_deployment_info", "The deployment this file "
+	    "describes (always 1).");
+	phx_buf_addstr(b, "phx_deployment_info");
+	prom_label(b, "deployment_id", or(phx_deployment_id(), ""), true);
+	prom_value(o, 1);
+	prom_head(b, "phx_deployment_status", "1 for the verdict of the run "
+	    "(SUCCESS, FAILED, INCOMPLETE), 0 for the others.");
+	for (int i = SUCCESS; i <= INCOMPLETE; i++) {
+		phx_buf_addstr(b, "phx_deployment_status");
+		prom_label(b, "status", verdict_names[i], true);
+		prom_value(o, r->verdict == (enum verdict)i);
+	}
+	prom_head(b, "phx_deployment_duration_seconds", "Time from the first "
+	    "to the last record of the run.");
+	phx_buf_printf(b, "phx_deployment_duration_seconds %.3f\n",
+	    duration_seconds(agg));
+	prom_head(b, "phx_deployment_start_time_seconds", "When the run "
+	    "started, in seconds since the epoch.");
+	phx_buf_printf(b, "phx_deployment_start_time_seconds %.3f\n",
+	    agg->min_ts >= 0 ? agg->min_ts / 1000.0 : 0);
+}
+
+static void
+prom_services(struct out *o, const struct agg *agg)
+{
+	struct phx_buf *b = &o->b;
+	unsigned char *st = service_states(agg);
+	const struct check **prim = primary_checks(agg);
+
+	prom_head(b, "phx_service_up", "1 when every health check of the "
+	    "service passed, 0 when one failed.");
+	for (size_t i = 0; i < agg->nservices; i++) {
+		if (st[i] == SVC_UNKNOWN)
+			continue;
+		phx_buf_addstr(b, "phx_service_up");
+		prom_label(b, "service", agg->services[i].name, true);
+		prom_value(o, st[i] == SVC_HEALTHY);
+	}
+	prom_head(b, "phx_service_response_time_seconds", "Response time of "
+	    "the service's main health check.");
+	for (size_t i = 0; i < agg->nservices; i++) {
+		if (!prim[i] || prim[i]->response_ms < 0)
+			continue;
+		phx_buf_addstr(b, "phx_service_response_time_seconds");
+		prom_label(b, "service", agg->services[i].name, true);
+		prom_value(o, prim[i]->response_ms / 1000.0);
+	}
+	prom_head(b, "phx_health_check_up", "1 when the health check passed.");
+	for (size_t i = 0; i < agg->nchecks; i++) {
+		const struct check *c = &agg->checks[i];
+		phx_buf_addstr(b, "phx_health_check_up");
+		prom_label(b, "service", agg->services[c->svc].name, true);
+		prom_label(b, "check", c->kind, false);
+		prom_label(b, "target", c->target, false);
+		prom_value(o, strcmp(c->status, "healthy") == 0);
+	}
+	free(st);
+	free(prim);
+}
+
+static void
+prom_tests(struct out *o, const struct agg *agg)
+{
+	struct phx_buf *b = &o->b;
+	static const char *states[] = { "passed", "failed", "skipped", "error" };
+	unsigned long n[4] = { 0 };
+
+	prom_head(b, "phx_functional_test_passed", "1 when the functional "
+	    "test passed, 0 when it failed or could not run.");
+	for (size_t i = 0; i < agg->ntests; i++) {
+		const struct test *t = &agg->tests[i];
+		for (int k = 0; k < 4; k++)
+			n[k] += strcmp(t->status, states[k]) == 0;
+		if (strcmp(t->status, "skipped") == 0)
+			continue;
+		phx_buf_addstr(b, "phx_functional_test_passed");
+		prom_label(b, "suite", t->suite, true);
+		prom_label(b, "test", t->name, false);
+		prom_value(o, strcmp(t->status, "passed") == 0);
+	}
+	prom_head(b, "phx_functional_test_duration_seconds", "How long the "
+	    "functional test took.");
+	for (size_t i = 0; i < agg->ntests; i++) {
+		const struct test *t = &agg->tests[i];
+		phx_buf_addstr(b, "phx_functional_test_duration_seconds");
+		prom_label(b, "suite", t->suite, true);
+		prom_label(b, "test", t->name, false);
+		prom_value(o, t->duration_ms / 1000.0);
+	}
+	prom_head(b, "phx_functional_tests", "Functional tests by status.");
+	for (int k = 0; k < 4; k++) {
+		phx_buf_addstr(b, "phx_functional_tests");
+		prom_label(b, "status", states[k], true);
+		prom_value(o, (double)n[k]);
+	}
+}
+
+static void
+prom_findings(struct out *o, const struct agg *agg)
+{
+	struct phx_buf *b = &o->b;
+	unsigned long n[5][5] = { { 0 } };
+
+	for (size_t i = 0; i < agg->nfindings; i++) {
+		int s = status_rank(agg->findings[i].status);
+		if (s < 5)
+			n[s][severity_rank(agg->findings[i].severity)]++;
+	}
+	prom_head(b, "phx_security_findings", "Security checks by status and "
+	    "severity.");
+	for (int s = 0; s < 5; s++)
+		for (int v = 1; v <= 4; v++) {
+			phx_buf_addstr(b, "phx_security_findings");
+			prom_label(b, "status", status_names[s], true);
+			prom_label(b, "severity", severity_names[v - 1], false);
+			prom_value(o, (double)n[s][v]);
+		}
+}
+
+static void
+prom_containers(struct out *o, const struct agg *agg)
+{
+	struct phx_buf *b = &o->b;
+	unsigned long running = 0;
+
+	for (size_t i = 0; i < agg->ncontainers; i++)
+		running += is_running(&agg->containers[i]);
+	prom_head(b, "phx_containers", "Containers seen in the run.");
+	phx_buf_printf(b, "phx_containers %zu\n", agg->ncontainers);
+	prom_head(b, "phx_containers_running", "Containers whose last known "
+	    "state is running.");
+	phx_buf_printf(b, "phx_containers_running %lu\n", running);
+	prom_head(b, "phx_container_memory_bytes", "Last memory use of the "
+	    "container.");
+	for (size_t i = 0; i < agg->ncontainers; i++) {
+		if (agg->containers[i].mem < 0)
+			continue;
+		phx_buf_addstr(b, "phx_container_memory_bytes");
+		prom_label(b, "container", agg->containers[i].name, true);
+		prom_value(o, agg->containers[i].mem);
+	}
+	prom_head(b, "phx_container_cpu_ratio", "Last CPU use of the container "
+	    "(1 = one core).");
+	for (size_t i = 0; i < agg->ncontainers; i++) {
+		if (agg->containers[i].cpu < 0)
+			continue;
+		phx_buf_addstr(b, "phx_container_cpu_ratio");
+		prom_label(b, "container", agg->containers[i].name, true);
+		prom_value(o, agg->containers[i].cpu / 100.0);
+	}
+}
+
+void
+prometheus_write(struct out *o, const struct agg *agg,
+    const struct result *r)
+{
+	prom_deployment(o, agg, r);
+	prom_services(o, agg);
+	prom_tests(o, agg);
+	prom_findings(o, agg);
+	prom_containers(o, agg);
+	prom_head(&o->b, "phx_report_records", "Records read, by what became "
+	    "of them.");
+	phx_buf_printf(&o->b, "phx_report_records{kind=\"read\"} %lu\n"
+	    "phx_report_records{kind=\"unknown_type\"} %lu\n"
+	    "phx_report_records{kind=\"invalid\"} %lu\n"
+	    "phx_report_records{kind=\"duplicate\"} %lu\n"
+	    "phx_report_records{kind=\"out_of_order\"} %lu\n", agg->st.records,
+	    agg->st.unknown, agg->st.invalid + agg->st.long_lines,
+	    agg->st.duplicates, agg->st.out_of_order);
+}
+

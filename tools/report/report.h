@@ -1,0 +1,221 @@
+/* phx-report's private header: the aggregates the stream is folded into,
+ * the result judged from them, and the names its files share.  The
+ * aggregates are never global: whoever needs them is handed them. */
+#ifndef PHX_REPORT_H
+#define PHX_REPORT_H
+
+#include <stdio.h>
+
+#include "phx.h"
+
+/* every list is bounded: past these, entries are counted, not kept */
+#define MAX_SERVICES   256
+#define MAX_CHECKS     1024
+#define MAX_TESTS      4096
+#define MAX_FINDINGS   4096
+#define MAX_CONTAINERS 512
+#define MAX_PHASES     64
+#define MAX_PORTS      256
+#define MAX_ERRORS     100
+#define MAX_TYPES      16
+#define MAX_NAME       128     /* longest name kept */
+#define MAX_TEXT       256     /* longest message, URL or title kept */
+#define MAX_KEY        (2 * MAX_NAME + MAX_TEXT + 3)
+#define MAX_LINE       (256 * 1024)   /* longer lines: input error */
+
+enum verdict { SUCCESS, FAILED, INCOMPLETE };
+
+/* string -> index, open addressing; the index points into a typed array */
+struct table {
+	char **keys;
+	size_t *idx;
+	size_t nslots, count;
+};
+
+struct service {
+	char *name, *image, *container;
+	bool has_checks;              /* its service record listed checks */
+	int64_t ts;
+};
+
+struct port {
+	char *service, *host_ip, *protocol;
+	int host_port, container_port;
+};
+
+struct check {
+	size_t svc;
+	char *kind, *target, *status, *reason, *message;
+	double response_ms;
+	int attempts, status_code;
+	int64_t ts;
+};
+
+struct test {
+	char *suite, *name, *status, *step, *reason, *message;
+	double duration_ms;
+	int http_status, exit_code;
+	int64_t ts;
+};
+
+struct finding {
+	char *id, *cis, *where, *status, *severity, *title, *message, *category;
+	char *remediation, *evidence;   /* evidence: compact JSON, clipped */
+	int64_t ts;
+};
+
+struct container {
+	char *name, *service, *state, *health;
+	double cpu, mem, mem_limit, pids, max_cpu, max_mem;
+	int restarts, exit_code;
+	int64_t ts;
+};
+
+struct phase {
+	char *name, *source, *status;
+	int starts, ends;
+	double duration_ms;
+	int64_t start_ts, end_ts;
+};
+
+struct deployment {
+	char *status, *project, *compose_file, *reason, *message;
+	int attempt, attempts;
+	double duration_ms;
+	int64_t ts;
+	bool seen;
+};
+
+/* what the stream itself looked like */
+struct stream_stats {
+	unsigned long lines, records, foreign, invalid, long_lines;
+	unsigned long unknown, duplicates, out_of_order, stale, other_ids;
+	unsigned long dropped;        /* entries past a MAX_* bound */
+	bool cut;                     /* the last line had no newline */
+	char *type_names[MAX_TYPES];
+	unsigned long type_counts[MAX_TYPES];
+};
+
+struct agg {
+	struct table services_t, checks_t, tests_t, findings_t, containers_t,
+	    phases_t;
+	struct service *services;
+	struct check *checks;
+	struct test *tests;
+	struct finding *findings;
+	struct container *containers;
+	struct phase *phases;
+	size_t nservices, nchecks, ntests, nfindings, ncontainers, nphases;
+	struct port ports[MAX_PORTS];
+	size_t nports;
+	struct deployment dep;
+	char *input_errors[MAX_ERRORS];   /* invalid lines, in order */
+	size_t ninput_errors;
+	char *record_errors[MAX_ERRORS];  /* error records, deduplicated */
+	size_t nrecord_errors;
+	unsigned long more_record_errors;
+	int64_t min_ts, max_ts;
+	struct stream_stats st;
+};
+
+/* the result, derived once the stream has ended */
+struct result {
+	enum verdict verdict;
+	char **errors;
+	size_t nerrors;
+	unsigned long more_errors;
+	char *report_path;
+	int fail_on;                  /* severity rank; 0: never */
+};
+
+/* text goes to up to three places (files are written to a temporary
+ * name and renamed when complete); each piece is redacted on its way
+ * out and ends at an entry boundary, so no secret is ever split */
+struct out {
+	struct phx_buf b;
+	FILE *f[3];
+	char *tmp[3], *path[3];
+	int n;
+	bool failed[3];
+};
+
+/* the live progress line on a terminal */
+struct progress {
+	bool on;
+	int64_t t0, drawn;
+};
+
+enum { SVC_UNKNOWN, SVC_HEALTHY, SVC_UNHEALTHY };
+
+/* util.c: clipped copies, defaults, ranks */
+char *clip(const char *s);
+char *clip_text(const char *s);
+void set_str(char **dst, const char *src);
+void set_text(char **dst, const char *src);
+const char *or(const char *s, const char *dflt);
+bool same_str(const char *a, const char *b);
+int severity_rank(const char *s);
+int status_rank(const char *s);
+extern const char *const status_names[5];
+extern const char *const severity_names[4];
+
+/* table.c */
+bool table_get(const struct table *t, const char *key, size_t *idx);
+void table_put(struct table *t, const char *key, size_t idx);
+void table_free(struct table *t);
+
+/* fold.c */
+void fold(struct agg *agg, const cJSON *rec, const char *type);
+
+/* agg.c: the aggregates' upkeep and what every output reads off them */
+void add_bounded(char **list, size_t *n, unsigned long *more, char *s);
+void agg_free(struct agg *agg);
+unsigned char *service_states(const struct agg *agg);
+const struct check **primary_checks(const struct agg *agg);
+bool is_running(const struct container *c);
+char *test_key(const struct test *t);
+double duration_seconds(const struct agg *agg);
+extern const char *const svc_state_names[3];
+
+/* verdict.c */
+bool test_failed(const struct test *t);
+bool finding_fails(const struct finding *f, int fail_on);
+void judge(const struct agg *agg, struct result *r);
+void emit_verdict(const struct result *r, int64_t started);
+void result_free(struct result *r);
+extern const char *const verdict_names[3];
+extern const int verdict_exit[3];
+
+/* out.c */
+bool out_file(struct out *o, const char *path, mode_t mode);
+void out_stdout(struct out *o);
+void out_mark(struct out *o);
+void out_json(struct out *o, cJSON *v);
+void out_json_open(struct out *o, cJSON *v);
+void out_member(struct out *o, const char *key, cJSON *v, bool *first);
+bool out_close(struct out *o);
+
+/* the renderers: json.c, text.c, junit.c, prom.c */
+void report_write(struct out *o, const struct agg *agg, const struct result *r);
+void text_print(const struct agg *agg, const struct result *r, bool verbose);
+void junit_write(struct out *o, const struct agg *agg, const struct result *r);
+void prometheus_write(struct out *o, const struct agg *agg,
+    const struct result *r);
+
+/* progress.c */
+void progress_clear(struct progress *p);
+void progress_draw(struct progress *p, const struct agg *agg, bool force);
+void progress_note(struct progress *p, const struct agg *agg,
+    const cJSON *rec, const char *type);
+
+/* store.c */
+FILE *store_open(void);
+void store_line(FILE *f, const struct phx_input *in);
+void settle_id(struct agg *agg, bool store);
+void store_close(FILE *f, const char *id);
+
+/* read.c */
+void ingest(struct agg *agg, struct phx_reader *rd, const char *name,
+    FILE *store, bool pass, struct progress *pg, int64_t *phase_started);
+
+#endif

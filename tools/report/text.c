@@ -1,0 +1,252 @@
+/* the console summary */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "report.h"
+
+struct style {
+	const char *good, *bad, *warn, *bold, *off;
+};
+
+static const char *
+paint(const struct style *sty, const char *word)
+{
+	static const char *good[] = { "healthy", "passed", "PASS", "SUCCESS",
+	    "running", "ok" };
+	static const char *bad[] = { "unhealthy", "failed", "error", "FAIL",
+	    "FAILED" };
+
+	for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+		if (strcmp(word, good[i]) == 0)
+			return sty->good;
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		if (strcmp(word, bad[i]) == 0)
+			return sty->bad;
+	return sty->warn;
+}
+
+/* word padded to width, coloured when the style says so */
+static void
+status_word(struct phx_buf *b, const struct style *sty, const char *word,
+    int width)
+{
+	int pad = width - (int)strlen(word);
+
+	phx_buf_printf(b, "%s%s%s%*s", paint(sty, word), word, sty->off,
+	    pad > 0 ? pad : 0, "");
+}
+
+struct group {
+	const char *id, *status, *severity, *title;
+	unsigned long count;
+	struct phx_buf where;
+};
+
+static int
+group_cmp(const void *a, const void *b)
+{
+	const struct group *x = a, *y = b;
+	int d = status_rank(x->status) - status_rank(y->status);
+
+	if (d == 0)
+		d = severity_rank(y->severity) - severity_rank(x->severity);
+	return d ? d : strcmp(x->id, y->id);
+}
+
+/* findings grouped by check and status, worst first */
+static struct group *
+finding_groups(const struct agg *agg, size_t *n)
+{
+	struct group *g = phx_calloc(agg->nfindings + 1, sizeof *g);
+	struct table t = { 0 };
+	char key[MAX_KEY];
+	size_t k;
+
+	*n = 0;
+	for (size_t i = 0; i < agg->nfindings; i++) {
+		const struct finding *f = &agg->findings[i];
+		snprintf(key, sizeof key, "%s\x1f%s", f->id, f->status);
+		if (!table_get(&t, key, &k)) {
+			k = (*n)++;
+			table_put(&t, key, k);
+			g[k].id = f->id;
+			g[k].status = f->status;
+			g[k].severity = f->severity;
+			g[k].title = or(f->title, or(f->message, ""));
+		}
+		if (severity_rank(f->severity) > severity_rank(g[k].severity))
+			g[k].severity = f->severity;
+		if (g[k].count++ < 4)
+			phx_buf_printf(&g[k].where, "%s%s",
+			    g[k].count > 1 ? ", " : "", f->where);
+		else if (g[k].count == 5)
+			phx_buf_addstr(&g[k].where, ", ...");
+	}
+	table_free(&t);
+	qsort(g, *n, sizeof *g, group_cmp);
+	return g;
+}
+
+static int
+name_width(const struct agg *agg)
+{
+	int w = 8;
+
+	for (size_t i = 0; i < agg->nservices; i++)
+		if ((int)strlen(agg->services[i].name) > w)
+			w = (int)strlen(agg->services[i].name);
+	for (size_t i = 0; i < agg->ntests; i++) {
+		int n = (int)(strlen(agg->tests[i].suite) +
+		    strlen(agg->tests[i].name) + 1);
+		if (n > w)
+			w = n;
+	}
+	return w > 40 ? 40 : w;
+}
+
+static void
+text_services(struct out *o, const struct agg *agg, const struct style *sty,
+    int w)
+{
+	struct phx_buf *b = &o->b;
+	unsigned char *st = service_states(agg);
+	const struct check **prim = primary_checks(agg);
+
+	for (size_t i = 0; i < agg->nservices; i++) {
+		const struct check *c = prim[i];
+		phx_buf_printf(b, "service  %-*s  ", w, agg->services[i].name);
+		status_word(b, sty, svc_state_names[st[i]], 10);
+		if (c && c->response_ms >= 0 && st[i] == SVC_HEALTHY)
+			phx_buf_printf(b, "%6.0f ms  ", c->response_ms);
+		else
+			phx_buf_printf(b, "%9s  ", "");
+		phx_buf_addstr(b, c ? c->target : "(not checked)");
+		/* the first failing check says why */
+		for (size_t k = 0; k < agg->nchecks; k++) {
+			const struct check *f = &agg->checks[k];
+			if (f->svc == i && strcmp(f->status, "healthy") != 0) {
+				phx_buf_printf(b, "  %s %s: %s", f->kind,
+				    or(f->reason, "?"), or(f->message, ""));
+				break;
+			}
+		}
+		phx_buf_addstr(b, "\n");
+		out_mark(o);
+	}
+	free(st);
+	free(prim);
+}
+
+static void
+text_tests(struct out *o, const struct agg *agg, const struct style *sty,
+    int w)
+{
+	struct phx_buf *b = &o->b;
+	for (size_t i = 0; i < agg->ntests; i++) {
+		const struct test *t = &agg->tests[i];
+		char *key = test_key(t);
+		phx_buf_printf(b, "test     %-*s  ", w, key);
+		free(key);
+		status_word(b, sty, t->status, 10);
+		phx_buf_printf(b, "%7.2f s", t->duration_ms / 1000.0);
+		if (strcmp(t->status, "passed") != 0) {
+			if (t->step)
+				phx_buf_printf(b, "  step %s", t->step);
+			if (t->reason || t->message)
+				phx_buf_printf(b, "  %s: %s", or(t->reason, "?"),
+				    or(t->message, ""));
+		}
+		phx_buf_addstr(b, "\n");
+		out_mark(o);
+	}
+}
+
+static void
+text_findings(struct out *o, const struct agg *agg,
+    const struct style *sty, bool all)
+{
+	struct phx_buf *b = &o->b;
+	size_t n;
+	struct group *g = finding_groups(agg, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (all || strcmp(g[i].status, "PASS") != 0) {
+			phx_buf_printf(b, "finding  %-12s ", g[i].id);
+			status_word(b, sty, g[i].status, 5);
+			phx_buf_printf(b, "%-9s %s (%lu: %s)\n", g[i].severity,
+			    g[i].title, g[i].count, phx_buf_str(&g[i].where));
+			out_mark(o);
+		}
+		phx_buf_free(&g[i].where);
+	}
+	free(g);
+}
+
+static void
+text_totals(const struct agg *agg, struct phx_buf *b)
+{
+	unsigned char *st = service_states(agg);
+	unsigned long healthy = 0, passed = 0, running = 0, fst[6] = { 0 };
+
+	for (size_t i = 0; i < agg->nservices; i++)
+		healthy += st[i] == SVC_HEALTHY;
+	for (size_t i = 0; i < agg->ntests; i++)
+		passed += strcmp(agg->tests[i].status, "passed") == 0;
+	for (size_t i = 0; i < agg->ncontainers; i++)
+		running += is_running(&agg->containers[i]);
+	for (size_t i = 0; i < agg->nfindings; i++)
+		fst[status_rank(agg->findings[i].status)]++;
+	phx_buf_printf(b, "totals   services %lu/%zu healthy, tests %lu/%zu "
+	    "passed, containers %lu/%zu running, findings %lu FAIL %lu WARN "
+	    "%lu PASS %lu other, records %lu", healthy, agg->nservices, passed,
+	    agg->ntests, running, agg->ncontainers, fst[0], fst[1], fst[4],
+	    fst[2] + fst[3], agg->st.records);
+	if (agg->st.unknown)
+		phx_buf_printf(b, " (%lu of unknown type, ignored)",
+		    agg->st.unknown);
+	phx_buf_addstr(b, "\n");
+	free(st);
+}
+
+static void
+text_write(struct out *o, const struct agg *agg, const struct result *r,
+    const struct style *sty, bool verbose)
+{
+	struct phx_buf *b = &o->b;
+	int w = name_width(agg);
+
+	phx_buf_printf(b, "%sdeployment %s%s  %.1f s\n", sty->bold,
+	    or(phx_deployment_id(), "(none)"), sty->off, duration_seconds(agg));
+	text_services(o, agg, sty, w);
+	text_tests(o, agg, sty, w);
+	text_findings(o, agg, sty, verbose);
+	text_totals(agg, b);
+	for (size_t i = 0; i < r->nerrors; i++)
+		phx_buf_printf(b, "reason   %s\n", r->errors[i]);
+	if (r->more_errors)
+		phx_buf_printf(b, "reason   %lu more\n", r->more_errors);
+	phx_buf_addstr(b, "verdict  ");
+	status_word(b, sty, verdict_names[r->verdict], 0);
+	phx_buf_addstr(b, "\n");
+	if (r->report_path)
+		phx_buf_printf(b, "report   %s\n", r->report_path);
+}
+
+/* colours only for a terminal that wants them */
+void
+text_print(const struct agg *agg, const struct result *r, bool verbose)
+{
+	const char *nc = getenv("NO_COLOR"), *term = getenv("TERM");
+	bool color = isatty(STDOUT_FILENO) && !(nc && *nc) &&
+	    !(term && strcmp(term, "dumb") == 0);
+	struct style plain = { "", "", "", "", "" };
+	struct style ansi = { "\033[32m", "\033[31;1m", "\033[33m", "\033[1m",
+	    "\033[0m" };
+	struct out out = { 0 };
+
+	out_stdout(&out);
+	text_write(&out, agg, r, color ? &ansi : &plain, verbose);
+	out_close(&out);
+}
+
