@@ -24,7 +24,8 @@ enum {
 };
 
 /* ---- process setup (out.c) ---- */
-void phx_init(const char *argv0);   /* progname, stdout buffering, SIGPIPE, log env */
+/* progname, /dev/null on closed fds 0-2, stdout buffering, SIGPIPE, log env */
+void phx_init(const char *argv0);
 void phx_version(void) __attribute__((noreturn));
 
 /* ---- errors and logging (log.c) ---- */
