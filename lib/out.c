@@ -4,11 +4,13 @@
  * Process setup lives here too: it is the top of lib's core layers
  * (util <- redact <- log <- out), so it may set up every one of them. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "phx.h"
 #include "phx_priv.h"
@@ -72,6 +74,23 @@ phx_exit(int status)
 	exit(status);
 }
 
+/* a standard descriptor left closed is the next open()'s: curl's socket
+ * would be read as the input stream, a state file would get the records */
+static void
+std_fds_open(void)
+{
+	for (int fd = 0; fd <= 2; fd++) {
+		int nul;
+
+		if (fcntl(fd, F_GETFD) >= 0 || errno != EBADF)
+			continue;
+		if ((nul = open("/dev/null", O_RDWR)) < 0)
+			phx_edie(PHX_EXIT_ENV, "/dev/null");
+		if (nul != fd && (dup2(nul, fd) < 0 || close(nul) < 0))
+			phx_edie(PHX_EXIT_ENV, "/dev/null");
+	}
+}
+
 void
 phx_init(const char *argv0)
 {
@@ -79,6 +98,7 @@ phx_init(const char *argv0)
 
 	if (argv0)
 		phx_progname = slash ? slash + 1 : argv0;
+	std_fds_open();
 	/* a closed pipe must show up as EPIPE on write, not kill us mid-record */
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);

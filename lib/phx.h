@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include <cJSON.h>
@@ -24,7 +25,8 @@ enum {
 };
 
 /* ---- process setup (out.c) ---- */
-void phx_init(const char *argv0);   /* progname, stdout buffering, SIGPIPE, log env */
+/* progname, /dev/null on closed fds 0-2, stdout buffering, SIGPIPE, log env */
+void phx_init(const char *argv0);
 void phx_version(void) __attribute__((noreturn));
 
 /* ---- errors and logging (log.c) ---- */
@@ -80,15 +82,42 @@ int64_t phx_duration_ms(const char *s);
 /* ---- deployment ids and the state directory (state.c) ---- */
 const char *phx_state_dir(void);           /* PHX_STATE_DIR, or config, or .phx */
 void phx_set_state_dir(const char *dir);
-/* mkdir -p with mode 0700; dies on failure */
+/* makes the state directory (0700) or checks the one there: owned by
+ * another user or writable by group/others dies with PHX_EXIT_USAGE.
+ * phx_mkdirs, phx_claim_deployment_id and phx_deployment_path call it. */
+void phx_state_prepare(void);
+/* mkdir -p, each directory made 0700 whatever the umask; dies on failure */
 void phx_mkdirs(const char *path);
 /* claims deploy_YYYYMMDD_HHMMSS[_N] by creating its directory; returns it */
 char *phx_claim_deployment_id(void);
 bool phx_valid_deployment_id(const char *id);
 char *phx_deployment_path(const char *id, const char *name);  /* dir/id/name */
-/* writes a whole file atomically (tmp + rename) with mode 0600 */
-bool phx_write_file(const char *path, const void *data, size_t len);
 char *phx_read_file(const char *path, size_t *len);   /* NULL + errno */
+
+/* ---- writing files that cannot be redirected (wfile.c) ---- */
+/* Every file phx writes goes through these.  The bytes go to a temporary
+ * PATH.tmp.XXXXXX that open() creates (O_EXCL|O_NOFOLLOW, 0600: nothing
+ * planted there is followed); commit gives it mode, exactly, and renames
+ * it onto path (a symlink at path is replaced, not written through).
+ *   struct phx_wfile *w = phx_wfile_open(path, 0600);
+ *   if (!w) ... errno;
+ *   fputs(..., phx_wfile_fp(w));
+ *   if (!phx_wfile_commit(w)) ... errno;   (or phx_wfile_abort(w))
+ * Temporaries not committed are removed at exit; a signal handler calls
+ * phx_wfile_unlink_all() before it re-raises. */
+struct phx_wfile;
+struct phx_wfile *phx_wfile_open(const char *path, mode_t mode); /* NULL+errno */
+FILE *phx_wfile_fp(struct phx_wfile *w);
+/* flush, chmod, close, rename; frees w; false + errno (temporary removed) */
+bool phx_wfile_commit(struct phx_wfile *w);
+void phx_wfile_abort(struct phx_wfile *w);   /* removes the temporary, frees */
+void phx_wfile_unlink_all(void);            /* async-signal-safe */
+/* a whole file at once through the above, mode 0600 */
+bool phx_write_file(const char *path, const void *data, size_t len);
+/* a lock or log file: O_RDWR|O_APPEND, created with mode; refuses (-1,
+ * errno ELOOP/EPERM/EINVAL) a symlink, a file not ours or with a second
+ * name, anything not a regular file.  The caller flock()s it. */
+int phx_open_append(const char *path, mode_t mode);
 
 /* ---- secrets (redact.c) ---- */
 void phx_secret_add(const char *value);

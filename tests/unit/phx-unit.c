@@ -1,7 +1,9 @@
 /* Unit tests for libphx, emitting TAP. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "phx.h"
@@ -203,6 +205,112 @@ test_run(void)
 	phx_run_free(&c);
 }
 
+static int
+mode_of(const char *path)
+{
+	struct stat st;
+
+	return lstat(path, &st) < 0 ? -1 : (int)(st.st_mode & 07777);
+}
+
+/* phx_write_file and phx_wfile_*: modes whatever the umask, and nothing
+ * planted at the temporary or the target name is written through */
+static void
+test_wfile(const char *dir)
+{
+	char *victim = phx_asprintf("%s/victim", dir);
+	char *path = phx_asprintf("%s/out", dir);
+	char *planted = phx_asprintf("%s.tmp.%ld", path, (long)getpid());
+	char *text;
+	struct phx_wfile *w;
+	mode_t old = umask(0);
+
+	phx_write_file(victim, "mine\n", 5);
+	ok(mode_of(victim) == 0600, "write_file: 0600 under umask 000");
+	ok(symlink(victim, planted) == 0 && symlink(victim, path) == 0,
+	    "write_file: symlinks planted at the temporary and the target");
+	ok(phx_write_file(path, "new\n", 4), "write_file: written");
+	is_str(text = phx_read_file(victim, NULL), "mine\n",
+	    "write_file: planted symlinks not followed, victim unchanged");
+	free(text);
+	ok(mode_of(path) == 0600, "write_file: target replaced by a plain file");
+	umask(0777);
+	w = phx_wfile_open(path, 0640);
+	ok(w && fputs("piece 1\n", phx_wfile_fp(w)) >= 0 &&
+	    fputs("piece 2\n", phx_wfile_fp(w)) >= 0 && phx_wfile_commit(w),
+	    "wfile: written a piece at a time under umask 777");
+	ok(mode_of(path) == 0640, "wfile: committed with the mode asked");
+	is_str(text = phx_read_file(path, NULL), "piece 1\npiece 2\n",
+	    "wfile: content");
+	free(text);
+	umask(0);
+	w = phx_wfile_open(path, 0600);
+	fputs("half", phx_wfile_fp(w));
+	phx_wfile_abort(w);
+	is_str(text = phx_read_file(path, NULL), "piece 1\npiece 2\n",
+	    "wfile: abort leaves the old file");
+	free(text);
+	umask(old);
+	free(planted);
+	free(path);
+	free(victim);
+}
+
+/* phx_open_append: locks and logs refuse a symlink, a hard link, a file
+ * not regular; phx_mkdirs makes 0700 whatever the umask */
+static void
+test_append(const char *dir)
+{
+	char *victim = phx_asprintf("%s/victim", dir);
+	char *lock = phx_asprintf("%s/.lock", dir);
+	char *sub = phx_asprintf("%s/a/b", dir);
+	mode_t old = umask(0);
+	int fd = phx_open_append(lock, 0600);
+
+	ok(fd >= 0 && mode_of(lock) == 0600, "append: created 0600 under umask 000");
+	if (fd >= 0)
+		close(fd);
+	ok((fd = phx_open_append(lock, 0600)) >= 0, "append: opened again");
+	if (fd >= 0)
+		close(fd);
+	unlink(lock);
+	ok(symlink(victim, lock) == 0 && phx_open_append(lock, 0600) < 0 &&
+	    errno == ELOOP, "append: a symlink refused");
+	unlink(lock);
+	ok(link(victim, lock) == 0 && phx_open_append(lock, 0600) < 0,
+	    "append: a second name refused");
+	unlink(lock);
+	umask(0777);
+	phx_mkdirs(sub);
+	umask(0);
+	*strrchr(sub, '/') = '\0';
+	ok(mode_of(sub) == 0700, "mkdirs: 0700 under umask 777");
+	ok(chdir(sub) == 0 && mode_of("b") == 0700 && chdir("/") == 0,
+	    "mkdirs: the last one 0700 too");
+	umask(old);
+	free(sub);
+	free(lock);
+	free(victim);
+}
+
+static void
+test_files(void)
+{
+	char tmpl[] = "/tmp/phx-unit.XXXXXX";
+	char *dir = mkdtemp(tmpl), *cmd;
+
+	if (!dir) {
+		ok(0, "files: mkdtemp");
+		return;
+	}
+	test_wfile(dir);
+	test_append(dir);
+	cmd = phx_asprintf("rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		ok(0, "files: cleanup");
+	free(cmd);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -240,6 +348,7 @@ main(int argc, char **argv)
 	test_ids();
 	test_reader();
 	test_run();
+	test_files();
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;
 }
