@@ -350,8 +350,9 @@ emit_records(const char *secret, int fd)
 		cJSON_AddItemToObject(rec, "list", cJSON_CreateStringArray(
 		    (const char *const *)v, (int)n));
 		phx_emit(rec);
-		free(v[i]);
 	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
 	free(v);
 }
 
