@@ -375,21 +375,23 @@ find_patterns(const char *s, size_t len, struct spans *sp)
 }
 
 /* escapes are decoded (only when a secret is known, or "\/" may hide a
- * URL) and what is found there is mapped back to the source bytes */
+ * URL) and what is found there is mapped back to the source bytes; text
+ * escaped twice (JSON inside a JSON string) is decoded again */
 static void
-find_decoded(const char *s, size_t len, struct spans *sp)
+find_decoded(const char *s, size_t len, struct spans *sp, int depth)
 {
 	struct phx_decoded d = { 0 };
 	struct spans in = { 0 };
 
-	if (!memchr(s, '\\', len) && (!nforms || (!memchr(s, '%', len) &&
-	    !memchr(s, '&', len))))
+	if (depth > 2 || (!memchr(s, '\\', len) && (!nforms ||
+	    (!memchr(s, '%', len) && !memchr(s, '&', len)))))
 		return;
 	if (!nforms && !memmem(s, len, ":\\/\\/", 5))
 		return;
 	if (phx_decode(s, len, &d)) {
 		find_known(d.text.data, d.text.len, &in);
 		find_patterns(d.text.data, d.text.len, &in);
+		find_decoded(d.text.data, d.text.len, &in, depth + 1);
 		for (size_t i = 0; i < in.n; i++)
 			spans_add(sp, d.from[in.v[i].a], d.to[in.v[i].b - 1]);
 	}
@@ -402,7 +404,7 @@ find_all(const char *s, size_t len, struct spans *sp)
 {
 	find_known(s, len, sp);
 	find_patterns(s, len, sp);
-	find_decoded(s, len, sp);
+	find_decoded(s, len, sp, 1);
 	spans_merge(sp);
 }
 
