@@ -227,3 +227,48 @@ phx_decoded_free(struct phx_decoded *d)
 	free(d->to);
 }
 
+
+static const char *
+next_of(const char *p, const char *end, int c, const char *cached)
+{
+	const char *q;
+
+	if (cached && cached >= p)
+		return cached;
+	q = memchr(p, c, (size_t)(end - p));
+	return q ? q : end;
+}
+
+/* the pre-filter for phx_decode: true when some escape in s stands for
+ * a character whose first byte is in want.  It runs on every line a
+ * stage passes while a secret is known, so it jumps from one '\\', '%'
+ * or '&' to the next */
+bool
+phx_decode_any(const char *s, size_t len, const bool want[256])
+{
+	const char *end = s + len, *p = s, *bs = NULL, *pc = NULL, *amp = NULL;
+
+	while (p < end) {
+		long cp = 0;
+		bool is_byte;
+		size_t n;
+		char u[4];
+
+		bs = next_of(p, end, '\\', bs);
+		pc = next_of(p, end, '%', pc);
+		amp = next_of(p, end, '&', amp);
+		p = bs < pc ? (bs < amp ? bs : amp) : (pc < amp ? pc : amp);
+		if (p == end)
+			break;
+		if ((n = dec_one(p, end, &cp, &is_byte)) == 0) {
+			p++;
+			continue;
+		}
+		if (!is_byte)
+			utf8(cp, u);
+		if (want[is_byte ? (unsigned char)cp : (unsigned char)u[0]])
+			return true;
+		p += n;
+	}
+	return false;
+}

@@ -25,6 +25,8 @@ struct phx_decoded {
 };
 bool phx_decode(const char *s, size_t len, struct phx_decoded *d);  /* false: none */
 void phx_decoded_free(struct phx_decoded *d);
+/* true when an escape in s stands for a character starting with a want byte */
+bool phx_decode_any(const char *s, size_t len, const bool want[256]);
 
 /* ---- secrets (redact.c) ---- */
 void phx_secrets_from_env(void);           /* *_PASSWORD, *_TOKEN, *_API_KEY, ... */

@@ -40,6 +40,9 @@ static size_t nforms, maxraw, maxform;
 /* the mask is made of a character no form contains, so a mask next to
  * text never spells a secret (see pick_mask); "" when there is none */
 static char mask[MASK_LEN + 1] = "***";
+/* the bytes of every secret, and what starts an escape or a pattern:
+ * only text with an escape standing for one of them is decoded */
+static bool decode_for[256];
 
 struct span {
 	size_t a, b;
@@ -137,6 +140,10 @@ phx_secret_add(const char *value)
 		return;
 	if (len > maxraw)
 		maxraw = len;
+	for (const char *c = value; *c; c++)
+		decode_for[(unsigned char)*c] = true;
+	for (const char *c = "\\%&:/@="; *c; c++)
+		decode_for[(unsigned char)*c] = true;
 	form_add(phx_strdup(value));
 	form_add(phx_enc_json(value));
 	form_add(phx_enc_xml(value, "&#39;"));
@@ -220,6 +227,7 @@ phx_secrets_clear(void)
 	free(forms);
 	forms = NULL;
 	nforms = maxraw = maxform = 0;
+	memset(decode_for, 0, sizeof decode_for);
 	memcpy(mask, "***", MASK_LEN + 1);
 }
 
@@ -311,7 +319,9 @@ find_url(const char *s, const char *a, const char *end, struct spans *sp)
 			spans_add(sp, (size_t)(colon + 1 - s), (size_t)(at - s));
 			return at;
 		}
-		if (!colon)
+		/* a quote may be in the password only if an '@' follows */
+		if (!colon || e == end || !quotes ||
+		    !memchr(e, '@', (size_t)(end - e)))
 			return e;
 	}
 	return a;
@@ -374,6 +384,18 @@ find_patterns(const char *s, size_t len, struct spans *sp)
 	}
 }
 
+/* "\/": may hide a URL's "://" (memmem costs more on every line) */
+static bool
+escaped_slash(const char *s, size_t len)
+{
+	const char *end = s + len, *p = s;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && ++p < end)
+		if (*p == '/')
+			return true;
+	return false;
+}
+
 /* escapes are decoded (only when a secret is known, or "\/" may hide a
  * URL) and what is found there is mapped back to the source bytes; text
  * escaped twice (JSON inside a JSON string) is decoded again */
@@ -386,7 +408,8 @@ find_decoded(const char *s, size_t len, struct spans *sp, int depth)
 	if (depth > 2 || (!memchr(s, '\\', len) && (!nforms ||
 	    (!memchr(s, '%', len) && !memchr(s, '&', len)))))
 		return;
-	if (!nforms && !memmem(s, len, ":\\/\\/", 5))
+	if (!nforms ? !escaped_slash(s, len) :
+	    !phx_decode_any(s, len, decode_for))
 		return;
 	if (phx_decode(s, len, &d)) {
 		find_known(d.text.data, d.text.len, &in);
