@@ -104,6 +104,8 @@ phx_init(const char *argv0)
 	phx_log_setup();
 	/* phx_die is below us: it flushes held records through this hook */
 	phx_log_on_die(phx_exit);
+	/* a tool that leaves without phx_exit still ends a held line */
+	atexit(finish_long_line);
 	phx_secrets_from_env();
 }
 
