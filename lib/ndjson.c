@@ -173,6 +173,7 @@ take(struct phx_reader *r, struct phx_input *in, size_t len, bool newline)
 	if (r->in_long) {
 		in->lineno = r->lineno;
 		in->continued = r->long_begun;
+		in->chunk = true;
 		r->long_begun = r->in_long = !newline && !r->eof;
 		return PHX_RD_LONG;
 	}

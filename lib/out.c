@@ -19,6 +19,24 @@ static bool stdout_failed;
 static bool stdout_warned;
 static bool line_open;   /* a passed line ended without a newline */
 static bool held;        /* phx_out_hold(): flushed by phx_out_flush() */
+/* the end of an over-long line, held back until the next chunk shows
+ * whether a secret runs on into it */
+static struct phx_redact_stream long_line;
+
+static void write_out(const char *s, size_t len, bool newline, bool continued);
+
+/* an over-long line that ended without a newline (at end of input) */
+static void
+finish_long_line(void)
+{
+	struct phx_buf b = { 0 };
+
+	if (!phx_redact_pending(&long_line))
+		return;
+	phx_redact_chunk(&long_line, "", 0, true, &b);
+	write_out(b.data, b.len, false, true);
+	phx_buf_free(&b);
+}
 
 static void
 stdout_error(void)
@@ -67,6 +85,7 @@ bool phx_stdout_failed(void) { return stdout_failed; }
 void
 phx_exit(int status)
 {
+	finish_long_line();
 	if (fflush(stdout) == EOF || ferror(stdout))
 		stdout_failed = true;
 	if (stdout_failed && status == PHX_EXIT_OK)
@@ -105,6 +124,8 @@ phx_init(const char *argv0)
 	phx_log_setup();
 	/* phx_die is below us: it flushes held records through this hook */
 	phx_log_on_die(phx_exit);
+	/* a tool that leaves without phx_exit still ends a held line */
+	atexit(finish_long_line);
 	phx_secrets_from_env();
 }
 
@@ -162,35 +183,45 @@ phx_add_ref(cJSON *obj, const char *key, const char *value)
 		phx_die(PHX_EXIT_ENV, "out of memory");
 }
 
-/* most records fit the stack buffer: no print buffer to grow and copy */
+/* Secrets are masked in the values, before cJSON escapes them: masking
+ * the printed bytes could eat a quote.  Most records fit the stack
+ * buffer: no print buffer to grow and copy. */
 void
 phx_emit(cJSON *rec)
 {
 	char buf[8192];
-	char *s = buf, *clean;
-	size_t len, rlen;
+	char *s = buf;
 
+	phx_redact_json(rec);
+	finish_long_line();
 	if (!cJSON_PrintPreallocated(rec, buf, sizeof buf, false) &&
 	    !(s = cJSON_PrintUnformatted(rec)))
 		phx_die(PHX_EXIT_ENV, "out of memory");
 	cJSON_Delete(rec);
-	len = strlen(s);
-	clean = phx_redact_mem(s, len, &rlen);
-	if (clean)
-		write_out(clean, rlen, true, false);
-	else
-		write_out(s, len, true, false);
-	free(clean);
+	write_out(s, strlen(s), true, false);
 	if (s != buf)
 		free(s);
 }
 
+/* a line that held no secret goes out byte for byte; one that did is
+ * printed again (see phx_redact_mem); an over-long line's chunks are
+ * masked across their boundaries */
 void
 phx_pass(const struct phx_input *in)
 {
 	size_t rlen;
-	char *clean = phx_redact_mem(in->line, in->len, &rlen);
+	char *clean;
+	struct phx_buf b = { 0 };
 
+	if (!in->continued)
+		finish_long_line();
+	if (in->chunk) {
+		phx_redact_chunk(&long_line, in->line, in->len, in->newline, &b);
+		write_out(b.data, b.len, in->newline, in->continued);
+		phx_buf_free(&b);
+		return;
+	}
+	clean = phx_redact_mem(in->line, in->len, &rlen);
 	if (clean)
 		write_out(clean, rlen, in->newline, in->continued);
 	else

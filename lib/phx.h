@@ -120,11 +120,20 @@ bool phx_write_file(const char *path, const void *data, size_t len);
 int phx_open_append(const char *path, mode_t mode);
 
 /* ---- secrets (redact.c) ---- */
+/* registers a value (3 bytes or more) to be masked wherever it shows:
+ * raw, JSON-escaped, XML-escaped or URL-encoded */
 void phx_secret_add(const char *value);
 bool phx_is_secret_name(const char *name);
-/* returns a malloc'd copy with secrets masked, or NULL when nothing matched */
+/* a malloc'd copy with secrets masked, or NULL when nothing changed.  A
+ * text that is one JSON document is judged value by value and, when a
+ * value held a secret, printed again by cJSON (still valid JSON); any
+ * other text is masked as text */
 char *phx_redact_mem(const char *s, size_t len, size_t *outlen);
 char *phx_redact(const char *s);           /* always a malloc'd copy */
+/* one plain value (not JSON, not yet escaped), masked; always a malloc'd
+ * copy.  For a tool building another encoding (XML, Prometheus, SARIF,
+ * text): call it on the value BEFORE clipping or escaping it */
+char *phx_scrub(const char *s);
 void phx_secrets_clear(void);
 
 /* ---- records and standard output (out.c) ---- */
@@ -173,6 +182,7 @@ struct phx_input {
 	size_t len;
 	bool newline;         /* the original line ended in \n */
 	bool continued;       /* LONG: these bytes continue the previous chunk */
+	bool chunk;           /* LONG: a piece of an over-long line */
 	unsigned long lineno;
 	cJSON *json;          /* owned by the reader until the next call */
 	const char *type;     /* the record's "type" when RECORD */

@@ -1,16 +1,49 @@
 /* libphx's own names: used only inside lib/, never by a tool (phx.h is
  * the public face).  Layers, lower never calling higher:
- *   util <- redact <- log <- out <- ndjson, state, run, config, compose
+ *   util <- codec <- redact <- log <- out <- ndjson, state, run, config,
+ *   compose
  * (tests/lib-layers.t checks it).  Where a lower layer needs a higher
  * one at run time, the higher registers a hook at phx_init(). */
 #ifndef PHX_PRIV_H
 #define PHX_PRIV_H
 
+#include <stdbool.h>
+
 #include <cJSON.h>
+
+#include "phx.h"
+
+/* ---- encodings a secret may hide behind (codec.c) ---- */
+char *phx_enc_json(const char *v);         /* as between JSON quotes */
+char *phx_enc_xml(const char *v, const char *apos);   /* apos: &#39; or &apos; */
+char *phx_enc_url(const char *v, const char *hex, bool plus);   /* %XX */
+/* s with JSON escapes, XML entities and %XX decoded wherever they are;
+ * each decoded byte knows the span of s it came from */
+struct phx_decoded {
+	struct phx_buf text;
+	size_t *from, *to;
+};
+bool phx_decode(const char *s, size_t len, struct phx_decoded *d);  /* false: none */
+void phx_decoded_free(struct phx_decoded *d);
+/* true when an escape in s stands for a character starting with a want byte */
+bool phx_decode_any(const char *s, size_t len, const bool want[256]);
 
 /* ---- secrets (redact.c) ---- */
 void phx_secrets_from_env(void);           /* *_PASSWORD, *_TOKEN, *_API_KEY, ... */
 void phx_secrets_from_config(const cJSON *cfg);
+/* masks every string (value and key) in the tree; true if any changed */
+bool phx_redact_json(cJSON *root);
+/* an over-long line, chunk by chunk: writes to out what is safe to write
+ * now, holds back phx_redact_hold() bytes so a secret split between two
+ * chunks is still seen whole; final writes the rest */
+struct phx_redact_stream {
+	struct phx_buf held;
+	size_t forced;   /* held bytes a mask crossing the cut still covers */
+};
+void phx_redact_chunk(struct phx_redact_stream *st, const char *s, size_t len,
+    bool final, struct phx_buf *out);
+bool phx_redact_pending(const struct phx_redact_stream *st);
+size_t phx_redact_hold(void);
 
 /* ---- logging (log.c) ---- */
 void phx_log_setup(void);                  /* PHX_LOG_LEVEL, PHX_LOG_FORMAT */

@@ -1,7 +1,17 @@
 /* The one place that knows every secret value.  Everything a stage
- * writes (records, pass-through lines, logs, reports) goes through
- * phx_redact*, which masks known values, passwords inside URLs
- * (scheme://user:PASS@host) and password=... pairs in DSNs. */
+ * writes (records, pass-through lines, logs, reports) goes through here.
+ *
+ * Redaction works on values, not on their encodings: a record's strings
+ * are scrubbed before cJSON prints them, a JSON line is decoded, scrubbed
+ * and printed again, and only text that is not JSON is scrubbed as text.
+ * Masking serialized bytes instead eats quotes (a secret ending in '"')
+ * and misses a secret hidden by an escape.
+ *
+ * What is masked: every registered value, raw or JSON-, XML- or
+ * URL-encoded, also when it shows only once JSON escapes, XML entities or
+ * %XX are decoded; passwords in URLs (scheme://user:PASS@host, PASS up to
+ * the last '@' before the host); password=PASS pairs.  The masked spans
+ * of one text are found first, then each run of them becomes one mask. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,44 +20,138 @@
 #include "phx.h"
 #include "phx_priv.h"
 
-#define MASK "***"
 #define MIN_SECRET 3
+#define MASK_LEN 3
+/* hold-back for over-long lines also covers a URL split by a chunk */
+#define MIN_HOLD 255
+/* a decoded byte may come from up to this many source bytes (\\u0041) */
+#define MAX_ESCAPE 6
 
 extern char **environ;
 
-static char **secrets;
-static size_t nsecrets;
+struct form {
+	char *s;
+	size_t len;
+};
+
+/* every registered value in every encoding it is looked for in */
+static struct form *forms;
+static size_t nforms, maxraw, maxform;
+/* the mask is made of a character no form contains, so a mask next to
+ * text never spells a secret (see pick_mask); "" when there is none */
+static char mask[MASK_LEN + 1] = "***";
+/* the bytes of every secret, and what starts an escape or a pattern:
+ * only text with an escape standing for one of them is decoded */
+static bool decode_for[256];
+
+struct span {
+	size_t a, b;
+};
+struct spans {
+	struct span *v;
+	size_t n, cap;
+};
 
 static void
-secret_add_one(const char *v)
+spans_add(struct spans *sp, size_t a, size_t b)
 {
-	for (size_t i = 0; i < nsecrets; i++)
-		if (strcmp(secrets[i], v) == 0)
+	if (a >= b)
+		return;
+	if (sp->n == sp->cap) {
+		sp->cap = sp->cap ? sp->cap * 2 : 8;
+		sp->v = phx_reallocarray(sp->v, sp->cap, sizeof *sp->v);
+	}
+	sp->v[sp->n].a = a;
+	sp->v[sp->n++].b = b;
+}
+
+static int
+span_cmp(const void *x, const void *y)
+{
+	const struct span *p = x, *q = y;
+
+	return p->a < q->a ? -1 : p->a > q->a;
+}
+
+/* sorted, overlapping and touching spans joined: one mask for a run */
+static void
+spans_merge(struct spans *sp)
+{
+	size_t k = 0;
+
+	if (sp->n < 2)
+		return;
+	qsort(sp->v, sp->n, sizeof *sp->v, span_cmp);
+	for (size_t i = 1; i < sp->n; i++) {
+		if (sp->v[i].a <= sp->v[k].b) {
+			if (sp->v[i].b > sp->v[k].b)
+				sp->v[k].b = sp->v[i].b;
+		} else
+			sp->v[++k] = sp->v[i];
+	}
+	sp->n = k + 1;
+}
+
+/* ---- the registry ---- */
+
+static void
+form_add(char *s)
+{
+	size_t len = strlen(s);
+
+	for (size_t i = 0; i < nforms; i++)
+		if (forms[i].len == len && memcmp(forms[i].s, s, len) == 0) {
+			phx_free_secret(s);
 			return;
-	secrets = phx_reallocarray(secrets, nsecrets + 1, sizeof *secrets);
-	secrets[nsecrets++] = phx_strdup(v);
+		}
+	forms = phx_reallocarray(forms, nforms + 1, sizeof *forms);
+	forms[nforms].s = s;
+	forms[nforms++].len = len;
+	if (len > maxform)
+		maxform = len;
+}
+
+/* the first candidate that no form contains; "" if every one is used */
+static void
+pick_mask(void)
+{
+	static const char cand[] = "*~#x-_.=+!^|XYZyzqQ0123456789abcdefghijk"
+	    "lmnoprstuvwABCDEFGHIJKLMNOPRSTUVW";
+
+	for (const char *c = cand; *c; c++) {
+		size_t i = 0;
+		while (i < nforms && !memchr(forms[i].s, *c, forms[i].len))
+			i++;
+		if (i == nforms) {
+			memset(mask, *c, MASK_LEN);
+			mask[MASK_LEN] = '\0';
+			return;
+		}
+	}
+	mask[0] = '\0';
 }
 
 void
 phx_secret_add(const char *value)
 {
-	char *escaped;
-	cJSON *s;
+	size_t len = value ? strlen(value) : 0;
 
-	if (!value || strlen(value) < MIN_SECRET)
+	if (len < MIN_SECRET)
 		return;
-	secret_add_one(value);
-	/* inside a JSON string the value appears escaped */
-	s = cJSON_CreateString(value);
-	escaped = s ? cJSON_PrintUnformatted(s) : NULL;
-	cJSON_Delete(s);
-	if (escaped) {
-		size_t n = strlen(escaped);
-		escaped[n - 1] = '\0';
-		if (strcmp(escaped + 1, value) != 0)
-			secret_add_one(escaped + 1);
-		phx_free_secret(escaped);
-	}
+	if (len > maxraw)
+		maxraw = len;
+	for (const char *c = value; *c; c++)
+		decode_for[(unsigned char)*c] = true;
+	for (const char *c = "\\%&:/@="; *c; c++)
+		decode_for[(unsigned char)*c] = true;
+	form_add(phx_strdup(value));
+	form_add(phx_enc_json(value));
+	form_add(phx_enc_xml(value, "&#39;"));
+	form_add(phx_enc_xml(value, "&apos;"));
+	form_add(phx_enc_url(value, "0123456789ABCDEF", false));
+	form_add(phx_enc_url(value, "0123456789abcdef", false));
+	form_add(phx_enc_url(value, "0123456789ABCDEF", true));
+	pick_mask();
 }
 
 bool
@@ -118,94 +222,127 @@ phx_secrets_from_config(const cJSON *cfg)
 void
 phx_secrets_clear(void)
 {
-	for (size_t i = 0; i < nsecrets; i++)
-		phx_free_secret(secrets[i]);
-	free(secrets);
-	secrets = NULL;
-	nsecrets = 0;
+	for (size_t i = 0; i < nforms; i++)
+		phx_free_secret(forms[i].s);
+	free(forms);
+	forms = NULL;
+	nforms = maxraw = maxform = 0;
+	memset(decode_for, 0, sizeof decode_for);
+	memcpy(mask, "***", MASK_LEN + 1);
 }
 
-/* masks every known value; returns true when something was masked */
-static bool
-mask_known(const char *s, size_t len, struct phx_buf *out)
+size_t
+phx_redact_hold(void)
 {
-	bool hit = false;
-	size_t i = 0;
+	size_t h = maxraw * MAX_ESCAPE > maxform ? maxraw * MAX_ESCAPE : maxform;
 
-	if (!nsecrets)
-		return false;
-	while (i < len) {
-		size_t best = len, blen = 0;
-		for (size_t k = 0; k < nsecrets; k++) {
-			size_t sl = strlen(secrets[k]);
-			const char *m = memmem(s + i, len - i, secrets[k], sl);
-			if (m && (size_t)(m - s) < best) {
-				best = (size_t)(m - s);
-				blen = sl;
-			} else if (m && (size_t)(m - s) == best && sl > blen)
-				blen = sl;
+	return h > MIN_HOLD ? h : MIN_HOLD;
+}
+
+/* ---- finding what to mask ---- */
+
+/* every occurrence, overlapping ones too: the union is masked */
+static void
+find_known(const char *s, size_t len, struct spans *sp)
+{
+	for (size_t k = 0; k < nforms; k++) {
+		const char *p = s, *end = s + len, *m;
+		while ((m = memmem(p, (size_t)(end - p), forms[k].s,
+		    forms[k].len)) != NULL) {
+			spans_add(sp, (size_t)(m - s), (size_t)(m - s) + forms[k].len);
+			p = m + 1;
 		}
-		if (best == len)
-			break;
-		hit = true;
-		phx_buf_add(out, s + i, best - i);
-		phx_buf_addstr(out, MASK);
-		i = best + blen;
 	}
-	if (hit)
-		phx_buf_add(out, s + i, len - i);
-	return hit;
 }
 
 static bool
-url_delim(char c)
+stops_url(unsigned char c, bool quotes)
 {
-	return c == '/' || c == '?' || c == '#' || c == '"' || c == '\'' ||
-	    c == '\\' || isspace((unsigned char)c) || c == '\0';
+	return c <= ' ' || c == 0x7f || c == '<' || c == '>' ||
+	    (quotes && (c == '"' || c == '\'' || c == '\\' || c == '`'));
 }
 
-/* scheme://user:PASS@host: masks PASS; returns where the URL ends */
-static const char *
-mask_url(const char *a, const char *end, struct phx_buf *out,
-    const char **copied, bool *hit)
+static bool
+host_char(unsigned char c)
 {
-	const char *e = a, *at = NULL, *colon = NULL;
+	return isalnum(c) || c >= 0x80 || strchr(".-_~%!$&'()*+,;=", c);
+}
 
-	while (e < end && !url_delim(*e)) {
-		if (*e == '@')
-			at = e;
-		e++;
+/* at: an '@'; true when a host[:port] follows and ends the authority */
+static bool
+host_after(const char *at, const char *end)
+{
+	const char *h = at + 1;
+
+	if (h < end && *h == '[') {
+		while (h < end && *h != ']' && *h != '@')
+			h++;
+		if (h == end || *h != ']')
+			return false;
+		h++;
+	} else {
+		const char *start = h;
+		while (h < end && host_char((unsigned char)*h) && *h != '@')
+			h++;
+		if (h == start)
+			return false;
 	}
-	for (const char *k = a; at && k < at; k++)
-		if (*k == ':') {
-			colon = k;
-			break;
+	if (h < end && *h == ':')
+		while (++h < end && isdigit((unsigned char)*h))
+			;
+	return h == end || *h == '/' || *h == '?' || *h == '#' ||
+	    !(isalnum((unsigned char)*h) || *h == '@' || *h == ':');
+}
+
+/* a: just past "://".  The user ends at the first ':' and holds none of
+ * "/?#@"; the password runs to the LAST '@' that a host follows, so a
+ * raw '#', '/', '?' or '@' in it is masked too (a later '@' in a path
+ * or query means more is masked, never less).  The authority ends at a
+ * quote, else (no '@' found so) at white space. */
+static const char *
+find_url(const char *s, const char *a, const char *end, struct spans *sp)
+{
+	for (int quotes = 1; quotes >= 0; quotes--) {
+		const char *e = a, *colon = NULL, *at = NULL;
+
+		while (e < end && !stops_url((unsigned char)*e, quotes))
+			e++;
+		for (const char *k = a; k < e && !colon; k++)
+			if (*k == ':')
+				colon = k;
+			else if (strchr("/?#@", *k))
+				break;
+		for (const char *k = e; colon && k > colon + 1 && !at; k--)
+			if (k[-1] == '@' && host_after(k - 1, e))
+				at = k - 1;
+		if (at) {
+			spans_add(sp, (size_t)(colon + 1 - s), (size_t)(at - s));
+			return at;
 		}
-	if (at && colon && !(at - colon - 1 == 3 && memcmp(colon + 1, MASK, 3) == 0)) {
-		phx_buf_add(out, *copied, (size_t)(colon + 1 - *copied));
-		phx_buf_addstr(out, MASK);
-		*copied = at;
-		*hit = true;
+		/* a quote may be in the password only if an '@' follows */
+		if (!colon || e == end || !quotes ||
+		    !memchr(e, '@', (size_t)(end - e)))
+			return e;
 	}
-	return e;
+	return a;
 }
 
-/* password=PASS: masks PASS; returns where the value ends */
+/* password=PASS, PASS quoted or up to a separator */
 static const char *
-mask_pair(const char *v, const char *end, struct phx_buf *out,
-    const char **copied, bool *hit)
+find_pair(const char *s, const char *v, const char *end, struct spans *sp)
 {
 	const char *e = v;
 
+	if (v < end && *v == '\'') {
+		e = memchr(v + 1, '\'', (size_t)(end - v - 1));
+		e = e ? e : end;
+		spans_add(sp, (size_t)(v + 1 - s), (size_t)(e - s));
+		return e;
+	}
 	while (e < end && !isspace((unsigned char)*e) && *e != '"' &&
 	    *e != '&' && *e != ';' && *e != '\\' && *e != '\'')
 		e++;
-	if (e > v && !(e - v == 3 && memcmp(v, MASK, 3) == 0)) {
-		phx_buf_add(out, *copied, (size_t)(v - *copied));
-		phx_buf_addstr(out, MASK);
-		*copied = e;
-		*hit = true;
-	}
+	spans_add(sp, (size_t)(v - s), (size_t)(e - s));
 	return e;
 }
 
@@ -217,15 +354,12 @@ next_byte(const char *p, const char *end, int c)
 	return q ? q : end;
 }
 
-/* scheme://user:PASS@host and password=PASS; returns true when masked.
- * Every record goes through here, so it jumps from one ':' or '=' to
- * the next instead of trying the patterns at every byte. */
-static bool
-mask_patterns(const char *s, size_t len, struct phx_buf *out)
+/* URLs and password= pairs.  Every string goes through here, so it
+ * jumps from one ':' or '=' to the next instead of trying each byte. */
+static void
+find_patterns(const char *s, size_t len, struct spans *sp)
 {
-	const char *end = s + len, *p = s, *copied = s;
-	const char *colon = NULL, *eq = NULL;
-	bool hit = false;
+	const char *end = s + len, *p = s, *colon = NULL, *eq = NULL;
 
 	while (p < end) {
 		const char *q;
@@ -238,39 +372,225 @@ mask_patterns(const char *s, size_t len, struct phx_buf *out)
 		if (q == end)
 			break;
 		if (q == colon && end - q >= 3 && q[1] == '/' && q[2] == '/')
-			p = mask_url(q + 3, end, out, &copied, &hit);
+			p = find_url(s, q + 3, end, sp);
 		else if (q == eq && q - s >= 8 &&
 		    strncasecmp(q - 8, "password", 8) == 0 &&
 		    (q - 8 == s || !isalnum((unsigned char)q[-9])))
-			p = mask_pair(q + 1, end, out, &copied, &hit);
+			p = find_pair(s, q + 1, end, sp);
 		else
 			p = q + 1;
+		if (p <= q)
+			p = q + 1;
 	}
-	if (hit)
-		phx_buf_add(out, copied, (size_t)(end - copied));
-	return hit;
+}
+
+/* "\/": may hide a URL's "://" (memmem costs more on every line) */
+static bool
+escaped_slash(const char *s, size_t len)
+{
+	const char *end = s + len, *p = s;
+
+	while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL && ++p < end)
+		if (*p == '/')
+			return true;
+	return false;
+}
+
+/* escapes are decoded (only when a secret is known, or "\/" may hide a
+ * URL) and what is found there is mapped back to the source bytes; text
+ * escaped twice (JSON inside a JSON string) is decoded again */
+static void
+find_decoded(const char *s, size_t len, struct spans *sp, int depth)
+{
+	struct phx_decoded d = { 0 };
+	struct spans in = { 0 };
+
+	if (depth > 2 || (!memchr(s, '\\', len) && (!nforms ||
+	    (!memchr(s, '%', len) && !memchr(s, '&', len)))))
+		return;
+	if (!nforms ? !escaped_slash(s, len) :
+	    !phx_decode_any(s, len, decode_for))
+		return;
+	if (phx_decode(s, len, &d)) {
+		find_known(d.text.data, d.text.len, &in);
+		find_patterns(d.text.data, d.text.len, &in);
+		find_decoded(d.text.data, d.text.len, &in, depth + 1);
+		for (size_t i = 0; i < in.n; i++)
+			spans_add(sp, d.from[in.v[i].a], d.to[in.v[i].b - 1]);
+	}
+	free(in.v);
+	phx_decoded_free(&d);
+}
+
+static void
+find_all(const char *s, size_t len, struct spans *sp)
+{
+	find_known(s, len, sp);
+	find_patterns(s, len, sp);
+	find_decoded(s, len, sp, 1);
+	spans_merge(sp);
+}
+
+/* ---- masking ---- */
+
+/* s[0..upto) with the spans masked; with no mask character left, a text
+ * that holds a secret is dropped whole */
+static void
+render(const char *s, size_t upto, const struct spans *sp, struct phx_buf *out)
+{
+	size_t at = 0;
+
+	if (!mask[0] && sp->n)
+		return;
+	for (size_t i = 0; i < sp->n && sp->v[i].a < upto; i++) {
+		phx_buf_add(out, s + at, sp->v[i].a - at);
+		phx_buf_addstr(out, mask);
+		at = sp->v[i].b < upto ? sp->v[i].b : upto;
+	}
+	phx_buf_add(out, s + at, upto - at);
+}
+
+/* masked text, or NULL when masking changes nothing (none found, or
+ * only masks already there) */
+static char *
+scrub_text(const char *s, size_t len, size_t *outlen)
+{
+	struct spans sp = { 0 };
+	struct phx_buf out = { 0 };
+
+	find_all(s, len, &sp);
+	if (sp.n)
+		render(s, len, &sp, &out);
+	free(sp.v);
+	if (!sp.n || (out.len == len && memcmp(out.data, s, len) == 0)) {
+		phx_buf_free(&out);
+		return NULL;
+	}
+	phx_buf_str(&out);
+	if (outlen)
+		*outlen = out.len;
+	return out.data;
 }
 
 char *
+phx_scrub(const char *s)
+{
+	char *r = scrub_text(s, strlen(s), NULL);
+
+	return r ? r : phx_strdup(s);
+}
+
+/* ---- JSON: value by value ---- */
+
+static bool
+scrub_item(cJSON *it)
+{
+	bool changed = false;
+	char *clean;
+
+	if (it->string && (clean = scrub_text(it->string, strlen(it->string),
+	    NULL)) != NULL) {
+		if (!(it->type & cJSON_StringIsConst))
+			phx_free_secret(it->string);
+		it->string = clean;
+		it->type &= ~cJSON_StringIsConst;
+		changed = true;
+	}
+	if ((cJSON_IsString(it) || cJSON_IsRaw(it)) && it->valuestring &&
+	    (clean = cJSON_IsRaw(it) ? phx_redact_mem(it->valuestring,
+	    strlen(it->valuestring), NULL) : scrub_text(it->valuestring,
+	    strlen(it->valuestring), NULL)) != NULL) {
+		if (!(it->type & cJSON_IsReference))
+			phx_free_secret(it->valuestring);
+		it->valuestring = clean;
+		it->type &= ~cJSON_IsReference;
+		changed = true;
+	}
+	return changed;
+}
+
+static bool
+scrub_list(cJSON *first)
+{
+	bool changed = false;
+
+	for (cJSON *it = first; it; it = it->next) {
+		changed |= scrub_item(it);
+		if (it->child && !(it->type & cJSON_IsReference))
+			changed |= scrub_list(it->child);
+	}
+	return changed;
+}
+
+bool
+phx_redact_json(cJSON *root)
+{
+	bool changed = scrub_item(root);
+
+	if (root->child && !(root->type & cJSON_IsReference))
+		changed |= scrub_list(root->child);
+	return changed;
+}
+
+/* s as one JSON document, scrubbed and printed again into *json (NULL
+ * when no value held a secret: a match across quotes is none); false
+ * when s is not one JSON document */
+static bool
+scrub_json(const char *s, size_t len, char **json, size_t *outlen)
+{
+	const char *end = NULL, *p = s;
+	struct phx_buf out = { 0 };
+	cJSON *doc;
+	char *printed;
+
+	*json = NULL;
+	while (p < s + len && isspace((unsigned char)*p))
+		p++;
+	if (p == s + len || !strchr("{[\"", *p))
+		return false;
+	doc = cJSON_ParseWithLengthOpts(s, len, &end, false);
+	for (const char *k = end; doc && k < s + len; k++)
+		if (!isspace((unsigned char)*k)) {
+			cJSON_Delete(doc);
+			return false;
+		}
+	if (!doc || !phx_redact_json(doc)) {
+		cJSON_Delete(doc);
+		return doc != NULL;
+	}
+	/* formatted if it was: a newline inside the document */
+	printed = memchr(s, '\n', (size_t)(end - s)) ? cJSON_Print(doc) :
+	    cJSON_PrintUnformatted(doc);
+	cJSON_Delete(doc);
+	if (!printed)   /* out of memory: the masked text will do */
+		return false;
+	phx_buf_addstr(&out, printed);
+	phx_buf_add(&out, end, (size_t)(s + len - end));
+	phx_free_secret(printed);
+	phx_buf_str(&out);
+	*outlen = out.len;
+	*json = out.data;
+	return true;
+}
+
+/* the text scan is the pre-filter: only text it finds something in is
+ * parsed, and a JSON document is then judged by its values alone */
+char *
 phx_redact_mem(const char *s, size_t len, size_t *outlen)
 {
-	struct phx_buf a = { 0 }, b = { 0 };
-	bool known = mask_known(s, len, &a);
-	const char *cur = known ? a.data : s;
-	size_t curlen = known ? a.len : len;
+	size_t tlen, jlen = 0;
+	char *text = scrub_text(s, len, &tlen), *json;
 
-	if (mask_patterns(cur, curlen, &b)) {
-		phx_buf_free(&a);
-		phx_buf_str(&b);
-		if (outlen)
-			*outlen = b.len;
-		return b.data;
-	}
-	if (!known)
+	if (!text)
 		return NULL;
-	if (outlen)
-		*outlen = a.len;
-	return a.data;
+	if (scrub_json(s, len, &json, &jlen)) {
+		phx_free_secret(text);
+		text = json;
+		tlen = jlen;
+	}
+	if (text && outlen)
+		*outlen = tlen;
+	return text;
 }
 
 char *
@@ -279,4 +599,44 @@ phx_redact(const char *s)
 	char *r = phx_redact_mem(s, strlen(s), NULL);
 
 	return r ? r : phx_strdup(s);
+}
+
+/* ---- over-long lines, chunk by chunk ---- */
+
+/* Everything but the last phx_redact_hold() bytes is written, so a secret
+ * split by a chunk boundary is whole when it is looked for: one starting
+ * before the cut ends inside the buffer.  A masked span crossing the cut
+ * is carried on as "forced" so its rest is masked next time. */
+void
+phx_redact_chunk(struct phx_redact_stream *st, const char *s, size_t len,
+    bool final, struct phx_buf *out)
+{
+	struct spans sp = { 0 };
+	size_t n, cut, hold = phx_redact_hold(), forced = 0;
+
+	phx_buf_add(&st->held, s, len);
+	n = st->held.len;
+	spans_add(&sp, 0, st->forced < n ? st->forced : n);
+	find_all(st->held.data, n, &sp);
+	cut = final ? n : n > hold ? n - hold : 0;
+	render(st->held.data, cut, &sp, out);
+	for (size_t i = 0; i < sp.n; i++)
+		if (sp.v[i].a < cut && sp.v[i].b > cut)
+			forced = sp.v[i].b - cut;
+	free(sp.v);
+	phx_wipe(st->held.data, cut);
+	memmove(st->held.data, st->held.data + cut, n - cut);
+	st->held.len = n - cut;
+	st->forced = forced;
+	if (final) {
+		phx_buf_free(&st->held);
+		st->held.len = st->held.cap = 0;
+		st->forced = 0;
+	}
+}
+
+bool
+phx_redact_pending(const struct phx_redact_stream *st)
+{
+	return st->held.len > 0;
 }

@@ -64,4 +64,28 @@ printf '{"note":"the password is Hunter2-secret"}\n' >"$T_TMP/sec"
 out=$(DEMO_DB_PASSWORD=Hunter2-secret "$UNIT" pass <"$T_TMP/sec")
 is "$out" '{"note":"the password is ***"}' "pass-through masks known secrets"
 
+# redaction on values: a line holding no secret is passed byte for byte,
+# one holding one is printed again and still parses
+printf '{"service":"pw","state":"up"}\n{"m":"pw\\"x","n":"\\u00e9t\\u00e9-pass"}\n' >"$T_TMP/q"
+DB_PASSWORD='pw"' X_PASSWORD='été-pass' "$UNIT" pass <"$T_TMP/q" >"$T_TMP/out" 2>"$T_TMP/err"
+is "$(sed -n 1p "$T_TMP/out")" '{"service":"pw","state":"up"}' \
+    "a secret ending in a quote: a line without it stays byte for byte"
+is "$(sed -n 2p "$T_TMP/out" | jq -c . 2>&1)" '{"m":"***x","n":"***"}' \
+    "a line holding it (also behind escapes): masked, still JSON"
+
+# an over-long line's chunks are masked across their boundaries
+tok=tok-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123
+for off in $(seq 40 69); do
+	printf '%*s%s%s\n' "$off" '' "$tok" "$(printf '=%.0s' $(seq 100))"
+done >"$T_TMP/longsec"
+PHX_MAX_LINE=64 API_TOKEN=$tok "$UNIT" pass <"$T_TMP/longsec" >"$T_TMP/out" 2>/dev/null
+is "$(grep -c -- "$tok" "$T_TMP/out"):$(wc -l <"$T_TMP/out")" 0:30 \
+    "a secret split between two chunks of an over-long line: masked"
+is "$(sed 's/\*\*\*/'"$tok"'/' "$T_TMP/out" | cmp - "$T_TMP/longsec" && echo same)" same \
+    "and nothing else changed"
+printf '%s' "$(printf 'x%.0s' $(seq 100))$tok" >"$T_TMP/longend"
+PHX_MAX_LINE=64 API_TOKEN=$tok "$UNIT" pass 0 note <"$T_TMP/longend" >"$T_TMP/out" 2>/dev/null
+is "$(grep -c -- "$tok" "$T_TMP/out"):$(sed -n 2p "$T_TMP/out" | jq -r .type)" 0:note \
+    "an over-long last line without a newline: masked, ended before our record"
+
 done_testing

@@ -1,4 +1,5 @@
 /* Unit tests for libphx, emitting TAP. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -114,12 +115,357 @@ test_redact(void)
 	r = phx_redact("http://user@host/x");
 	is_str(r, "http://user@host/x", "redact: userinfo without password kept");
 	free(r);
+	r = phx_redact("see http://host:8080/a and http://host/mailto:a@b.c");
+	is_str(r, "see http://host:8080/a and http://host/mailto:a@b.c",
+	    "redact: a port, an '@' in the path: no password");
+	free(r);
+	r = phx_redact("http://host:8080/a@b http://u:pw@h/?to=a@b");
+	is_str(r, "http://host:***@b http://u:***@b",
+	    "redact: ambiguous: masks more, never less");
+	free(r);
 	ok(phx_is_secret_name("N8N_API_KEY"), "secret name: *_API_KEY");
 	ok(phx_is_secret_name("REVENUE_DB_PASSWORD"), "secret name: *_PASSWORD");
 	ok(phx_is_secret_name("WINDMILL_TOKEN"), "secret name: *_TOKEN");
 	ok(!phx_is_secret_name("PHX_PORT_DB"), "secret name: ordinary name");
 	ok(!phx_is_secret_name("BYPASS"), "secret name: word inside a word");
 	phx_secrets_clear();
+}
+
+/* each bug redaction of printed bytes had; all fail on that code */
+static void
+test_redact_regressions(void)
+{
+	char *r;
+
+	phx_secret_add("pw\"");
+	r = phx_redact("{\"service\":\"pw\",\"state\":\"up\"}");
+	is_str(r, "{\"service\":\"pw\",\"state\":\"up\"}",
+	    "regress: a secret ending in a quote eats no closing quote");
+	free(r);
+	phx_secrets_clear();
+	phx_secret_add("\xc3\xa9t\xc3\xa9-pass");
+	phx_secret_add("a/b-pw1");
+	phx_secret_add("<pw>x");
+	r = phx_redact("{\"m\":\"\\u00e9t\\u00e9-pass\",\"n\":\"a\\/b-pw1\","
+	    "\"o\":\"\\u003cpw>x\"}");
+	is_str(r, "{\"m\":\"***\",\"n\":\"***\",\"o\":\"***\"}",
+	    "regress: secrets behind JSON escapes are masked");
+	free(r);
+	r = phx_redact("text \\u003cpw\\u003ex and a%2Fb-pw1");
+	is_str(r, "text *** and ***", "regress: escapes in plain text too");
+	free(r);
+	phx_secrets_clear();
+	phx_secret_add("p@*");
+	r = phx_scrub("p@p@*");
+	ok(r && !strstr(r, "p@*"), "regress: the mask never re-forms a secret");
+	is_str(r, "p@~~~", "regress: so it uses a character no secret holds");
+	free(r);
+	phx_secrets_clear();
+	r = phx_scrub("http://user:p#ss@host/ postgresql://u:pa/ss@db:5432/x"
+	    " redis://:p?w@d@cache:6379 https://u:p%40w@h?q=1");
+	is_str(r, "http://user:***@host/ postgresql://u:***@db:5432/x"
+	    " redis://:***@cache:6379 https://u:***@h?q=1",
+	    "regress: URL passwords holding # / ? @ or %XX");
+	free(r);
+}
+
+static void
+test_redact_forms(void)
+{
+	char *r;
+
+	phx_secret_add("a&b<c'd");
+	phx_secret_add("p@ss word");
+	r = phx_scrub("x a&amp;b&lt;c&#39;d y a&amp;b&lt;c&apos;d z");
+	is_str(r, "x *** y *** z", "forms: XML-escaped");
+	free(r);
+	r = phx_scrub("p%40ss%20word p%40ss+word");
+	is_str(r, "*** ***", "forms: URL-encoded");
+	free(r);
+	r = phx_scrub("nothing here");
+	is_str(r, "nothing here", "scrub: a clean value is copied");
+	free(r);
+	ok(phx_redact_mem("{\"a\":\"x\",  \"b\":1.50}\n", 21, NULL) == NULL,
+	    "redact: a clean JSON text is left alone");
+	r = phx_redact("{\"a\":\"p@ss word\",\"b\":[1,\"p@ss word!\"]}\r\n");
+	is_str(r, "{\"a\":\"***\",\"b\":[1,\"***!\"]}\r\n",
+	    "redact: JSON printed again, trailing bytes kept");
+	free(r);
+	phx_secrets_clear();
+}
+
+/* ---- property: no secret in any output, in any encoding ---- */
+
+static unsigned long prop_seed = 20261127;
+
+static unsigned
+prop_rand(unsigned n)
+{
+	prop_seed = prop_seed * 6364136223846793005UL + 1442695040888963407UL;
+	return (unsigned)(prop_seed >> 33) % n;
+}
+
+/* the test's own encoders, written apart from lib's */
+static char *
+enc(const char *s, int how)
+{
+	struct phx_buf b = { 0 };
+	cJSON *j;
+	char *p;
+
+	if (how == 0)
+		return phx_strdup(s);
+	if (how == 1) {
+		j = cJSON_CreateString(s);
+		p = cJSON_PrintUnformatted(j);
+		cJSON_Delete(j);
+		p[strlen(p) - 1] = '\0';
+		memmove(p, p + 1, strlen(p));
+		return p;
+	}
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		const char *x = c == '&' ? "&amp;" : c == '<' ? "&lt;" :
+		    c == '>' ? "&gt;" : c == '"' ? "&quot;" : c == '\'' ? "&#39;" : NULL;
+		if (how == 2 && x)
+			phx_buf_addstr(&b, x);
+		else if ((how == 3 && !isalnum(c) && !strchr("-._~", c)) ||
+		    (how == 4 && c < 0x80 && !isalnum(c)))
+			phx_buf_printf(&b, how == 3 ? "%%%02X" : "\\u%04x", c);
+		else
+			phx_buf_add(&b, s, 1);
+	}
+	phx_buf_str(&b);
+	return b.data;
+}
+
+static bool
+holds_secret(const char *s, const char *secret)
+{
+	bool found = false;
+
+	for (int how = 0; how < 5 && !found; how++) {
+		char *f = enc(secret, how);
+		found = strstr(s, f) != NULL;
+		free(f);
+	}
+	return found;
+}
+
+static bool
+json_clean(const cJSON *it, const char *secret)
+{
+	for (; it; it = it->next) {
+		if ((it->string && holds_secret(it->string, secret)) ||
+		    (cJSON_IsString(it) && holds_secret(it->valuestring, secret)) ||
+		    !json_clean(it->child, secret))
+			return false;
+	}
+	return true;
+}
+
+/* every JSON line parses and holds the secret in no string; the bytes
+ * hold it JSON-escaped nowhere, and a line that is not JSON not at all */
+static bool
+output_clean(char *out, const char *secret, char *why, size_t whylen)
+{
+	char *json_form = enc(secret, 1);
+	bool good = true;
+
+	for (char *line = strtok(out, "\n"); line && good; line = strtok(NULL, "\n")) {
+		cJSON *j = line[0] == '{' ? cJSON_Parse(line) : NULL;
+		good = line[0] == '{' ? j && json_clean(j, secret) &&
+		    !strstr(line, json_form) : !holds_secret(line, secret);
+		if (!good)
+			snprintf(why, whylen, "%s", line);
+		cJSON_Delete(j);
+	}
+	free(json_form);
+	return good;
+}
+
+static char *
+capture(void (*fn)(const char *secret, int fd), const char *secret, int infd)
+{
+	char path[] = "/tmp/phx-unit.XXXXXX";
+	int fd = mkstemp(path), saved = dup(1);
+	struct phx_buf b = { 0 };
+	char chunk[4096];
+	ssize_t n;
+
+	fflush(stdout);
+	unlink(path);
+	dup2(fd, 1);
+	fn(secret, infd);
+	fflush(stdout);
+	dup2(saved, 1);
+	close(saved);
+	lseek(fd, 0, SEEK_SET);
+	while ((n = read(fd, chunk, sizeof chunk)) > 0)
+		phx_buf_add(&b, chunk, (size_t)n);
+	close(fd);
+	phx_buf_str(&b);
+	return b.data;
+}
+
+/* the values a secret is put in: alone, amid text, twice, cut short,
+ * next to its own prefix, inside JSON text, behind \u escapes */
+static char **
+prop_values(const char *secret, size_t *n)
+{
+	char *j = enc(secret, 1), *u = enc(secret, 4), *x = enc(secret, 2);
+	char *p = enc(secret, 3), *cut = phx_strdup(secret), **v;
+	size_t len = strlen(secret);
+
+	cut[len - 1] = '\0';
+	v = phx_calloc(12, sizeof *v);
+	v[0] = phx_strdup(secret);
+	v[1] = phx_asprintf("before %s after", secret);
+	v[2] = phx_asprintf("%s%s", secret, secret);
+	v[3] = phx_asprintf("%s", cut);
+	v[4] = phx_asprintf("%.2s%s\"", secret, secret);
+	v[5] = phx_asprintf("{\"k\":\"%s\",\"o\":1}", j);
+	v[6] = phx_asprintf("escaped %s here", u);
+	v[7] = phx_asprintf("<x a='%s'/>", x);
+	v[8] = phx_asprintf("https://user:%s@host/?q=%s", p, p);
+	v[9] = phx_asprintf("%s*%s", secret, cut);
+	*n = 10;
+	free(j);
+	free(u);
+	free(x);
+	free(p);
+	free(cut);
+	return v;
+}
+
+static void
+emit_records(const char *secret, int fd)
+{
+	size_t n;
+	char **v = prop_values(secret, &n);
+
+	(void)fd;
+	for (size_t i = 0; i < n; i++) {
+		cJSON *rec = phx_record_new("test");
+		cJSON_AddStringToObject(rec, "message", v[i]);
+		cJSON_AddStringToObject(rec, v[i], "as a key");
+		cJSON_AddItemToObject(rec, "list", cJSON_CreateStringArray(
+		    (const char *const *)v, (int)n));
+		phx_emit(rec);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+pass_lines(const char *secret, int fd)
+{
+	struct phx_reader *r = phx_reader_new(fd, "prop", 64);
+	struct phx_input in;
+
+	(void)secret;
+	while (phx_reader_next(r, &in) != PHX_RD_EOF)
+		phx_pass(&in);
+	phx_reader_free(r);
+}
+
+/* JSON lines (short), text lines, and over-long text lines with the
+ * secret across a 64-byte chunk boundary at every offset */
+static int
+prop_input(const char *secret)
+{
+	char path[] = "/tmp/phx-unit.XXXXXX";
+	int fd = mkstemp(path);
+	size_t n;
+	char **v = prop_values(secret, &n);
+	struct phx_buf b = { 0 };
+
+	unlink(path);
+	for (size_t i = 0; i < n; i++) {
+		cJSON *o = cJSON_CreateObject();
+		char *line;
+		cJSON_AddStringToObject(o, "m", v[i]);
+		line = cJSON_PrintUnformatted(o);
+		phx_buf_printf(&b, "%s\n", line);
+		if (!strchr(secret, '\n') && !strchr(secret, '\r'))
+			phx_buf_printf(&b, "text %s\n", v[i]);
+		free(line);
+		cJSON_Delete(o);
+		free(v[i]);
+	}
+	free(v);
+	for (size_t off = 30; off < 100 && !strpbrk(secret, "\r\n"); off += 3)
+		phx_buf_printf(&b, "%.*s%s%.*s\n", (int)off, "____________________"
+		    "____________________________________________________________"
+		    "____________________", secret, 70, "================="
+		    "=====================================================");
+	if (write(fd, b.data, b.len) != (ssize_t)b.len)
+		abort();
+	lseek(fd, 0, SEEK_SET);
+	phx_buf_free(&b);
+	return fd;
+}
+
+static char *
+prop_secret(const char *alphabet, size_t minlen, size_t maxlen)
+{
+	size_t len = minlen + prop_rand((unsigned)(maxlen - minlen + 1));
+	size_t na = strlen(alphabet);
+	char *s = phx_malloc(len * 4 + 1), *p = s;
+
+	while ((size_t)(p - s) < len) {
+		const char *c = alphabet + prop_rand((unsigned)na);
+		size_t cl = 1;
+		while ((c[cl] & 0xc0) == 0x80)   /* whole UTF-8 characters */
+			cl++;
+		if ((*c & 0xc0) == 0x80)
+			continue;
+		memcpy(p, c, cl);
+		p += cl;
+	}
+	*p = '\0';
+	return s;
+}
+
+static void
+test_redact_property(void)
+{
+	static const struct { const char *name, *alphabet; size_t min, max; }
+	    classes[] = {
+		{ "'*'", "*ab*c", 3, 8 }, { "'\"'", "\"ab\"c", 3, 8 },
+		{ "'\\\\'", "\\ab\\u00e9", 3, 10 }, { "&<>'", "&<>'ab;#", 3, 10 },
+		{ "'%'", "%41ab%", 3, 10 }, { "@:/?#", "@:/?#ab", 3, 10 },
+		{ "newlines", "\n\r\tab", 3, 8 },
+		{ "UTF-8", "\xc3\xa9\xe5\xaf\x86\xf0\x9f\x94\x91" "ab", 3, 8 },
+		{ "long tokens", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstu"
+		    "vwxyz0123456789+/=-_", 200, 260 },
+	};
+
+	for (size_t c = 0; c < sizeof classes / sizeof *classes; c++) {
+		int bad = 0, tried = 0;
+		char why[300] = "", name[80];
+		for (int k = 0; k < 12; k++, tried++) {
+			char *secret = prop_secret(classes[c].alphabet,
+			    classes[c].min, classes[c].max), *out;
+			int fd = prop_input(secret);
+			phx_secret_add(secret);
+			out = capture(emit_records, secret, -1);
+			bad += !output_clean(out, secret, why, sizeof why);
+			free(out);
+			out = capture(pass_lines, secret, fd);
+			bad += !output_clean(out, secret, why, sizeof why);
+			free(out);
+			close(fd);
+			phx_secrets_clear();
+			free(secret);
+		}
+		snprintf(name, sizeof name, "property: secrets with %s, %d "
+		    "tried: none in any output", classes[c].name, tried);
+		ok(!bad, name);
+		if (bad)
+			printf("# %d bad, e.g.: %s\n", bad, why);
+	}
 }
 
 static void
@@ -345,6 +691,9 @@ main(int argc, char **argv)
 	test_time();
 	test_ints();
 	test_redact();
+	test_redact_regressions();
+	test_redact_forms();
+	test_redact_property();
 	test_ids();
 	test_reader();
 	test_run();
