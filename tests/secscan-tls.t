@@ -41,23 +41,24 @@ quiet openssl req -x509 -newkey rsa:2048 -nodes -keyout self.key -out self.crt \
 	-days 365 -subj /CN=localhost -addext subjectAltName=DNS:localhost
 ok $? "certificates made with openssl"
 
-# serve NAME [s_server options...]: echoes the port
+# serve VAR NAME [s_server options...]: starts a server, its port in VAR
+# (not echoed: at_exit in a $(...) subshell would never kill it)
 serve() {
-	name=$1
-	shift
+	local var=$1 name=$2 port
+	shift 2
 	port=$(free_port)
 	openssl s_server -accept "127.0.0.1:$port" -cert "$name.crt" -key "$name.key" \
 		-quiet "$@" </dev/null >/dev/null 2>&1 &
 	at_exit "kill $! 2>/dev/null"
 	wait_port "$port" 10 || echo "s_server $name did not start" >&2
-	echo "$port"
+	printf -v "$var" %s "$port"
 }
-GOOD=$(serve good)
-SELF=$(serve self)
-EXPIRED=$(serve expired)
-SOON=$(serve soon)
-WRONG=$(serve wronghost)
-LEGACY=$(serve good -cipher 'DEFAULT:@SECLEVEL=0')
+serve GOOD good
+serve SELF self
+serve EXPIRED expired
+serve SOON soon
+serve WRONG wronghost
+serve LEGACY good -cipher 'DEFAULT:@SECLEVEL=0'
 CLOSED=$(free_port)
 
 scan() { phx-secscan "$@" 2>err >out </dev/null; echo $? >status; }
