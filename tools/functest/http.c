@@ -94,28 +94,6 @@ http_call(struct test_run *r, const char *method, const char *url,
 	return h->rc == CURLE_OK;
 }
 
-static const char *
-transport_reason(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-		return "refused";
-	case CURLE_OPERATION_TIMEDOUT:
-		return "timeout";
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return "dns";
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-		return "tls";
-	default:
-		return "protocol";
-	}
-}
-
 /* true when the call answered with status want; else the failure is set */
 bool
 expect_status(struct test_run *r, const char *step, const char *method,
@@ -129,7 +107,7 @@ expect_status(struct test_run *r, const char *step, const char *method,
 		return false;
 	}
 	if (h->rc != CURLE_OK) {
-		fail(r, step, transport_reason(h->rc), "%s %s: %s", method, url,
+		fail(r, step, phx_curl_reason(h->rc), "%s %s: %s", method, url,
 		    *h->err ? h->err : curl_easy_strerror(h->rc));
 		return false;
 	}
