@@ -52,7 +52,7 @@ http_call(struct test_run *r, const char *method, const char *url,
 
 	phx_buf_free(&h->body);
 	memset(h, 0, sizeof *h);
-	r->http_status = 0;
+	r->last_status = 0;
 	if (functest.stop_signal && !r->cleaning) {
 		h->rc = CURLE_ABORTED_BY_CALLBACK;
 		snprintf(h->err, sizeof h->err, "interrupted by signal %d",
@@ -87,7 +87,7 @@ http_call(struct test_run *r, const char *method, const char *url,
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	h->rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
-	r->http_status = h->status;   /* the record shows the last call's */
+	r->last_status = h->status;
 	phx_buf_str(&h->body);
 	phx_log(PHX_DEBUG, "%s %s: %ld %s", method, url, h->status,
 	    h->rc ? curl_easy_strerror(h->rc) : "");
