@@ -67,20 +67,38 @@ class H(BaseHTTPRequestHandler):
 
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 EOF
+# answers every ClientHello with a fatal certificate_required alert, as a
+# server that wants a client certificate does (curl: CURLE_SSL_CLIENTCERT)
+cat >alert.py <<'EOF'
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    c.recv(65536)
+    c.sendall(bytes([0x15, 3, 3, 0, 2, 2, 116]))
+    c.close()
+EOF
 cd "$TOP" || exit 1
 
-read -r TLS HTTP DEAD < <(free_port 3 | tr '\n' ' ')
+read -r TLS HTTP DEAD ALERT < <(free_port 4 | tr '\n' ' ')
 openssl s_server -www -accept "$TLS" -cert "$T_TMP/cert.pem" \
     -key "$T_TMP/key.pem" -quiet >/dev/null 2>&1 </dev/null &
 at_exit "kill $! 2>/dev/null"
 python3 "$T_TMP/fake.py" "$HTTP" &
 at_exit "kill $! 2>/dev/null"
+python3 "$T_TMP/alert.py" "$ALERT" &
+at_exit "kill $! 2>/dev/null"
 wait_port "$TLS" || { echo "Bail out! openssl s_server did not start"; exit 1; }
 wait_port "$HTTP" || { echo "Bail out! the fake n8n did not start"; exit 1; }
+wait_port "$ALERT" || { echo "Bail out! the alerting server did not start"; exit 1; }
 
 same_reason "unknown issuer" "https://localhost:$TLS" tls
 like "$(rec | jq -r .message)" "self-signed certificate" "unknown issuer: the message says why"
 same_reason "TLS to a plain HTTP server" "https://127.0.0.1:$HTTP" tls
+same_reason "client certificate required" "https://127.0.0.1:$ALERT" tls
 same_reason "nothing listening" "http://127.0.0.1:$DEAD" refused
 
 # the deactivation is refused (403), then the deletion conflicts (409):
