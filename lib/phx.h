@@ -9,8 +9,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <cJSON.h>
+#include <curl/curl.h>
 
 #define PHX_VERSION "0.1.0"
 #define PHX_RECORD_VERSION 1
@@ -241,6 +243,14 @@ bool phx_run(struct phx_run *run);
 void phx_run_free(struct phx_run *run);
 /* the last n lines of s (malloc'd) */
 char *phx_tail_lines(const char *s, size_t len, int n);
+
+/* ---- what libcurl tells (curl.c) ---- */
+/* a transfer's result as a record's reason: dns, refused, timeout, tls,
+ * or protocol for anything else (man/phx-records.5) */
+const char *phx_curl_reason(CURLcode rc);
+/* the peer certificate's expiry from CURLINFO_CERTINFO; false when it
+ * is not there or not understood */
+bool phx_curl_not_after(const struct curl_certinfo *ci, time_t *not_after);
 
 /* ---- compose files (compose.c) ---- */
 /* a compose file as cJSON, read as podman-compose reads it (YAML 1.1

@@ -657,6 +657,111 @@ test_files(void)
 	free(cmd);
 }
 
+/* every result the tools' transfers can end in, and its record reason */
+static void
+test_curl_reason(void)
+{
+	static const struct { CURLcode rc; const char *reason; } cases[] = {
+		{ CURLE_COULDNT_RESOLVE_HOST, "dns" },
+		{ CURLE_COULDNT_RESOLVE_PROXY, "dns" },
+		{ CURLE_COULDNT_CONNECT, "refused" },
+		{ CURLE_OPERATION_TIMEDOUT, "timeout" },
+		{ CURLE_SSL_CONNECT_ERROR, "tls" },
+		{ CURLE_PEER_FAILED_VERIFICATION, "tls" },
+		{ CURLE_SSL_CERTPROBLEM, "tls" },
+		{ CURLE_SSL_CIPHER, "tls" },
+		{ CURLE_SSL_CACERT_BADFILE, "tls" },
+		{ CURLE_SSL_ISSUER_ERROR, "tls" },
+		{ CURLE_SSL_PINNEDPUBKEYNOTMATCH, "tls" },
+		{ CURLE_SSL_INVALIDCERTSTATUS, "tls" },
+		{ CURLE_SSL_CRL_BADFILE, "tls" },
+		{ CURLE_SSL_CLIENTCERT, "tls" },
+		{ CURLE_SSL_ENGINE_NOTFOUND, "tls" },
+		{ CURLE_SSL_ENGINE_SETFAILED, "tls" },
+		{ CURLE_SSL_ENGINE_INITFAILED, "tls" },
+		{ CURLE_SSL_SHUTDOWN_FAILED, "tls" },
+		{ CURLE_USE_SSL_FAILED, "tls" },
+		{ CURLE_UNSUPPORTED_PROTOCOL, "protocol" },
+		{ CURLE_URL_MALFORMAT, "protocol" },
+		{ CURLE_WEIRD_SERVER_REPLY, "protocol" },
+		{ CURLE_HTTP2, "protocol" },
+		{ CURLE_PARTIAL_FILE, "protocol" },
+		{ CURLE_WRITE_ERROR, "protocol" },
+		{ CURLE_SEND_ERROR, "protocol" },
+		{ CURLE_RECV_ERROR, "protocol" },
+		{ CURLE_GOT_NOTHING, "protocol" },
+		{ CURLE_TOO_MANY_REDIRECTS, "protocol" },
+		{ CURLE_BAD_CONTENT_ENCODING, "protocol" },
+		{ CURLE_HTTP_RETURNED_ERROR, "protocol" },
+		{ CURLE_ABORTED_BY_CALLBACK, "protocol" },
+	};
+	static const char *const documented[] = {
+		"dns", "refused", "timeout", "tls", "protocol",
+	};
+	int undocumented = 0;
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char name[96];
+		snprintf(name, sizeof name, "curl reason: %s",
+		    curl_easy_strerror(cases[i].rc));
+		is_str(phx_curl_reason(cases[i].rc), cases[i].reason, name);
+	}
+	for (int rc = CURLE_OK; rc < CURL_LAST; rc++) {
+		const char *got = phx_curl_reason((CURLcode)rc);
+		size_t j = 0;
+		while (j < sizeof documented / sizeof *documented &&
+		    strcmp(got, documented[j]) != 0)
+			j++;
+		undocumented += j == sizeof documented / sizeof *documented;
+	}
+	ok(!undocumented, "curl reason: every result maps to a documented reason");
+}
+
+static void
+test_curl_not_after(void)
+{
+	static const struct { const char *line; time_t want; } cases[] = {
+		{ "Expire date:Dec 12 00:58:01 2026 GMT", 1797037081 },
+		{ "Expire date:Mar  5 12:00:00 2031 GMT", 1930478400 },
+		{ "Expire date: Mar 5 12:00:00 2031", 1930478400 },
+		{ "Expire date:2031-03-05 12:00:00 GMT", 1930478400 },
+		{ "Expire date:", -1 },
+		{ "Expire date:soon", -1 },
+		{ "Expire date:Mar 5 2031", -1 },
+		{ "Expire date:Mar  5 12:00:00 2031 CET", -1 },
+		{ "Start date:Mar  5 12:00:00 2031 GMT", -1 },
+	};
+	struct curl_certinfo ci = { 0, NULL };
+	struct curl_slist *cert[2] = { NULL, NULL };
+	time_t got = 0;
+
+	ok(!phx_curl_not_after(NULL, &got), "not_after: no certinfo");
+	ok(!phx_curl_not_after(&ci, &got), "not_after: no certificate");
+	ci.certinfo = cert;
+	ci.num_of_certs = 1;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char name[96];
+		bool found;
+		cert[0] = curl_slist_append(NULL, "Subject:CN = localhost");
+		cert[0] = curl_slist_append(cert[0], cases[i].line);
+		got = 0;
+		found = phx_curl_not_after(&ci, &got);
+		snprintf(name, sizeof name, "not_after: \"%s\"", cases[i].line);
+		ok(cases[i].want < 0 ? !found : found && got == cases[i].want,
+		    name);
+		if (found && got != cases[i].want)
+			printf("# got %lld\n", (long long)got);
+		curl_slist_free_all(cert[0]);
+	}
+	/* the peer's certificate is the first; its issuer's must not count */
+	cert[0] = curl_slist_append(NULL, "Subject:CN = localhost");
+	cert[1] = curl_slist_append(NULL, "Expire date:Dec 12 00:58:01 2026 GMT");
+	ci.num_of_certs = 2;
+	ok(!phx_curl_not_after(&ci, &got), "not_after: only the peer's certificate");
+	curl_slist_free_all(cert[0]);
+	curl_slist_free_all(cert[1]);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -698,6 +803,8 @@ main(int argc, char **argv)
 	test_reader();
 	test_run();
 	test_files();
+	test_curl_reason();
+	test_curl_not_after();
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;
 }

@@ -48,7 +48,8 @@ struct test_run {            /* one test being run, and its outcome */
 	int64_t started, deadline;
 	const char *status, *step, *reason;
 	char message[1024];
-	long http_status;
+	long last_status;        /* of the last HTTP call */
+	long http_status;        /* of the call the failure is about */
 	bool has_exit;
 	int exit_code;
 	char *output, *errout;

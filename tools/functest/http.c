@@ -52,7 +52,7 @@ http_call(struct test_run *r, const char *method, const char *url,
 
 	phx_buf_free(&h->body);
 	memset(h, 0, sizeof *h);
-	r->http_status = 0;
+	r->last_status = 0;
 	if (functest.stop_signal && !r->cleaning) {
 		h->rc = CURLE_ABORTED_BY_CALLBACK;
 		snprintf(h->err, sizeof h->err, "interrupted by signal %d",
@@ -87,33 +87,11 @@ http_call(struct test_run *r, const char *method, const char *url,
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
 	h->rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &h->status);
-	r->http_status = h->status;   /* the record shows the last call's */
+	r->last_status = h->status;
 	phx_buf_str(&h->body);
 	phx_log(PHX_DEBUG, "%s %s: %ld %s", method, url, h->status,
 	    h->rc ? curl_easy_strerror(h->rc) : "");
 	return h->rc == CURLE_OK;
-}
-
-static const char *
-transport_reason(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_CONNECT:
-		return "refused";
-	case CURLE_OPERATION_TIMEDOUT:
-		return "timeout";
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return "dns";
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-		return "tls";
-	default:
-		return "protocol";
-	}
 }
 
 /* true when the call answered with status want; else the failure is set */
@@ -129,7 +107,7 @@ expect_status(struct test_run *r, const char *step, const char *method,
 		return false;
 	}
 	if (h->rc != CURLE_OK) {
-		fail(r, step, transport_reason(h->rc), "%s %s: %s", method, url,
+		fail(r, step, phx_curl_reason(h->rc), "%s %s: %s", method, url,
 		    *h->err ? h->err : curl_easy_strerror(h->rc));
 		return false;
 	}

@@ -52,6 +52,9 @@ voutcome(struct test_run *r, const char *status, const char *step,
 	r->status = status;
 	r->step = step;
 	r->reason = reason;
+	/* later calls (a clean-up's) must not put their status beside this
+	 * failure's message */
+	r->http_status = r->last_status;
 	vsnprintf(r->message, sizeof r->message, fmt, ap);
 }
 

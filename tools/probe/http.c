@@ -154,54 +154,21 @@ http_start(struct check *c, int64_t now)
 		phx_die(PHX_EXIT_ENV, "curl_multi_add_handle failed");
 }
 
-static const char *
-curl_reason(CURLcode rc)
-{
-	switch (rc) {
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-		return "dns";
-	case CURLE_COULDNT_CONNECT:
-		return "refused";
-	case CURLE_OPERATION_TIMEDOUT:
-		return "timeout";
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CIPHER:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_INVALIDCERTSTATUS:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_USE_SSL_FAILED:
-		return "tls";
-	default:
-		return "protocol";
-	}
-}
-
 static void
 tls_info(struct check *c)
 {
 	struct curl_certinfo *ci = NULL;
 	long verify = 1;
-	struct tm tm;
+	time_t not_after;
 
 	c->http.tls_seen = true;
 	if (curl_easy_getinfo(c->http.easy, CURLINFO_SSL_VERIFYRESULT,
 	    &verify) == CURLE_OK)
 		c->http.tls_verified = verify == 0 && !c->set.insecure;
-	if (curl_easy_getinfo(c->http.easy, CURLINFO_CERTINFO, &ci) != CURLE_OK ||
-	    !ci || ci->num_of_certs < 1)
-		return;   /* a reused connection: keep what the handshake said */
-	for (struct curl_slist *s = ci->certinfo[0]; s; s = s->next) {
-		if (strncmp(s->data, "Expire date:", 12) != 0)
-			continue;
-		memset(&tm, 0, sizeof tm);
-		if (strptime(s->data + 12, "%b %d %H:%M:%S %Y", &tm))
-			c->http.not_after = (int64_t)timegm(&tm) * 1000;
-	}
+	/* none on a reused connection: keep what the handshake said */
+	if (curl_easy_getinfo(c->http.easy, CURLINFO_CERTINFO, &ci) == CURLE_OK &&
+	    phx_curl_not_after(ci, &not_after))
+		c->http.not_after = (int64_t)not_after * 1000;
 }
 
 /* curl's message without its timings, so equal failures read the same */
@@ -231,7 +198,7 @@ http_done(struct check *c, CURLcode rc)
 	    CURLINFO_TOTAL_TIME_T, &t);
 	c->response_ms = (int64_t)(t / 1000);
 	if (strncmp(c->url, "https://", 8) == 0 && (rc == CURLE_OK ||
-	    strcmp(curl_reason(rc), "tls") != 0))
+	    strcmp(phx_curl_reason(rc), "tls") != 0))
 		tls_info(c);
 	else if (strncmp(c->url, "https://", 8) == 0)
 		c->http.tls_seen = true, c->http.tls_verified = false;
@@ -247,7 +214,7 @@ http_done(struct check *c, CURLcode rc)
 		return;
 	}
 	if (rc != CURLE_OK) {
-		attempt_failed(c, curl_reason(rc), "%s", curl_message(c, rc));
+		attempt_failed(c, phx_curl_reason(rc), "%s", curl_message(c, rc));
 		return;
 	}
 	if (c->kind == K_HTTP)

@@ -47,15 +47,8 @@ tls_try(const struct tls_target *tt, enum tls_try how, char *err,
 	}
 	rc = curl_easy_perform(c);
 	if (rc == CURLE_OK && how == TRY_INFO &&
-	    curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK &&
-	    ci && ci->num_of_certs > 0) {
-		for (struct curl_slist *l = ci->certinfo[0]; l; l = l->next) {
-			struct tm tm = { 0 };
-			if (strncmp(l->data, "Expire date:", 12) == 0 &&
-			    strptime(l->data + 12, "%b %d %H:%M:%S %Y", &tm))
-				*not_after = timegm(&tm);
-		}
-	}
+	    curl_easy_getinfo(c, CURLINFO_CERTINFO, &ci) == CURLE_OK)
+		phx_curl_not_after(ci, not_after);
 	if (rc != CURLE_OK && !err[0])
 		snprintf(err, CURL_ERROR_SIZE, "%s", curl_easy_strerror(rc));
 	curl_easy_cleanup(c);
