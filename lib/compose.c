@@ -1,6 +1,7 @@
 /* Compose files, read the way podman-compose 1.0.3 reads them: YAML 1.1
  * typing of plain scalars, merge keys, then ${VAR} substitution in
- * strings from the environment and the .env beside the file.  Checked
+ * strings from the environment and the .env beside the file (all in
+ * yaml.c).  Checked
  * just enough that a deployment cannot half-start: services exist and
  * each names an image; published ports parse.  Errors name
  * file:line:column. */
@@ -12,35 +13,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
+#include "phx_yaml.h"
 
-#include "phx.h"
+/* published ports a file may declare, ranges expanded: each becomes a
+ * record and a check; 200 ranges "1-65535" would be 13 million */
+#define MAX_PORTS 4096
 
-#define MAX_DEPTH 64   /* aliases can nest; refuse "billion laughs" */
-
-struct ydoc {
-	const char *name;
-	yaml_document_t doc;
-	cJSON *dotenv;
-	char *err;          /* the first error; conversion goes on, harmless */
-	int depth;
+struct cdoc {
+	struct phx_yaml *y;
+	char *err;          /* the first error */
 };
 
-static void
-set_err(struct ydoc *y, const yaml_node_t *n, const char *fmt, ...)
+static void __attribute__((format(printf, 4, 5)))
+set_err(struct cdoc *c, const cJSON *item, bool key, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
 
-	if (y->err)
+	if (c->err)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	y->err = n ? phx_asprintf("%s:%lu:%lu: %s", y->name,
-	    (unsigned long)n->start_mark.line + 1,
-	    (unsigned long)n->start_mark.column + 1, msg)
-	    : phx_asprintf("%s: %s", y->name, msg);
+	c->err = phx_yaml_msg(c->y, item, key, "%s", msg);
 }
 
 /* ---- .env (python-dotenv's common subset) ---- */
@@ -85,252 +80,6 @@ load_dotenv(const char *dir)
 	return env;
 }
 
-/* ---- substitution, as podman-compose's var_re: a set variable wins even
- * when empty; the default is used only when it is unset ---- */
-
-static const char *
-lookup(const struct ydoc *y, const char *name)
-{
-	const char *v = getenv(name);
-
-	return v ? v : phx_jstr(y->dotenv, name);
-}
-
-static size_t
-name_len(const char *s)
-{
-	size_t n = 0;
-
-	if (!(isalpha((unsigned char)s[0]) || s[0] == '_'))
-		return 0;
-	while (isalnum((unsigned char)s[n]) || s[n] == '_')
-		n++;
-	return n;
-}
-
-static char *
-substitute(struct ydoc *y, const yaml_node_t *n, const char *s)
-{
-	struct phx_buf b = { 0 };
-
-	while (*s) {
-		char name[256];
-		const char *end, *v;
-		size_t len;
-
-		if (s[0] != '$') {
-			phx_buf_add(&b, s++, 1);
-			continue;
-		}
-		if (s[1] == '$') {
-			phx_buf_add(&b, "$", 1);
-			s += 2;
-			continue;
-		}
-		if (s[1] != '{') {
-			len = name_len(s + 1);
-			if (!len || len >= sizeof name) {
-				phx_buf_add(&b, s++, 1);
-				continue;
-			}
-			memcpy(name, s + 1, len);
-			name[len] = '\0';
-			if ((v = lookup(y, name)))
-				phx_buf_addstr(&b, v);
-			s += 1 + len;
-			continue;
-		}
-		len = name_len(s + 2);
-		end = strchr(s + 2, '}');
-		if (!len || len >= sizeof name || !end) {
-			phx_buf_add(&b, s++, 1);
-			continue;
-		}
-		memcpy(name, s + 2, len);
-		name[len] = '\0';
-		const char *op = s + 2 + len;
-		if (op != end && !((op[0] == '-' || op[0] == '?') ||
-		    (op[0] == ':' && (op[1] == '-' || op[1] == '?')))) {
-			phx_buf_add(&b, s++, 1);
-			continue;
-		}
-		if ((v = lookup(y, name)))
-			phx_buf_addstr(&b, v);
-		else if (op != end) {
-			const char *arg = op + (op[0] == ':' ? 2 : 1);
-			if ((op[0] == ':' ? op[1] : op[0]) == '?')
-				set_err(y, n, "%s: %.*s", name, (int)(end - arg), arg);
-			else
-				phx_buf_add(&b, arg, (size_t)(end - arg));
-		}
-		s = end + 1;
-	}
-	phx_buf_str(&b);
-	return b.data;
-}
-
-/* ---- YAML 1.1 plain scalars, as PyYAML's resolver sees them ---- */
-
-static bool
-in_list(const char *s, const char *const *list)
-{
-	for (; *list; list++)
-		if (strcmp(s, *list) == 0)
-			return true;
-	return false;
-}
-
-static cJSON *
-plain_scalar(const char *s)
-{
-	static const char *const nulls[] = { "", "~", "null", "Null", "NULL", NULL };
-	static const char *const yes[] = { "y", "Y", "yes", "Yes", "YES", "true",
-	    "True", "TRUE", "on", "On", "ON", NULL };
-	static const char *const no[] = { "n", "N", "no", "No", "NO", "false",
-	    "False", "FALSE", "off", "Off", "OFF", NULL };
-	char *end;
-
-	if (in_list(s, nulls))
-		return cJSON_CreateNull();
-	if (in_list(s, yes))
-		return cJSON_CreateTrue();
-	if (in_list(s, no))
-		return cJSON_CreateFalse();
-	if (*s && strspn(s, "+-0123456789") == strlen(s)) {
-		long long i;
-		errno = 0;
-		i = strtoll(s, &end, 10);
-		if (!errno && !*end && (s[0] != '0' || !s[1]))
-			return cJSON_CreateNumber((double)i);
-	}
-	if (*s && strpbrk(s, ".eE") && strspn(s, "+-0123456789.eE") == strlen(s)) {
-		double d = strtod(s, &end);
-		if (!*end && end != s)
-			return cJSON_CreateNumber(d);
-	}
-	return NULL;
-}
-
-/* ---- YAML -> cJSON ---- */
-
-static cJSON *convert(struct ydoc *y, yaml_node_t *n);
-
-static yaml_node_t *
-node(struct ydoc *y, int id)
-{
-	return yaml_document_get_node(&y->doc, id);
-}
-
-static const char *
-text(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-static void
-merge_into(cJSON *obj, const cJSON *from)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, from)
-		if (it->string && !cJSON_GetObjectItemCaseSensitive(obj, it->string))
-			cJSON_AddItemToObject(obj, it->string, cJSON_Duplicate(it, true));
-}
-
-static cJSON *
-convert_mapping(struct ydoc *y, yaml_node_t *n)
-{
-	cJSON *obj = cJSON_CreateObject();
-	cJSON *merges = cJSON_CreateArray();
-
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-	    p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(y, p->key), *v = node(y, p->value);
-		cJSON *val;
-
-		if (k->type != YAML_SCALAR_NODE) {
-			set_err(y, k, "keys must be plain strings");
-			continue;
-		}
-		val = convert(y, v);
-		if (strcmp(text(k), "<<") == 0 &&
-		    k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
-			cJSON_AddItemToArray(merges, val);   /* explicit keys win */
-			continue;
-		}
-		if (cJSON_GetObjectItemCaseSensitive(obj, text(k))) {
-			set_err(y, k, "duplicate key \"%s\"", text(k));
-			cJSON_Delete(val);
-			continue;
-		}
-		cJSON_AddItemToObject(obj, text(k), val);
-	}
-	for (const cJSON *m = merges->child; m; m = m->next) {
-		if (cJSON_IsObject(m))
-			merge_into(obj, m);
-		else if (cJSON_IsArray(m))
-			for (const cJSON *e = m->child; e; e = e->next)
-				merge_into(obj, e);
-	}
-	cJSON_Delete(merges);
-	return obj;
-}
-
-static cJSON *
-convert(struct ydoc *y, yaml_node_t *n)
-{
-	cJSON *v = NULL;
-
-	if (++y->depth > MAX_DEPTH) {
-		set_err(y, n, "nested too deeply");
-		y->depth--;
-		return cJSON_CreateNull();
-	}
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		v = convert_mapping(y, n);
-		break;
-	case YAML_SEQUENCE_NODE:
-		v = cJSON_CreateArray();
-		for (yaml_node_item_t *i = n->data.sequence.items.start;
-		    i < n->data.sequence.items.top; i++)
-			cJSON_AddItemToArray(v, convert(y, node(y, *i)));
-		break;
-	case YAML_SCALAR_NODE:
-		if (n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
-			v = plain_scalar(text(n));
-		if (!v) {
-			char *s = substitute(y, n, text(n));
-			v = cJSON_CreateString(s);
-			free(s);
-		}
-		break;
-	default:
-		v = cJSON_CreateNull();
-	}
-	y->depth--;
-	return v;
-}
-
-/* ---- finding nodes again, for positions in messages ---- */
-
-static yaml_node_t *
-map_get(struct ydoc *y, yaml_node_t *map, const char *key, yaml_node_t **keynode)
-{
-	if (!map || map->type != YAML_MAPPING_NODE)
-		return NULL;
-	for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
-	    p < map->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = node(y, p->key);
-		if (k->type == YAML_SCALAR_NODE && strcmp(text(k), key) == 0) {
-			if (keynode)
-				*keynode = k;
-			return node(y, p->value);
-		}
-	}
-	return NULL;
-}
-
 /* ---- ports ---- */
 
 static bool
@@ -365,9 +114,16 @@ add_port(cJSON *out, const char *ip, long host, long cport, const char *proto)
 	cJSON_AddItemToArray(out, p);
 }
 
-/* "[IP:][HOST:]CONTAINER[/PROTO]", ranges allowed; appends to out */
+/* ports being collected, at most room more of them */
+struct portlist {
+	cJSON *out;
+	size_t room;
+	bool full;       /* a spec did not fit in room */
+};
+
+/* "[IP:][HOST:]CONTAINER[/PROTO]", ranges allowed */
 static bool
-short_port(const char *spec, cJSON *out)
+short_port(const char *spec, struct portlist *pl)
 {
 	char *s = phx_strdup(spec), *slash, *c, *h = NULL, *ip = "";
 	char proto[8] = "tcp";
@@ -401,138 +157,166 @@ short_port(const char *spec, cJSON *out)
 		goto done;
 	if (hlo && hhi - hlo != chi - clo && hlo != hhi)
 		goto done;
+	if ((size_t)(chi - clo) >= pl->room) {
+		pl->full = true;
+		goto done;
+	}
+	pl->room -= (size_t)(chi - clo) + 1;
 	for (long i = 0; i <= chi - clo; i++)
-		add_port(out, ip, hlo ? (hhi > hlo ? hlo + i : hlo) : 0, clo + i, proto);
+		add_port(pl->out, ip, hlo ? (hhi > hlo ? hlo + i : hlo) : 0, clo + i,
+		    proto);
 	ok = true;
 done:
 	free(s);
 	return ok;
 }
 
+/* a port number from outside, checked before it is cast */
 static bool
-long_port(const cJSON *p, cJSON *out)
+port_number(const cJSON *n, long min, long *out)
+{
+	double d = n->valuedouble;
+
+	if (!(d >= (double)min && d <= 65535) || d != (double)(long)d)
+		return false;
+	*out = (long)d;
+	return true;
+}
+
+static bool
+long_port(const cJSON *p, struct portlist *pl)
 {
 	const cJSON *target = cJSON_GetObjectItemCaseSensitive(p, "target");
 	const cJSON *pub = cJSON_GetObjectItemCaseSensitive(p, "published");
 	const char *ip = phx_jstr(p, "host_ip");
 	const char *proto = phx_jstr(p, "protocol");
-	long host = 0, hi;
+	long host = 0, cport, hi;
 
-	if (!cJSON_IsNumber(target) || target->valuedouble < 1 ||
-	    target->valuedouble > 65535)
+	if (!cJSON_IsNumber(target) || !port_number(target, 1, &cport))
 		return false;
-	if (cJSON_IsNumber(pub))
-		host = (long)pub->valuedouble;
-	else if (cJSON_IsString(pub) && *pub->valuestring &&
+	if (cJSON_IsNumber(pub) && !port_number(pub, 0, &host))
+		return false;
+	if (cJSON_IsString(pub) && *pub->valuestring &&
 	    !parse_range(pub->valuestring, &host, &hi))
 		return false;
-	if (host < 0 || host > 65535)
+	if (!pl->room) {
+		pl->full = true;
 		return false;
-	add_port(out, ip ? ip : "", host, (long)target->valuedouble,
-	    proto ? proto : "tcp");
+	}
+	pl->room--;
+	add_port(pl->out, ip ? ip : "", host, cport, proto ? proto : "tcp");
 	return true;
 }
 
-/* a list of port specs (short or long syntax) as an array of
- * {host_ip,host_port,container_port,protocol}; NULL when one does not
- * parse, with that one (as JSON) in *bad */
-static cJSON *
-ports_list(const cJSON *ports, char **bad)
+/* a list of port specs (short or long syntax) into pl->out; false when
+ * one does not parse, with that one (as JSON) in *bad */
+static bool
+ports_list(const cJSON *ports, struct portlist *pl, char **bad)
 {
-	cJSON *out = cJSON_CreateArray();
 	const cJSON *p;
 
 	cJSON_ArrayForEach(p, ports) {
 		bool ok;
+		long n = 0;
 		if (cJSON_IsNumber(p)) {
 			char num[32];
-			snprintf(num, sizeof num, "%.0f", p->valuedouble);
-			ok = p->valuedouble == (long)p->valuedouble && short_port(num, out);
+			ok = port_number(p, 1, &n);
+			snprintf(num, sizeof num, "%ld", n);
+			ok = ok && short_port(num, pl);
 		} else if (cJSON_IsString(p))
-			ok = short_port(p->valuestring, out);
+			ok = short_port(p->valuestring, pl);
 		else
-			ok = cJSON_IsObject(p) && long_port(p, out);
+			ok = cJSON_IsObject(p) && long_port(p, pl);
 		if (!ok) {
 			if (bad)
 				*bad = cJSON_PrintUnformatted(p);
-			cJSON_Delete(out);
-			return NULL;
+			return false;
 		}
 	}
-	return out;
+	return true;
+}
+
+static bool
+service_ports(const cJSON *service, struct portlist *pl, char **bad)
+{
+	const cJSON *ports = cJSON_GetObjectItemCaseSensitive(service, "ports");
+	cJSON *one;
+	bool ok;
+
+	if (bad)
+		*bad = NULL;
+	if (!ports || cJSON_IsNull(ports) || cJSON_IsArray(ports))
+		return ports_list(ports, pl, bad);
+	one = cJSON_CreateArray();
+	cJSON_AddItemToArray(one, cJSON_Duplicate(ports, true));
+	ok = ports_list(one, pl, bad);
+	cJSON_Delete(one);
+	return ok;
 }
 
 cJSON *
 phx_compose_ports(const cJSON *service, char **bad)
 {
-	const cJSON *ports = cJSON_GetObjectItemCaseSensitive(service, "ports");
-	cJSON *one, *out;
+	struct portlist pl = { cJSON_CreateArray(), MAX_PORTS, false };
 
-	if (bad)
-		*bad = NULL;
-	if (!ports || cJSON_IsNull(ports) || cJSON_IsArray(ports))
-		return ports_list(ports, bad);
-	one = cJSON_CreateArray();
-	cJSON_AddItemToArray(one, cJSON_Duplicate(ports, true));
-	out = ports_list(one, bad);
-	cJSON_Delete(one);
-	return out;
+	if (service_ports(service, &pl, bad))
+		return pl.out;
+	cJSON_Delete(pl.out);
+	return NULL;
 }
 
 /* ---- checks ---- */
 
 static void
-check_service(struct ydoc *y, const char *name, const cJSON *svc,
-    yaml_node_t *keynode, yaml_node_t *valnode)
+check_service(struct cdoc *c, const cJSON *svc, size_t *room)
 {
 	const cJSON *image = cJSON_GetObjectItemCaseSensitive(svc, "image");
-	yaml_node_t *at;
+	const cJSON *at;
+	struct portlist pl = { cJSON_CreateArray(), *room, false };
 	char *bad;
-	cJSON *ports;
 
-	if (!cJSON_IsObject(svc)) {
-		set_err(y, valnode, "service \"%s\": expected a mapping", name);
-		return;
-	}
-	if (!cJSON_IsString(image) || !*image->valuestring) {
-		at = map_get(y, valnode, "image", NULL);
-		set_err(y, at ? at : keynode, "service \"%s\" has no image", name);
-		return;
-	}
-	ports = phx_compose_ports(svc, &bad);
-	if (!ports) {
-		at = map_get(y, valnode, "ports", NULL);
-		set_err(y, at ? at : keynode, "service \"%s\": bad port %s", name,
-		    bad ? bad : "list");
+	if (!cJSON_IsObject(svc))
+		set_err(c, svc, false, "service \"%s\": expected a mapping",
+		    svc->string);
+	else if (!cJSON_IsString(image) || !*image->valuestring)
+		set_err(c, image ? image : svc, !image,
+		    "service \"%s\" has no image", svc->string);
+	else if (!service_ports(svc, &pl, &bad)) {
+		at = cJSON_GetObjectItemCaseSensitive(svc, "ports");
+		if (pl.full)
+			set_err(c, at, false, "service \"%s\": more than %d "
+			    "published ports in the file (the limit)", svc->string,
+			    MAX_PORTS);
+		else
+			set_err(c, at ? at : svc, !at, "service \"%s\": bad port %s",
+			    svc->string, bad ? bad : "list");
 		free(bad);
-		return;
 	}
-	cJSON_Delete(ports);
+	*room = pl.room;
+	cJSON_Delete(pl.out);
 }
 
 static void
-check_compose(struct ydoc *y, yaml_node_t *top, const cJSON *c)
+check_compose(struct cdoc *c, const cJSON *top)
 {
-	const cJSON *services = cJSON_GetObjectItemCaseSensitive(c, "services");
-	yaml_node_t *snode, *skey = NULL;
+	const cJSON *services = cJSON_GetObjectItemCaseSensitive(top, "services");
+	const cJSON *svc;
+	size_t room = MAX_PORTS;
 
-	if (!cJSON_IsObject(c)) {
-		set_err(y, top, "not a compose file: expected a mapping at the top");
+	if (!cJSON_IsObject(top)) {
+		set_err(c, top, false,
+		    "not a compose file: expected a mapping at the top");
 		return;
 	}
-	snode = map_get(y, top, "services", &skey);
 	if (!cJSON_IsObject(services) || !services->child) {
-		set_err(y, skey ? skey : top, "no services defined");
+		set_err(c, services ? services : top, services != NULL,
+		    "no services defined");
 		return;
 	}
-	for (yaml_node_pair_t *p = snode->data.mapping.pairs.start;
-	    p < snode->data.mapping.pairs.top && !y->err; p++) {
-		yaml_node_t *k = node(y, p->key);
-		if (k->type != YAML_SCALAR_NODE)
-			continue;
-		check_service(y, text(k),
-		    cJSON_GetObjectItemCaseSensitive(services, text(k)), k,
-		    node(y, p->value));
+	cJSON_ArrayForEach(svc, services) {
+		check_service(c, svc, &room);
+		if (c->err)
+			return;
 	}
 }
 
@@ -540,41 +324,23 @@ cJSON *
 phx_compose_parse(const char *name, const char *data, size_t len,
     const char *dir, char **err)
 {
-	struct ydoc y = { .name = name };
-	yaml_parser_t parser;
-	yaml_node_t *top;
-	cJSON *c = NULL;
+	cJSON *dotenv = load_dotenv(dir ? dir : ".");
+	struct cdoc c = { phx_yaml_parse(name, data, len, PHX_YAML_TYPED, dotenv,
+	    err), NULL };
+	cJSON *top = NULL;
 
-	*err = NULL;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
-	if (!yaml_parser_load(&parser, &y.doc)) {
-		const yaml_mark_t *m = parser.problem ? &parser.problem_mark
-		    : &parser.context_mark;
-		*err = phx_asprintf("%s:%lu:%lu: invalid YAML: %s", name,
-		    (unsigned long)m->line + 1, (unsigned long)m->column + 1,
-		    parser.problem ? parser.problem : "parse error");
-		yaml_parser_delete(&parser);
+	cJSON_Delete(dotenv);
+	if (!c.y)
 		return NULL;
-	}
-	yaml_parser_delete(&parser);
-	y.dotenv = load_dotenv(dir ? dir : ".");
-	top = yaml_document_get_root_node(&y.doc);
-	if (!top)
-		set_err(&y, NULL, "empty file, no services defined");
-	else {
-		c = convert(&y, top);
-		if (!y.err)
-			check_compose(&y, top, c);
-	}
-	yaml_document_delete(&y.doc);
-	cJSON_Delete(y.dotenv);
-	if (y.err) {
-		*err = y.err;
-		cJSON_Delete(c);
-		return NULL;
-	}
-	return c;
+	if (!phx_yaml_root(c.y))
+		c.err = phx_asprintf("%s: empty file, no services defined", name);
+	else
+		check_compose(&c, phx_yaml_root(c.y));
+	if (!c.err)
+		top = phx_yaml_take(c.y);
+	phx_yaml_free(c.y);
+	*err = c.err;
+	return top;
 }
 
 cJSON *

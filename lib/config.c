@@ -4,6 +4,9 @@
  * stages then read plain cJSON.  Durations are stored in milliseconds. */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,10 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "phx.h"
 #include "phx_priv.h"
+#include "phx_yaml.h"
 
 #ifndef PHX_CONFDIR
 #define PHX_CONFDIR "/usr/local/share/phx/configs/deployment-validation"
@@ -228,7 +230,7 @@ parse_num(const char *s, double *out)
 		return false;
 	errno = 0;
 	*out = strtod(s, &end);
-	return !errno && *end == '\0';
+	return !errno && *end == '\0' && isfinite(*out);
 }
 
 static int
@@ -283,7 +285,9 @@ scalar_value(enum ftype t, const char *s, bool plain)
 		b = parse_bool(s);
 		return b < 0 ? NULL : cJSON_CreateBool(b);
 	case T_DURATION: {
-		int64_t ms = phx_duration_ms(s);
+		/* "nan" and "inf" are numbers to strtod, but no duration */
+		int64_t ms = isdigit((unsigned char)s[0]) || s[0] == '.' ?
+		    phx_duration_ms(s) : -1;
 		return ms < 0 ? NULL : cJSON_CreateNumber((double)ms);
 	}
 	case T_STRLIST: {
@@ -316,13 +320,9 @@ scalar_value(enum ftype t, const char *s, bool plain)
 
 /* ---- YAML documents ---- */
 
-struct ydoc {
-	const char *file;
-	yaml_document_t doc;
-};
-
-static void __attribute__((noreturn))
-node_die(const struct ydoc *y, const yaml_node_t *n, const char *fmt, ...)
+static void __attribute__((noreturn, format(printf, 4, 5)))
+item_die(const struct phx_yaml *y, const cJSON *item, bool key,
+    const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -330,54 +330,11 @@ node_die(const struct ydoc *y, const yaml_node_t *n, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	phx_die(PHX_EXIT_USAGE, "%s:%lu:%lu: %s", y->file,
-	    (unsigned long)n->start_mark.line + 1,
-	    (unsigned long)n->start_mark.column + 1, msg);
+	phx_die(PHX_EXIT_USAGE, "%s", phx_yaml_msg(y, item, key, "%s", msg));
 }
 
-/* ${VAR} and ${VAR:-default}, as in compose files, so one set of
- * variables moves both the stack's ports and the checks' targets */
-static char *
-expand_env(const char *s)
-{
-	struct phx_buf b = { 0 };
-
-	while (*s) {
-		const char *end, *dflt;
-		char name[128];
-		size_t n;
-
-		if (s[0] != '$' || s[1] != '{' || !(end = strchr(s + 2, '}'))) {
-			phx_buf_add(&b, s, 1);   /* $$ is a literal $ */
-			s += s[0] == '$' && s[1] == '$' ? 2 : 1;
-			continue;
-		}
-		dflt = strstr(s + 2, ":-");
-		if (dflt && dflt > end)
-			dflt = NULL;
-		n = (size_t)((dflt ? dflt : end) - (s + 2));
-		if (n >= sizeof name)
-			n = sizeof name - 1;
-		memcpy(name, s + 2, n);
-		name[n] = '\0';
-		if (getenv(name) && *getenv(name))
-			phx_buf_addstr(&b, getenv(name));
-		else if (dflt)
-			phx_buf_add(&b, dflt + 2, (size_t)(end - dflt - 2));
-		s = end + 1;
-	}
-	phx_buf_str(&b);
-	return b.data;
-}
-
-static cJSON *convert(const struct ydoc *y, yaml_node_t *n,
+static cJSON *convert(const struct phx_yaml *y, const cJSON *item,
     const struct field *f, const char *path);
-
-static const char *
-scalar_text(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
 
 static char *
 join_path(const char *path, const char *key)
@@ -395,49 +352,39 @@ find_field(const struct field *table, const char *key)
 }
 
 static cJSON *
-convert_mapping(const struct ydoc *y, yaml_node_t *n, const struct field *f,
-    const char *path)
+convert_mapping(const struct phx_yaml *y, const cJSON *map,
+    const struct field *f, const char *path)
 {
 	cJSON *obj = cJSON_CreateObject();
+	const cJSON *it;
 
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
-	    p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node((yaml_document_t *)&y->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node((yaml_document_t *)&y->doc, p->value);
-		const struct field *sub;
-		const char *key;
+	cJSON_ArrayForEach(it, map) {
+		const struct field *sub = NULL;   /* T_ANY */
 		char *child;
 
-		if (k->type != YAML_SCALAR_NODE)
-			node_die(y, k, "%s: keys must be plain strings", path);
-		key = scalar_text(k);
-		if (f->type == T_MAP) {
-			sub = find_field(f->sub, key);
+		if (f && f->type == T_MAP) {
+			sub = find_field(f->sub, it->string);
 			if (!sub)
-				node_die(y, k, "unknown key \"%s\"%s%s", key,
-				    *path ? " in " : "", path);
-		} else if (f->type == T_DICT)
+				item_die(y, it, true, "unknown key \"%s\"%s%s",
+				    it->string, *path ? " in " : "", path);
+		} else if (f && f->type == T_DICT)
 			sub = &f->sub[0];
-		else
-			sub = NULL;   /* T_ANY */
-		if (cJSON_GetObjectItemCaseSensitive(obj, key))
-			node_die(y, k, "duplicate key \"%s\"%s%s", key,
-			    *path ? " in " : "", path);
-		child = join_path(path, key);
-		cJSON_AddItemToObject(obj, key, convert(y, v, sub, child));
+		child = join_path(path, it->string);
+		cJSON_AddItemToObject(obj, it->string, convert(y, it, sub, child));
 		free(child);
 	}
 	return obj;
 }
 
 static cJSON *
-convert_sequence(const struct ydoc *y, yaml_node_t *n, const struct field *f,
-    const char *path)
+convert_sequence(const struct phx_yaml *y, const cJSON *seq,
+    const struct field *f, const char *path)
 {
 	static const struct field str_item = { "", T_STR, NULL };
 	static const struct field int_item = { "", T_INT, NULL };
 	const struct field *item = NULL;
 	cJSON *arr = cJSON_CreateArray();
+	const cJSON *it;
 	int idx = 0;
 
 	if (f && f->type == T_LIST)
@@ -446,49 +393,48 @@ convert_sequence(const struct ydoc *y, yaml_node_t *n, const struct field *f,
 		item = &str_item;
 	else if (f && f->type == T_INTLIST)
 		item = &int_item;
-	for (yaml_node_item_t *i = n->data.sequence.items.start;
-	    i < n->data.sequence.items.top; i++, idx++) {
-		yaml_node_t *v = yaml_document_get_node((yaml_document_t *)&y->doc, *i);
-		char *child = phx_asprintf("%s[%d]", path, idx);
-		cJSON_AddItemToArray(arr, convert(y, v, item, child));
+	cJSON_ArrayForEach(it, seq) {
+		char *child = phx_asprintf("%s[%d]", path, idx++);
+		cJSON_AddItemToArray(arr, convert(y, it, item, child));
 		free(child);
 	}
 	return arr;
 }
 
+/* an integer that a stage may keep in an int */
+static void
+check_int_range(const struct phx_yaml *y, const cJSON *item, enum ftype t,
+    const char *path)
+{
+	long long i;
+
+	if ((t == T_INT || t == T_INTLIST) && parse_int(item->valuestring, &i) &&
+	    (i < INT_MIN || i > INT_MAX))
+		item_die(y, item, false, "%s: %s is out of range (%d to %d)", path,
+		    item->valuestring, INT_MIN, INT_MAX);
+}
+
 static cJSON *
-convert(const struct ydoc *y, yaml_node_t *n, const struct field *f,
+convert(const struct phx_yaml *y, const cJSON *item, const struct field *f,
     const char *path)
 {
 	enum ftype t = f ? f->type : T_ANY;
-	char *text;
 	cJSON *v;
 
-	switch (n->type) {
-	case YAML_MAPPING_NODE:
-		if (t != T_MAP && t != T_DICT && t != T_ANY)
-			break;
-		return convert_mapping(y, n, f, path);
-	case YAML_SEQUENCE_NODE:
-		if (t != T_LIST && t != T_STRLIST && t != T_INTLIST && t != T_ANY)
-			break;
-		return convert_sequence(y, n, f, path);
-	case YAML_SCALAR_NODE:
-		if (t == T_MAP || t == T_DICT || t == T_LIST)
-			break;
-		text = expand_env(scalar_text(n));
-		v = scalar_value(t, text,
-		    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE);
-		if (v) {
-			free(text);
-			return v;
-		}
-		node_die(y, n, "%s: expected %s, got \"%s\"", path,
-		    type_name(t), text);
-	default:
-		break;
+	if (cJSON_IsObject(item) && (t == T_MAP || t == T_DICT || t == T_ANY))
+		return convert_mapping(y, item, f, path);
+	if (cJSON_IsArray(item) && (t == T_LIST || t == T_STRLIST ||
+	    t == T_INTLIST || t == T_ANY))
+		return convert_sequence(y, item, f, path);
+	if (cJSON_IsString(item) && t != T_MAP && t != T_DICT && t != T_LIST) {
+		check_int_range(y, item, t, path);
+		v = scalar_value(t, item->valuestring, phx_yaml_plain(y, item));
+		if (!v)
+			item_die(y, item, false, "%s: expected %s, got \"%s\"", path,
+			    type_name(t), item->valuestring);
+		return v;
 	}
-	node_die(y, n, "%s: expected %s", *path ? path : "top level",
+	item_die(y, item, false, "%s: expected %s", *path ? path : "top level",
 	    type_name(t));
 }
 
@@ -496,35 +442,24 @@ static cJSON *
 load_file(const char *file)
 {
 	static const struct field root = { "", T_MAP, root_fields };
-	FILE *f = fopen(file, "rb");
-	yaml_parser_t parser;
-	struct ydoc y = { .file = file };
-	yaml_node_t *top;
+	size_t len;
+	char *data = phx_read_file(file, &len), *err;
+	struct phx_yaml *y;
+	const cJSON *top;
 	cJSON *cfg;
 
-	if (!f)
+	if (!data)
 		phx_edie(PHX_EXIT_USAGE, "%s", file);
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_file(&parser, f);
-	if (!yaml_parser_load(&parser, &y.doc)) {
-		const yaml_mark_t *m = parser.problem ? &parser.problem_mark
-		    : &parser.context_mark;
-		char msg[512];
-		snprintf(msg, sizeof msg, "%s:%lu:%lu: invalid YAML: %s", file,
-		    (unsigned long)m->line + 1, (unsigned long)m->column + 1,
-		    parser.problem ? parser.problem : "parse error");
-		yaml_parser_delete(&parser);
-		fclose(f);
-		phx_die(PHX_EXIT_USAGE, "%s", msg);
-	}
-	yaml_parser_delete(&parser);
-	fclose(f);
-	top = yaml_document_get_root_node(&y.doc);
-	if (!top || (top->type == YAML_SCALAR_NODE && !*scalar_text(top)))
+	y = phx_yaml_parse(file, data, len, 0, NULL, &err);
+	phx_free_secret(data);
+	if (!y)
+		phx_die(PHX_EXIT_USAGE, "%s", err);
+	top = phx_yaml_root(y);
+	if (!top || (cJSON_IsString(top) && !*top->valuestring))
 		cfg = cJSON_CreateObject();
 	else
-		cfg = convert(&y, top, &root, "");
-	yaml_document_delete(&y.doc);
+		cfg = convert(y, top, &root, "");
+	phx_yaml_free(y);
 	return cfg;
 }
 

@@ -75,4 +75,77 @@ printf 'services:\n  db:\n    type: postgres\n    password: Sup3rS3cret!\n' >"$T
 out=$(cfg "$T_TMP/secret.yaml")
 unlike "$out" 'Sup3rS3cret' "a configured password is masked in everything written"
 
+# variables expand as in compose files: one expander for both
+cat >"$T_TMP/vars.yaml" <<'EOF'
+services:
+  core:
+    url: http://${PHXT_HOST}:${PHXT_UNSET-9999}/$PHXT_PATH?a=$$b&e=${PHXT_EMPTY-x}
+EOF
+out=$(PHXT_HOST=h PHXT_PATH=health PHXT_EMPTY= cfg "$T_TMP/vars.yaml")
+is "$(echo "$out" | jq -r .services.core.url)" 'http://h:9999/health?a=$b&e=' \
+    'services.yaml expands ${X-d}, $X, $$ and set-but-empty like compose files'
+printf 'services:\n  core:\n    url: "${PHXT_UNSET:?set PHXT_UNSET}"\n' >"$T_TMP/req.yaml"
+cfg "$T_TMP/req.yaml" >/dev/null
+is "$? $(err)" "2 phx-unit: error: $T_TMP/req.yaml:3:10: PHXT_UNSET: set PHXT_UNSET" \
+    '${X:?msg} unset: exit 2 naming file:line:column'
+
+# merge keys in configuration files too
+printf 'services:\n  a: &base {type: tcp, port: 5432}\n  b: {<<: *base, port: 6543}\n' >"$T_TMP/merge.yaml"
+out=$(cfg "$T_TMP/merge.yaml")
+is "$(echo "$out" | jq -c .services.b)" '{"port":6543,"type":"tcp"}' 'merge keys: <<: *anchor'
+
+# limits: exit 2 at once, naming file:line:column and the limit
+# quick NAME REGEX CMD...
+quick() {
+	local name=$1 re=$2 start ms st
+	shift 2
+	start=$(date +%s%N)
+	timeout 20 "$@" </dev/null >/dev/null 2>"$T_TMP/err"
+	st=$?
+	ms=$((($(date +%s%N) - start) / 1000000))
+	is "$st" 2 "$name: exit 2"
+	like "$(err)" "$re" "$name: names file:line:column and the limit"
+	ok $((ms >= 5000)) "$name: within 5 s ($ms ms)"
+}
+printf 'tests:\n  suites:\n    s:\n      args: &a [*a]\n' >"$T_TMP/self.yaml"
+quick "alias inside its own node" "self.yaml:4:17: alias \\*a is inside the node it names" \
+    "$UNIT" config "$T_TMP/self.yaml"
+{
+	printf 'tests:\n  suites:\n    s:\n      args:\n        a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n'
+	for i in 1 2 3 4 5 6 7; do
+		printf '        a%d: &a%d [*a%d' $i $i $((i - 1))
+		for _ in 1 2 3 4 5 6 7 8 9; do printf ', *a%d' $((i - 1)); done
+		printf ']\n'
+	done
+} >"$T_TMP/laughs.yaml"
+quick "billion laughs" "laughs.yaml:9:[0-9]*: alias \\*a3: more than 100000 nodes with it \\(the limit\\)" \
+    "$UNIT" config "$T_TMP/laughs.yaml"
+{ printf 'tests:\n  suites:\n    s:\n      args: '; head -c 100000 /dev/zero | tr '\0' '['; echo; } >"$T_TMP/deep.yaml"
+quick "100000 [" "deep.yaml:4:73: nested more than 64 deep \\(the limit\\)" \
+    "$UNIT" config "$T_TMP/deep.yaml"
+{ printf 'tests:\n  suites:\n    s:\n      args: ['; yes 1, | head -n 150000 | tr -d '\n'; echo '1]'; } >"$T_TMP/wide.yaml"
+quick "150000 nodes" "wide.yaml:4:[0-9]*: more than 100000 nodes \\(the limit\\)" \
+    "$UNIT" config "$T_TMP/wide.yaml"
+{ printf 'services:\n  web:\n    image: x\n    ports: ['; yes '"1-65535",' | head -n 200 | tr -d '\n'; echo '"1-65535"]'; } >"$T_TMP/ranges.yaml"
+quick "200 port ranges" "ranges.yaml:4:12: service \"web\": more than 4096 published ports in the file \\(the limit\\)" \
+    phx-secscan -f "$T_TMP/ranges.yaml"
+
+# numbers from outside: range-checked before any cast, errors naming the field
+printf 'services:\n  web:\n    image: x\n    ports: -1e999\n' >"$T_TMP/inf.yaml"
+phx-secscan -f "$T_TMP/inf.yaml" </dev/null >/dev/null 2>"$T_TMP/err"
+is "$? $(err)" "2 phx-secscan: error: $T_TMP/inf.yaml:4:12: service \"web\": bad port \"-1e999\"" \
+    "ports: -1e999: a bad port, as written"
+printf 'services:\n  web:\n    image: x\n    ports: [{target: 80, published: 1.0e+300}]\n' >"$T_TMP/huge.yaml"
+phx-secscan -f "$T_TMP/huge.yaml" </dev/null >/dev/null 2>"$T_TMP/err"
+is "$? $(err)" "2 phx-secscan: error: $T_TMP/huge.yaml:4:12: service \"web\": bad port {\"target\":80,\"published\":1e+300}" \
+    "published: 1.0e+300: a bad port"
+printf 'probe:\n  timeout: nan\n' >"$T_TMP/nan.yaml"
+cfg "$T_TMP/nan.yaml" >/dev/null
+is "$? $(err)" "2 phx-unit: error: $T_TMP/nan.yaml:2:12: probe.timeout: expected a duration (30, 1.5s, 500ms, 2m), got \"nan\"" \
+    "timeout: nan: not a duration"
+printf 'services:\n  core:\n    port: 99999999999\n' >"$T_TMP/big.yaml"
+cfg "$T_TMP/big.yaml" >/dev/null
+is "$? $(err)" "2 phx-unit: error: $T_TMP/big.yaml:3:11: services.core.port: 99999999999 is out of range (-2147483648 to 2147483647)" \
+    "port: 99999999999: out of range"
+
 done_testing

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "phx.h"
+#include "phx_yaml.h"
 
 static int ntest, nfail;
 
@@ -762,6 +762,119 @@ test_curl_not_after(void)
 	curl_slist_free_all(cert[1]);
 }
 
+static void
+expand_is(const char *in, const char *want, const char *name)
+{
+	char *err, *got = phx_yaml_expand(in, NULL, &err);
+
+	is_str(got ? got : err, want, name);
+	free(got);
+	free(err);
+}
+
+static void
+test_expand(void)
+{
+	cJSON *vars = cJSON_Parse("{\"PHXU_DOT\":\"dot\",\"PHXU_SET\":\"no\"}");
+	char *err, *s;
+
+	setenv("PHXU_SET", "v", 1);
+	setenv("PHXU_EMPTY", "", 1);
+	unsetenv("PHXU_UNSET");
+	expand_is("${PHXU_UNSET-d}", "d", "expand: ${X-d}, unset: the default");
+	expand_is("${PHXU_UNSET:-d}", "d", "expand: ${X:-d}, unset: the default");
+	expand_is("${PHXU_EMPTY-d}", "", "expand: ${X-d}, set but empty: empty");
+	expand_is("${PHXU_EMPTY:-d}", "",
+	    "expand: ${X:-d}, set but empty: empty, as podman-compose 1.0.3");
+	expand_is("${PHXU_SET:-d}/${PHXU_SET}", "v/v", "expand: set: its value");
+	expand_is("$PHXU_SET.$PHXU_UNSET.", "v..", "expand: $X, unset is empty");
+	expand_is("a$$b $${PHXU_SET}", "a$b ${PHXU_SET}", "expand: $$ is a $");
+	expand_is("${PHXU_UNSET:?set it}", "PHXU_UNSET: set it",
+	    "expand: ${X:?msg}, unset: the message");
+	expand_is("${PHXU_UNSET?no}", "PHXU_UNSET: no", "expand: ${X?msg}, unset");
+	expand_is("${PHXU_EMPTY:?no}", "", "expand: ${X:?msg}, set but empty: ok");
+	expand_is("$ ${1} ${PHXU_SET", "$ ${1} ${PHXU_SET",
+	    "expand: what is no reference stays");
+	s = phx_yaml_expand("${PHXU_DOT}-${PHXU_SET}", vars, &err);
+	is_str(s, "dot-v", "expand: vars after the environment");
+	free(s);
+	cJSON_Delete(vars);
+}
+
+/* text as YAML, printed as JSON, or the error */
+static void
+yaml_is(const char *text, int flags, const char *want, const char *name)
+{
+	char *err, *got;
+	struct phx_yaml *y = phx_yaml_parse("t.yaml", text, strlen(text), flags,
+	    NULL, &err);
+
+	got = y ? cJSON_PrintUnformatted(phx_yaml_root(y)) : err;
+	is_str(got, want, name);
+	free(got);
+	phx_yaml_free(y);
+}
+
+static void
+test_yaml(void)
+{
+	struct phx_buf b = { 0 };
+
+	yaml_is("[on, yes, Off, NO, true, y, n, ~, 8080, '8080', 0755, 1.5, 1e3, "
+	    "1.0e+999]", PHX_YAML_TYPED,
+	    "[true,true,false,false,true,\"y\",\"n\",null,8080,\"8080\",\"0755\","
+	    "1.5,\"1e3\",\"1.0e+999\"]", "yaml: YAML 1.1 scalars as PyYAML types them");
+	yaml_is("[on, 8080]", 0, "[\"on\",\"8080\"]", "yaml: untyped, all strings");
+	yaml_is("b: &b {x: 1, y: 2}\nc: &c {z: 3}\nm:\n  <<: [*b, *c]\n  x: 9\n"
+	    "n: {<<: *b, y: 0}\n", PHX_YAML_TYPED,
+	    "{\"b\":{\"x\":1,\"y\":2},\"c\":{\"z\":3},\"m\":{\"x\":9,\"y\":2,\"z\":3},"
+	    "\"n\":{\"y\":0,\"x\":1}}", "yaml: merge keys, explicit keys win");
+	yaml_is("a:\n  b: 1\n  b: 2\n", 0,
+	    "t.yaml:3:3: duplicate key \"b\" in a", "yaml: duplicate key");
+	yaml_is("a: *nope\n", 0, "t.yaml:1:4: undefined alias *nope",
+	    "yaml: undefined alias");
+	yaml_is("args: &a [*a]\n", 0,
+	    "t.yaml:1:11: alias *a is inside the node it names",
+	    "limit: an alias inside its own node");
+	phx_buf_addstr(&b, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+	for (int i = 1; i < 8; i++) {
+		phx_buf_printf(&b, "a%d: &a%d [", i, i);
+		for (int j = 0; j < 10; j++)
+			phx_buf_printf(&b, "%s*a%d", j ? ", " : "", i - 1);
+		phx_buf_addstr(&b, "]\n");
+	}
+	yaml_is(b.data, 0, "t.yaml:5:45: alias *a3: more than 100000 nodes with "
+	    "it (the limit)", "limit: billion laughs, nodes copied by aliases");
+	b.len = 0;
+	for (int i = 0; i < PHX_YAML_MAX_ALIASES + 2; i++)
+		phx_buf_addstr(&b, i ? ", *a" : "[&a x");
+	phx_buf_addstr(&b, "]");
+	yaml_is(b.data, 0, "t.yaml:1:40008: more than 10000 aliases (the limit)",
+	    "limit: alias uses");
+	b.len = 0;
+	for (int i = 0; i < 100000; i++)
+		phx_buf_addstr(&b, "[");
+	yaml_is(b.data, 0, "t.yaml:1:65: nested more than 64 deep (the limit)",
+	    "limit: nesting depth");
+	b.len = 0;
+	phx_buf_addstr(&b, "a: &a ");
+	for (int i = 0; i < 60; i++)
+		phx_buf_addstr(&b, "[");
+	for (int i = 0; i < 60; i++)
+		phx_buf_addstr(&b, "]");
+	phx_buf_addstr(&b, "\nb: [[[[[*a]]]]]\n");
+	yaml_is(b.data, 0, "t.yaml:2:9: alias *a: nested more than 64 deep with "
+	    "it (the limit)", "limit: nesting depth through an alias");
+	b.len = 0;
+	phx_buf_addstr(&b, "[");
+	for (int i = 0; i < PHX_YAML_MAX_NODES; i++)
+		phx_buf_addstr(&b, "1,");
+	phx_buf_addstr(&b, "1]");
+	yaml_is(b.data, 0, "t.yaml:1:200000: more than 100000 nodes (the limit)",
+	    "limit: nodes");
+	phx_buf_free(&b);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -805,6 +918,8 @@ main(int argc, char **argv)
 	test_files();
 	test_curl_reason();
 	test_curl_not_after();
+	test_expand();
+	test_yaml();
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;
 }
