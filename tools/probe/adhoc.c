@@ -1,5 +1,6 @@
 /* phx-probe's ad hoc checks: services of the configuration (-s, -a) and
  * targets on the command line, in the record form of their checks. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,8 @@ config_checks(const cJSON *e)
 		cJSON_AddStringToObject(c, "kind", type ? type : url ? "http" : "tcp");
 		if (url)
 			cJSON_AddStringToObject(c, "target", url);
-		else if (host && port > 0) {
+		else if (host && port >= 1 && port <= 65535 &&
+		    port == floor(port)) {
 			char *t = phx_asprintf(strchr(host, ':') ? "[%s]:%.0f" :
 			    "%s:%.0f", host, port);
 			cJSON_AddStringToObject(c, "target", t);

@@ -1,10 +1,15 @@
 /* phx-probe's checks: built from their record form, with their settings
  * (defaults, configuration, record, command line); freed at the end. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "probe.h"
+
+#define STATUS_MIN 100
+#define STATUS_MAX 599
+#define MAX_MULT 1000.0
 
 const char *const kind_names[] = { "http", "tcp", "postgres",
     "healthcheck" };
@@ -30,72 +35,131 @@ set_message(struct check *c, const char *reason, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* an empty array keeps what there was */
-static void
-expected_from_array(struct settings *s, const cJSON *es)
+/* the attempt just over finished: what it said stands */
+void
+result_keep(struct check *c, bool ok)
 {
-	const cJSON *it;
+	struct result *k = &c->kept;
 
-	if (!cJSON_IsArray(es) || cJSON_GetArraySize(es) == 0)
+	free(k->message);
+	cJSON_Delete(k->cond_results);
+	*k = (struct result){ true, ok, c->reason,
+	    c->message ? phx_strdup(c->message) : NULL, c->status_code,
+	    c->response_ms, cJSON_Duplicate(c->cond_results, true) };
+}
+
+/* the deadline cut the attempt short: the last finished one speaks */
+void
+result_restore(struct check *c)
+{
+	const struct result *k = &c->kept;
+
+	free(c->message);
+	cJSON_Delete(c->cond_results);
+	c->reason = k->reason;
+	c->message = k->message ? phx_strdup(k->message) : NULL;
+	c->status_code = k->status_code;
+	c->response_ms = k->response_ms;
+	c->cond_results = cJSON_Duplicate(k->cond_results, true);
+}
+
+/* a number from a record or the configuration as an integer in [lo, hi]:
+ * beyond them, infinities too, it is clamped, and NaN leaves dflt; so no
+ * cast ever sees a value it cannot hold */
+int64_t
+clamp_num(double v, int64_t lo, int64_t hi, int64_t dflt)
+{
+	if (isnan(v))
+		return dflt;
+	if (v <= (double)lo)
+		return lo;
+	if (v >= (double)hi)
+		return hi;
+	return (int64_t)v;
+}
+
+/* a number or an array of them, each clamped; NaN is left out, and
+ * nothing left keeps what there was */
+static void
+expected_from(struct settings *s, const cJSON *es)
+{
+	long codes[MAX_EXPECTED];
+	size_t n = 0;
+	const cJSON *it, *arr = cJSON_IsArray(es) ? es : NULL;
+
+	if (cJSON_IsNumber(es) && !isnan(es->valuedouble))
+		codes[n++] = (long)clamp_num(es->valuedouble, STATUS_MIN,
+		    STATUS_MAX, 0);
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsNumber(it) && !isnan(it->valuedouble) &&
+		    n < MAX_EXPECTED)
+			codes[n++] = (long)clamp_num(it->valuedouble,
+			    STATUS_MIN, STATUS_MAX, 0);
+	if (!n)
 		return;
-	s->nexpected = 0;
-	cJSON_ArrayForEach(it, es)
-		if (cJSON_IsNumber(it) && s->nexpected < MAX_EXPECTED)
-			s->expected[s->nexpected++] = (long)it->valuedouble;
+	memcpy(s->expected, codes, n * sizeof *codes);
+	s->nexpected = n;
+}
+
+typedef double number_getter(const cJSON *obj, const char *key, double dflt);
+
+/* the numbers of keys[]: timeout, retries, backoff initial, maximum and
+ * multiplier, interval; each clamped to its range (see phx-records(5)) */
+static void
+settings_read(struct settings *s, const cJSON *obj, number_getter *get,
+    const char *const keys[6])
+{
+	double mult = get(obj, keys[4], s->mult);
+
+	s->timeout = clamp_num(get(obj, keys[0], (double)s->timeout), 1,
+	    MAX_MS, s->timeout);
+	s->retries = (int)clamp_num(get(obj, keys[1], s->retries), 1,
+	    MAX_COUNT, s->retries);
+	s->binit = clamp_num(get(obj, keys[2], (double)s->binit), 0, MAX_MS,
+	    s->binit);
+	s->bmax = clamp_num(get(obj, keys[3], (double)s->bmax), 0, MAX_MS,
+	    s->bmax);
+	if (!isnan(mult))
+		s->mult = mult < 1 ? 1 : mult > MAX_MULT ? MAX_MULT : mult;
+	s->interval = clamp_num(get(obj, keys[5], (double)s->interval), 1,
+	    MAX_MS, s->interval);
 }
 
 void
 settings_from_config(struct settings *s, const cJSON *obj)
 {
-	s->timeout = (int64_t)phx_cfg_num(obj, "timeout", (double)s->timeout);
-	s->retries = (int)phx_cfg_num(obj, "retries", s->retries);
-	s->binit = (int64_t)phx_cfg_num(obj, "backoff.initial", (double)s->binit);
-	s->bmax = (int64_t)phx_cfg_num(obj, "backoff.max", (double)s->bmax);
-	s->mult = phx_cfg_num(obj, "backoff.multiplier", s->mult);
-	s->interval = (int64_t)phx_cfg_num(obj, "interval", (double)s->interval);
+	static const char *const keys[6] = { "timeout", "retries",
+	    "backoff.initial", "backoff.max", "backoff.multiplier", "interval" };
+
+	settings_read(s, obj, phx_cfg_num, keys);
 	s->insecure = phx_cfg_bool(obj, "insecure", s->insecure);
-	expected_from_array(s, phx_cfg(obj, "expected_status"));
+	expected_from(s, phx_cfg(obj, "expected_status"));
 }
 
 /* a check object of a service record: timeout_ms, backoff_initial_ms... */
 static void
 settings_from_record(struct settings *s, const cJSON *j)
 {
-	const cJSON *es = cJSON_GetObjectItemCaseSensitive(j, "expected_status");
+	static const char *const keys[6] = { "timeout_ms", "retries",
+	    "backoff_initial_ms", "backoff_max_ms", "backoff_multiplier",
+	    "interval_ms" };
 
-	s->timeout = (int64_t)phx_jnum(j, "timeout_ms", (double)s->timeout);
-	s->retries = (int)phx_jnum(j, "retries", s->retries);
-	s->binit = (int64_t)phx_jnum(j, "backoff_initial_ms", (double)s->binit);
-	s->bmax = (int64_t)phx_jnum(j, "backoff_max_ms", (double)s->bmax);
-	s->mult = phx_jnum(j, "backoff_multiplier", s->mult);
-	s->interval = (int64_t)phx_jnum(j, "interval_ms", (double)s->interval);
+	settings_read(s, j, phx_jnum, keys);
 	s->insecure = phx_jbool(j, "insecure", s->insecure);
-	if (cJSON_IsNumber(es)) {
-		s->nexpected = 1;
-		s->expected[0] = (long)es->valuedouble;
-	} else
-		expected_from_array(s, es);
+	expected_from(s, cJSON_GetObjectItemCaseSensitive(j, "expected_status"));
 }
 
 static void
 settings_from_options(struct settings *s)
 {
 	if (probe.opt.timeout >= 0)
-		s->timeout = probe.opt.timeout;
+		s->timeout = clamp_num((double)probe.opt.timeout, 1, MAX_MS, 1);
 	if (probe.opt.retries >= 0)
 		s->retries = probe.opt.retries;
 	if (probe.opt.interval >= 0)
-		s->interval = probe.opt.interval;
+		s->interval = clamp_num((double)probe.opt.interval, 1, MAX_MS, 1);
 	if (probe.opt.insecure)
 		s->insecure = true;
-	if (s->retries < 1)
-		s->retries = 1;
-	if (s->timeout < 1)
-		s->timeout = 1;
-	if (s->mult < 1)
-		s->mult = 1;
-	if (s->interval < 1)
-		s->interval = 1;
 }
 
 /* "host:port" or "[v6]:port" into its parts; false when malformed */
@@ -189,6 +253,8 @@ check_free(struct check *c)
 	free(c->invalid);
 	free(c->odd_kind);
 	free(c->message);
+	free(c->kept.message);
+	cJSON_Delete(c->kept.cond_results);
 	curl_slist_free_all(c->http.headers);
 	conds_free(c);
 	for (size_t i = 0; c->pg.keys[i]; i++) {

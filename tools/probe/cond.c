@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <limits.h>
 #include <math.h>
 #include <regex.h>
 #include <stdlib.h>
@@ -376,7 +377,7 @@ json_walk(const cJSON *j, const char *p)
 		} else {
 			char *end;
 			long i = strtol(p + 1, &end, 10);
-			j = cJSON_IsArray(j) && i >= 0 ?
+			j = cJSON_IsArray(j) && i >= 0 && i <= INT_MAX ?
 			    cJSON_GetArrayItem(j, (int)i) : NULL;
 			p = end + 1;
 		}

@@ -68,6 +68,18 @@ add_result(cJSON *o, struct check *c)
 	}
 }
 
+static void
+add_none(cJSON *rec)
+{
+	cJSON_AddStringToObject(rec, "check", "none");
+	cJSON_AddStringToObject(rec, "target", "");
+	cJSON_AddStringToObject(rec, "status", "unhealthy");
+	cJSON_AddNumberToObject(rec, "attempts", 0);
+	cJSON_AddNumberToObject(rec, "response_time_ms", 0);
+	cJSON_AddStringToObject(rec, "reason", "skipped");
+	cJSON_AddStringToObject(rec, "message", "no checks defined");
+}
+
 /* several checks: one verdict, the first failure's reason, every result */
 static void
 add_summary(cJSON *rec, const struct service *s)
@@ -90,6 +102,8 @@ add_summary(cJSON *rec, const struct service *s)
 		if (!code && c->status_code)
 			code = c->status_code;
 	}
+	if (bad)    /* the status that goes with the reason */
+		code = bad->status_code;
 	cJSON_AddStringToObject(rec, "check", phx_buf_str(&kinds));
 	cJSON_AddStringToObject(rec, "target", first->target);
 	cJSON_AddStringToObject(rec, "status", bad ? "unhealthy" : "healthy");
@@ -111,36 +125,42 @@ add_summary(cJSON *rec, const struct service *s)
 	phx_buf_free(&kinds);
 }
 
+/* a service's verdict; after a confirm pass only a changed one */
 void
 service_emit(struct service *s)
 {
-	cJSON *rec = phx_record_new("health");
-	bool healthy = s->nchecks > 0;
+	bool healthy = s->nchecks > 0, again = s->confirming;
+	cJSON *rec;
 
 	for (size_t i = 0; i < s->nchecks; i++)
 		healthy = healthy && s->checks[i]->healthy;
+	probe.pending--;
+	s->confirming = false;
+	if (again && healthy) {
+		phx_log(PHX_DEBUG, "%s: still healthy", s->name);
+		return;
+	}
+	rec = phx_record_new("health");
 	phx_add_ref(rec, "service", s->name);
 	if (s->nchecks == 1)
 		add_result(rec, s->checks[0]);
 	else if (s->nchecks > 1)
 		add_summary(rec, s);
-	else {
-		cJSON_AddStringToObject(rec, "check", "none");
-		cJSON_AddStringToObject(rec, "target", "");
-		cJSON_AddStringToObject(rec, "status", "unhealthy");
-		cJSON_AddNumberToObject(rec, "attempts", 0);
-		cJSON_AddNumberToObject(rec, "response_time_ms", 0);
-		cJSON_AddStringToObject(rec, "reason", "skipped");
-		cJSON_AddStringToObject(rec, "message", "no checks defined");
+	else
+		add_none(rec);
+	if (again) {
+		cJSON_AddBoolToObject(rec, "was_healthy", true);
+		probe.healthy--;
 	}
 	ensure_phase_start();
 	phx_emit(rec);
 	s->emitted = true;
-	probe.pending--;
+	s->healthy = healthy;
+	s->healthy_at = phx_now_ms();
 	if (healthy)
 		probe.healthy++;
 	else
 		probe.unhealthy++;
-	phx_log(healthy ? PHX_DEBUG : PHX_INFO, "%s: %s", s->name,
-	    healthy ? "healthy" : "unhealthy");
+	phx_log(healthy ? PHX_DEBUG : PHX_INFO, "%s: %s%s", s->name,
+	    healthy ? "healthy" : "unhealthy", again ? ", after being healthy" : "");
 }

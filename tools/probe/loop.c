@@ -132,7 +132,8 @@ run_loop(void)
 		now = phx_now_ms();
 		expire_polled(now);
 		start_due(now);
-		if (!probe.in && probe.pending == 0)
+		if (!probe.in && probe.pending == 0 && (!probe.wait ||
+		    probe.confirmed || !confirm_start(now)))
 			break;
 		n = build_fds(&fds, &owners, &cap);
 		phx_out_flush();

@@ -45,7 +45,8 @@ load_defaults(void)
 	d->nexpected = 1;
 	d->expected[0] = 200;
 	settings_from_config(d, section);
-	probe.concurrency = (int)phx_cfg_num(section, "concurrency", 32);
+	probe.concurrency = (int)clamp_num(phx_cfg_num(section, "concurrency",
+	    32), 1, MAX_COUNT, 32);
 	probe.podman = phx_cfg_str(probe.cfg, "deployment.podman", "podman");
 }
 
@@ -65,7 +66,7 @@ count_arg(const char *s, const char *what)
 	char *end;
 	long v = strtol(s, &end, 10);
 
-	if (!*s || *end || v < 1 || v > 1000000)
+	if (!*s || *end || v < 1 || v > MAX_COUNT)
 		phx_die(PHX_EXIT_USAGE, "%s: not a positive number: %s", what, s);
 	return (int)v;
 }
@@ -153,10 +154,12 @@ setup(struct args *a)
 	if (a->jobs)
 		probe.concurrency = a->jobs;
 	if (deadline < 0)
-		deadline = (int64_t)phx_cfg_num(probe.cfg, "probe.deadline", 0);
+		deadline = clamp_num(phx_cfg_num(probe.cfg, "probe.deadline",
+		    0), 0, MAX_MS, 0);
 	if (deadline == 0 && probe.wait)
-		deadline = (int64_t)phx_cfg_num(probe.cfg, "deployment.timeout",
-		    300000);
+		deadline = clamp_num(phx_cfg_num(probe.cfg,
+		    "deployment.timeout", 300000), 0, MAX_MS, 300000);
+	deadline = min64(deadline, MAX_MS);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(probe.multi = curl_multi_init()))
 		phx_die(PHX_EXIT_ENV, "cannot initialise libcurl");

@@ -10,6 +10,8 @@
 
 #define MAX_EXPECTED 16
 #define MAX_PGPARAMS 10
+#define MAX_MS (7 * 86400000LL)  /* the longest duration taken from outside */
+#define MAX_COUNT 1000000        /* the most retries, or jobs */
 
 enum kind { K_HTTP, K_TCP, K_PG, K_HC };
 
@@ -22,6 +24,17 @@ struct settings {
 	long expected[MAX_EXPECTED];
 	size_t nexpected;
 	bool insecure;
+};
+
+/* what a finished attempt said, kept so that an attempt the deadline
+ * cuts short cannot replace it: reason, message and status agree */
+struct result {
+	bool valid, ok;
+	const char *reason;
+	char *message;
+	long status_code;
+	int64_t response_ms;
+	cJSON *cond_results;
 };
 
 struct cond;          /* a parsed condition: private to cond.c */
@@ -83,6 +96,8 @@ struct check {
 	const char *reason;
 	char *message;
 	cJSON *cond_results;
+	struct result kept;   /* the last finished attempt's */
+	bool confirming;      /* the one attempt of the confirm pass */
 	/* one per kind; only the check's own kind is used */
 	struct http_part http;
 	struct pg_part pg;
@@ -94,6 +109,8 @@ struct service {
 	struct check **checks;
 	size_t nchecks, ndone;
 	bool emitted, adhoc;
+	bool healthy, confirming;
+	int64_t healthy_at;   /* when its healthy record went out */
 	unsigned long lineno;
 };
 
@@ -117,6 +134,7 @@ struct probe_state {
 	size_t nsvcs, pending;
 	struct phx_reader *in;
 	int healthy, unhealthy, input_errors;
+	bool confirmed;         /* the confirm pass has begun */
 	volatile sig_atomic_t signo;
 };
 extern struct probe_state probe;
@@ -135,6 +153,9 @@ void conds_free(struct check *c);
 
 /* check.c */
 extern const char *const kind_names[];
+int64_t clamp_num(double v, int64_t lo, int64_t hi, int64_t dflt);
+void result_keep(struct check *c, bool ok);
+void result_restore(struct check *c);
 void settings_from_config(struct settings *s, const cJSON *obj);
 bool split_hostport(const char *t, char **host, char **port);
 struct check *check_new(struct service *svc, const cJSON *j,
@@ -155,6 +176,7 @@ void attempt_failed(struct check *c, const char *reason, const char *fmt, ...)
 void judge(struct check *c);
 int64_t attempt_budget(const struct check *c, int64_t now);
 void start_due(int64_t now);
+bool confirm_start(int64_t now);
 void expire_polled(int64_t now);
 
 /* http.c */

@@ -7,6 +7,7 @@
 #include "probe.h"
 
 #define WAIT_FIRST_MS 100     /* first delay in wait mode, doubling to interval */
+#define MIN_ATTEMPT_MS 1000   /* the least time an attempt is started with */
 
 static struct check *queue, *queue_tail;   /* due now, waiting for a slot */
 static int running;
@@ -62,17 +63,59 @@ verdict(struct check *c, bool healthy)
 		service_emit(s);
 }
 
+/* the delay before attempt n+1; NaN or beyond the cap is the cap */
 static int64_t
 next_delay(const struct check *c)
 {
-	double d;
+	double d = probe.wait ? WAIT_FIRST_MS * pow(2, c->attempts - 1) :
+	    (double)c->set.binit * pow(c->set.mult, c->attempts - 1);
+	int64_t cap = probe.wait ? c->set.interval : c->set.bmax;
 
-	if (probe.wait) {
-		d = WAIT_FIRST_MS * pow(2, c->attempts - 1);
-		return d > (double)c->set.interval ? c->set.interval : (int64_t)d;
+	return d < (double)cap ? (int64_t)d : cap;
+}
+
+/* whether an attempt starting at `at` has the time it needs before the
+ * deadline: its whole timeout, or MIN_ATTEMPT_MS; a check's first
+ * attempt takes whatever time there is */
+static bool
+time_for_attempt(const struct check *c, int64_t at)
+{
+	if (!probe.deadline_at)
+		return true;
+	if (!c->attempts)
+		return at < probe.deadline_at;
+	return probe.deadline_at - at >= min64(c->set.timeout, MIN_ATTEMPT_MS);
+}
+
+/* a timeout of an attempt that had less than its timeout: the deadline's
+ * doing, not the service's */
+static bool
+cut_by_deadline(const struct check *c, bool ok)
+{
+	return !ok && c->reason && strcmp(c->reason, "timeout") == 0 &&
+	    probe.deadline_at && c->attempt_deadline >= probe.deadline_at &&
+	    c->attempt_deadline - c->attempt_started < c->set.timeout;
+}
+
+/* no more attempts: the last finished one gives the verdict */
+static void
+end_with_last(struct check *c, const char *why)
+{
+	phx_log(PHX_DEBUG, "%s: %s attempt %d: %s: %s; %s", c->svc->name,
+	    kind_names[c->kind], c->attempts, c->reason ? c->reason : "-",
+	    c->message ? c->message : "", why);
+	if (c->kept.valid) {
+		result_restore(c);
+		verdict(c, c->kept.ok);
+		return;
 	}
-	d = (double)c->set.binit * pow(c->set.mult, c->attempts - 1);
-	return d > (double)c->set.bmax ? c->set.bmax : (int64_t)d;
+	if (c->attempts)
+		set_message(c, "timeout", "%s (cut short by the deadline)",
+		    c->message);
+	else
+		set_message(c, "timeout", "deadline reached before the check "
+		    "could start");
+	verdict(c, false);
 }
 
 /* the attempt is over: healthy, or retry, or give up */
@@ -86,20 +129,19 @@ attempt_over(struct check *c, bool ok)
 	cJSON_Delete(c->json);
 	c->json = NULL;
 	c->json_tried = false;
-	if (ok) {
-		verdict(c, true);
+	if (cut_by_deadline(c, ok)) {
+		end_with_last(c, "cut short by the deadline");
 		return;
 	}
-	if (!probe.wait && c->attempts >= c->set.retries) {
-		verdict(c, false);
+	result_keep(c, ok);
+	if (ok || c->confirming || (!probe.wait &&
+	    c->attempts >= c->set.retries)) {
+		verdict(c, ok);
 		return;
 	}
 	delay = next_delay(c);
-	if (probe.deadline_at && now + delay >= probe.deadline_at) {
-		phx_log(PHX_DEBUG, "%s: %s attempt %d: %s: %s; deadline reached",
-		    c->svc->name, kind_names[c->kind], c->attempts, c->reason,
-		    c->message);
-		verdict(c, false);
+	if (!time_for_attempt(c, now + delay)) {
+		end_with_last(c, "no time for another attempt");
 		return;
 	}
 	phx_log(PHX_DEBUG, "%s: %s attempt %d: %s: %s; next in %lld ms",
@@ -192,13 +234,10 @@ start_due(int64_t now)
 		struct check *c = queue;
 		if (!(queue = c->next))
 			queue_tail = NULL;
-		if (probe.deadline_at && now >= probe.deadline_at) {
-			set_message(c, "timeout", "deadline reached before the "
-			    "check could %s", c->attempts ? "finish" : "start");
-			verdict(c, false);
-			continue;
-		}
-		attempt_start(c, now);
+		if (time_for_attempt(c, now))
+			attempt_start(c, now);
+		else
+			end_with_last(c, "no time for another attempt");
 	}
 }
 
@@ -224,4 +263,51 @@ expire_polled(int64_t now)
 		attempt_failed(c, "timeout", "no answer within %lld ms",
 		    (long long)(now - c->attempt_started));
 	}
+}
+
+/* when the confirm attempts of s start: an interval after its healthy
+ * record, or now; -1 when a check would have no time before the deadline */
+static int64_t
+confirm_due(const struct service *s, int64_t now)
+{
+	int64_t due = now;
+
+	for (size_t k = 0; k < s->nchecks; k++)
+		if (s->healthy_at + s->checks[k]->set.interval > due)
+			due = s->healthy_at + s->checks[k]->set.interval;
+	for (size_t k = 0; k < s->nchecks; k++)
+		if (!time_for_attempt(s->checks[k], due))
+			return -1;
+	return due;
+}
+
+/* wait mode, once every verdict is in and the stream has ended: one more
+ * attempt for each check of each healthy service, so that a service that
+ * stopped answering since its healthy record is not left healthy;
+ * returns whether there is any */
+bool
+confirm_start(int64_t now)
+{
+	bool any = false;
+
+	probe.confirmed = true;
+	for (size_t i = 0; i < probe.nsvcs; i++) {
+		struct service *s = probe.svcs[i];
+		int64_t due;
+		if (!s->healthy)
+			continue;
+		if ((due = confirm_due(s, now)) < 0) {
+			phx_log(PHX_DEBUG, "%s: no time to confirm before the "
+			    "deadline", s->name);
+			continue;
+		}
+		s->confirming = any = true;
+		s->ndone = 0;
+		probe.pending++;
+		for (size_t k = 0; k < s->nchecks; k++) {
+			s->checks[k]->confirming = true;
+			waiting_insert(s->checks[k], due);
+		}
+	}
+	return any;
 }
