@@ -24,4 +24,17 @@ is "$out" "" "mandoc -Tlint: man pages clean"
 out=$(shellcheck -s sh pipelines/validate pipelines/demo infra/podman/images/build tests/podman.sh 2>&1)
 is "$out" "" "shellcheck: pipelines and image build clean"
 
+# the shape rules of the code: no source file over 700 lines, no function
+# over 80 (a definition: a line at column 0 naming a function, "{" and
+# "}" at column 0)
+long=$(wc -l lib/*.[ch] tools/*/*.[ch] | awk '!/ total$/ && $1 > 700')
+is "$long" "" "no source file over 700 lines"
+long=$(awk '
+FNR == 1 { infn = 0; cand = "" }
+/^[A-Za-z_].*\(/ && !/;[ \t]*$/ { cand = $0; line = FNR }
+/^\{/ && cand != "" { infn = 1; start = FNR; name = cand; from = line; next }
+/^\}/ && infn { if (FNR - start - 1 > 80) { sub(/\(.*/, "", name); printf "%s:%d %s %d lines\n", FILENAME, from, name, FNR - start - 1 }; infn = 0; cand = "" }
+' lib/*.c tools/*/*.c)
+is "$long" "" "no function over 80 lines"
+
 done_testing
