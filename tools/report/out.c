@@ -1,10 +1,7 @@
 /* outputs: written a piece at a time, never whole in memory */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "report.h"
 
@@ -20,9 +17,9 @@ out_flush(struct out *o)
 	if (!clean)
 		len = o->b.len;
 	for (int i = 0; i < o->n; i++)
-		if (!o->failed[i] &&
+		if (!o->failed[i] && (errno = 0, true) &&
 		    fwrite(clean ? clean : o->b.data, 1, len, o->f[i]) != len)
-			o->failed[i] = true;
+			o->failed[i] = errno ? errno : EIO;
 	free(clean);
 	o->b.len = 0;
 }
@@ -35,23 +32,20 @@ out_mark(struct out *o)
 		out_flush(o);
 }
 
+/* a file is written to a fresh temporary name beside it and renamed over
+ * it when complete (lib/wfile.c): nothing planted at either name is
+ * followed, and readers never see half a report */
 bool
 out_file(struct out *o, const char *path, mode_t mode)
 {
-	char *tmp = phx_asprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	FILE *f = fd >= 0 && fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
+	struct phx_wfile *w = phx_wfile_open(path, mode);
 
-	if (!f) {
+	if (!w) {
 		phx_log(PHX_ERROR, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
 		return false;
 	}
-	o->f[o->n] = f;
-	o->tmp[o->n] = tmp;
+	o->w[o->n] = w;
+	o->f[o->n] = phx_wfile_fp(w);
 	o->path[o->n++] = phx_strdup(path);
 	return true;
 }
@@ -59,8 +53,8 @@ out_file(struct out *o, const char *path, mode_t mode)
 void
 out_stdout(struct out *o)
 {
+	o->w[o->n] = NULL;
 	o->f[o->n] = stdout;
-	o->tmp[o->n] = NULL;
 	o->path[o->n++] = NULL;
 }
 
@@ -72,17 +66,19 @@ out_close(struct out *o)
 
 	out_flush(o);
 	for (int i = 0; i < o->n; i++) {
-		if (!o->path[i]) {
+		if (!o->w[i]) {
 			fflush(stdout);
 			continue;
 		}
-		if (fclose(o->f[i]) == EOF || o->failed[i] ||
-		    rename(o->tmp[i], o->path[i]) < 0) {
+		if (o->failed[i]) {
+			phx_log(PHX_ERROR, "%s: %s", o->path[i],
+			    strerror(o->failed[i]));
+			phx_wfile_abort(o->w[i]);
+			ok = false;
+		} else if (!phx_wfile_commit(o->w[i])) {
 			phx_log(PHX_ERROR, "%s: %s", o->path[i], strerror(errno));
-			unlink(o->tmp[i]);
 			ok = false;
 		}
-		free(o->tmp[i]);
 		free(o->path[i]);
 	}
 	phx_buf_free(&o->b);

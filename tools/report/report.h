@@ -134,9 +134,10 @@ struct result {
 struct out {
 	struct phx_buf b;
 	FILE *f[3];
-	char *tmp[3], *path[3];
+	struct phx_wfile *w[3];       /* NULL: standard output */
+	char *path[3];
 	int n;
-	bool failed[3];
+	int failed[3];                /* errno of a failed write, else 0 */
 };
 
 /* the live progress line on a terminal */
