@@ -85,6 +85,82 @@ out_close(struct out *o)
 	return ok;
 }
 
+/* strict UTF-8 (no overlong form, surrogate or code point past
+ * U+10FFFF, as Go's and libxml2's readers want): the bytes of the
+ * sequence at s, 0 when it is not valid */
+int
+utf8_seq(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char lo = 0x80, hi = 0xbf;
+	int n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* text for a terminal, as git and ls -b show names: redacted first (an
+ * escape must not hide a secret from the mask), then every C0 and C1
+ * control, DEL and byte that is not UTF-8 escaped (\e \a \r \n ...,
+ * else \xNN), and a backslash doubled, so a record can neither drive
+ * the terminal nor start a line of its own */
+void
+add_shown(struct phx_buf *b, const char *s)
+{
+	static const char ctl[] = "\a\b\t\n\v\f\r\033\\";
+	static const char esc[] = "abtnvfre\\";
+	char *clean = phx_redact(s);
+
+	for (const char *p = clean; *p;) {
+		const char *c = strchr(ctl, *p);
+		int n = utf8_seq(p);
+		unsigned char u = (unsigned char)*p;
+
+		if (c)
+			phx_buf_printf(b, "\\%c", esc[c - ctl]);
+		else if (!n || u < 0x20 || u == 0x7f ||
+		    (u == 0xc2 && (unsigned char)p[1] < 0xa0))
+			for (int i = 0; i < (n ? n : 1); i++)
+				phx_buf_printf(b, "\\x%02x", (unsigned char)p[i]);
+		else
+			phx_buf_add(b, p, (size_t)n);
+		p += n ? n : 1;
+	}
+	free(clean);
+}
+
+char *
+shown(const char *s)
+{
+	struct phx_buf b = { 0 };
+
+	add_shown(&b, s);
+	phx_buf_str(&b);
+	return b.data;
+}
+
 /* a cJSON value printed and consumed */
 void
 out_json(struct out *o, cJSON *v)

@@ -195,6 +195,9 @@ void out_json(struct out *o, cJSON *v);
 void out_json_open(struct out *o, cJSON *v);
 void out_member(struct out *o, const char *key, cJSON *v, bool *first);
 bool out_close(struct out *o);
+int utf8_seq(const char *s);
+void add_shown(struct phx_buf *b, const char *s);
+char *shown(const char *s);
 
 /* the renderers: json.c, text.c, junit.c, prom.c */
 void report_write(struct out *o, const struct agg *agg, const struct result *r);
