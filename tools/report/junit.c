@@ -5,27 +5,15 @@
 
 #include "report.h"
 
-/* bytes of a valid UTF-8 sequence at s, 0 when invalid */
-static int
-utf8_len(const unsigned char *s)
-{
-	int n = s[0] < 0x80 ? 1 : (s[0] >> 5) == 6 ? 2 : (s[0] >> 4) == 14 ? 3 :
-	    (s[0] >> 3) == 30 ? 4 : 0;
-
-	for (int i = 1; i < n; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return n;
-}
-
-/* XML 1.0 text: escaped, control characters and broken UTF-8 as '?' */
+/* XML 1.0 text: escaped; control characters, broken UTF-8 and the
+ * non-characters U+FFFE and U+FFFF (no XML Char) as '?' */
 static void
 xml_add(struct phx_buf *b, const char *text)
 {
 	const unsigned char *s = (const unsigned char *)(text ? text : "");
 
 	while (*s) {
-		int n = utf8_len(s);
+		int n = utf8_seq((const char *)s);
 		switch (*s) {
 		case '&': phx_buf_addstr(b, "&amp;"); break;
 		case '<': phx_buf_addstr(b, "&lt;"); break;
@@ -35,7 +23,8 @@ xml_add(struct phx_buf *b, const char *text)
 		case '\n': phx_buf_addstr(b, "&#10;"); break;
 		case '\t': case '\r': phx_buf_add(b, s, 1); break;
 		default:
-			if (n == 0 || *s < 0x20)
+			if (n == 0 || *s < 0x20 || (n == 3 && s[0] == 0xef &&
+			    s[1] == 0xbf && s[2] >= 0xbe))
 				phx_buf_addstr(b, "?");
 			else
 				phx_buf_add(b, s, (size_t)n);
@@ -52,6 +41,13 @@ struct suite {
 	double time;
 	int64_t start_ts;
 };
+
+/* a time of the schema's pattern: no sign */
+static double
+nonneg(double seconds)
+{
+	return seconds > 0 ? seconds : 0;
+}
 
 enum { S_DEPLOY, S_PROBE, S_FUNCTEST, S_SECSCAN, S_STREAM, NSUITES };
 
@@ -185,13 +181,16 @@ junit_tests(const struct agg *agg, struct suite *s)
 	}
 }
 
+/* a WARN finding is no failure, but no pass either: CI shows it as
+ * skipped, typed and titled WARN, so it is not lost among the passes */
 static void
 junit_findings(const struct agg *agg, struct suite *s, int fail_on)
 {
 	for (size_t i = 0; i < agg->nfindings; i++) {
 		const struct finding *f = &agg->findings[i];
+		bool warn = strcmp(f->status, "WARN") == 0;
 		const char *outcome = strcmp(f->status, "FAIL") == 0 ? "failure" :
-		    strcmp(f->status, "SKIP") == 0 ? "skipped" : NULL;
+		    warn || strcmp(f->status, "SKIP") == 0 ? "skipped" : NULL;
 		char *cls = phx_asprintf("secscan.%s", f->where);
 		char *name = phx_asprintf("%s %s", f->id, or(f->title, ""));
 		char *out = phx_asprintf("%s %s%s%s: %s%s%s%s%s", f->status,
@@ -199,10 +198,13 @@ junit_findings(const struct agg *agg, struct suite *s, int fail_on)
 		    or(f->message, ""), f->evidence ? "\nevidence: " : "",
 		    or(f->evidence, ""), f->remediation ? "\nremediation: " : "",
 		    or(f->remediation, ""));
-		char *msg = phx_asprintf("%s%s: %s", f->severity,
-		    finding_fails(f, fail_on) ? "" : " (below the fail-on level)",
+		bool below = strcmp(f->status, "FAIL") == 0 &&
+		    !finding_fails(f, fail_on);
+		char *msg = phx_asprintf("%s%s%s: %s", warn ? "WARN " : "",
+		    f->severity, below ? " (below the fail-on level)" : "",
 		    or(f->message, or(f->title, "")));
-		junit_case(s, cls, name, 0, outcome, f->severity, msg, out);
+		junit_case(s, cls, name, 0, outcome, warn ? "WARN" : f->severity,
+		    msg, out);
 		free(cls);
 		free(name);
 		free(out);
@@ -274,7 +276,7 @@ junit_write(struct out *o, const struct agg *agg, const struct result *r)
 		{ .name = "functest" }, { .name = "secscan" },
 		{ .name = "stream" },
 	};
-	unsigned long t = 0, f = 0, e = 0, k = 0;
+	unsigned long t = 0, f = 0, e = 0;
 	char ts[32];
 
 	for (int i = 0; i < NSUITES; i++) {
@@ -282,14 +284,15 @@ junit_write(struct out *o, const struct agg *agg, const struct result *r)
 		t += s[i].tests;
 		f += s[i].failures;
 		e += s[i].errors;
-		k += s[i].skipped;
 	}
 	phx_buf_addstr(&o->b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 	    "<testsuites name=\"");
 	xml_add(&o->b, or(phx_deployment_id(), "phx"));
+	/* junit-10.xsd, which Jenkins' xunit plugin checks against, allows
+	 * no skipped count here: each testsuite has its own */
 	phx_buf_printf(&o->b, "\" tests=\"%lu\" failures=\"%lu\" "
-	    "errors=\"%lu\" skipped=\"%lu\" time=\"%.3f\">\n", t, f, e, k,
-	    duration_seconds(agg));
+	    "errors=\"%lu\" time=\"%.3f\">\n", t, f, e,
+	    nonneg(duration_seconds(agg)));
 	for (int i = 0; i < NSUITES; i++) {
 		if (!s[i].tests)
 			continue;
@@ -299,7 +302,8 @@ junit_write(struct out *o, const struct agg *agg, const struct result *r)
 		phx_buf_printf(&o->b, "  <testsuite name=\"%s\" tests=\"%lu\" "
 		    "failures=\"%lu\" errors=\"%lu\" skipped=\"%lu\" "
 		    "time=\"%.3f\" timestamp=\"%s\">\n", s[i].name, s[i].tests,
-		    s[i].failures, s[i].errors, s[i].skipped, s[i].time, ts);
+		    s[i].failures, s[i].errors, s[i].skipped, nonneg(s[i].time),
+		    ts);
 		s[i].out = o;
 		junit_suite(agg, &s[i], i, r);
 		phx_buf_addstr(&o->b, "  </testsuite>\n");

@@ -1,10 +1,7 @@
 /* outputs: written a piece at a time, never whole in memory */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "report.h"
 
@@ -20,9 +17,9 @@ out_flush(struct out *o)
 	if (!clean)
 		len = o->b.len;
 	for (int i = 0; i < o->n; i++)
-		if (!o->failed[i] &&
+		if (!o->failed[i] && (errno = 0, true) &&
 		    fwrite(clean ? clean : o->b.data, 1, len, o->f[i]) != len)
-			o->failed[i] = true;
+			o->failed[i] = errno ? errno : EIO;
 	free(clean);
 	o->b.len = 0;
 }
@@ -35,23 +32,20 @@ out_mark(struct out *o)
 		out_flush(o);
 }
 
+/* a file is written to a fresh temporary name beside it and renamed over
+ * it when complete (lib/wfile.c): nothing planted at either name is
+ * followed, and readers never see half a report */
 bool
 out_file(struct out *o, const char *path, mode_t mode)
 {
-	char *tmp = phx_asprintf("%s.tmp.%ld", path, (long)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	FILE *f = fd >= 0 && fchmod(fd, mode) == 0 ? fdopen(fd, "w") : NULL;
+	struct phx_wfile *w = phx_wfile_open(path, mode);
 
-	if (!f) {
+	if (!w) {
 		phx_log(PHX_ERROR, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		unlink(tmp);
-		free(tmp);
 		return false;
 	}
-	o->f[o->n] = f;
-	o->tmp[o->n] = tmp;
+	o->w[o->n] = w;
+	o->f[o->n] = phx_wfile_fp(w);
 	o->path[o->n++] = phx_strdup(path);
 	return true;
 }
@@ -59,8 +53,8 @@ out_file(struct out *o, const char *path, mode_t mode)
 void
 out_stdout(struct out *o)
 {
+	o->w[o->n] = NULL;
 	o->f[o->n] = stdout;
-	o->tmp[o->n] = NULL;
 	o->path[o->n++] = NULL;
 }
 
@@ -72,21 +66,99 @@ out_close(struct out *o)
 
 	out_flush(o);
 	for (int i = 0; i < o->n; i++) {
-		if (!o->path[i]) {
+		if (!o->w[i]) {
 			fflush(stdout);
 			continue;
 		}
-		if (fclose(o->f[i]) == EOF || o->failed[i] ||
-		    rename(o->tmp[i], o->path[i]) < 0) {
+		if (o->failed[i]) {
+			phx_log(PHX_ERROR, "%s: %s", o->path[i],
+			    strerror(o->failed[i]));
+			phx_wfile_abort(o->w[i]);
+			ok = false;
+		} else if (!phx_wfile_commit(o->w[i])) {
 			phx_log(PHX_ERROR, "%s: %s", o->path[i], strerror(errno));
-			unlink(o->tmp[i]);
 			ok = false;
 		}
-		free(o->tmp[i]);
 		free(o->path[i]);
 	}
 	phx_buf_free(&o->b);
 	return ok;
+}
+
+/* strict UTF-8 (no overlong form, surrogate or code point past
+ * U+10FFFF, as Go's and libxml2's readers want): the bytes of the
+ * sequence at s, 0 when it is not valid */
+int
+utf8_seq(const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	unsigned char lo = 0x80, hi = 0xbf;
+	int n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (s[1] < lo || s[1] > hi)
+		return 0;
+	for (int i = 2; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
+/* text for a terminal, as git and ls -b show names: redacted first (an
+ * escape must not hide a secret from the mask), then every C0 and C1
+ * control, DEL and byte that is not UTF-8 escaped (\e \a \r \n ...,
+ * else \xNN), and a backslash doubled, so a record can neither drive
+ * the terminal nor start a line of its own */
+void
+add_shown(struct phx_buf *b, const char *s)
+{
+	static const char ctl[] = "\a\b\t\n\v\f\r\033\\";
+	static const char esc[] = "abtnvfre\\";
+	char *clean = phx_redact(s);
+
+	for (const char *p = clean; *p;) {
+		const char *c = strchr(ctl, *p);
+		int n = utf8_seq(p);
+		unsigned char u = (unsigned char)*p;
+
+		if (c)
+			phx_buf_printf(b, "\\%c", esc[c - ctl]);
+		else if (!n || u < 0x20 || u == 0x7f ||
+		    (u == 0xc2 && (unsigned char)p[1] < 0xa0))
+			for (int i = 0; i < (n ? n : 1); i++)
+				phx_buf_printf(b, "\\x%02x", (unsigned char)p[i]);
+		else
+			phx_buf_add(b, p, (size_t)n);
+		p += n ? n : 1;
+	}
+	free(clean);
+}
+
+char *
+shown(const char *s)
+{
+	struct phx_buf b = { 0 };
+
+	add_shown(&b, s);
+	phx_buf_str(&b);
+	return b.data;
 }
 
 /* a cJSON value printed and consumed */

@@ -83,7 +83,7 @@ progress_draw(struct progress *p, const struct agg *agg, bool force)
 	    (long long)((now - p->t0) / 1000), cur ? cur->name : "waiting",
 	    cur ? " running" : "", healthy, checked - healthy, agg->nservices,
 	    passed, failed, bad, agg->st.records);
-	clean = phx_redact(line);
+	clean = shown(line);
 	if ((int)strlen(clean) >= term_width())
 		clean[term_width() - 1] = '\0';
 	fprintf(stderr, "\r\033[K%s", clean);
@@ -116,7 +116,7 @@ progress_note(struct progress *p, const struct agg *agg, const cJSON *rec,
 	if (!line)
 		return;
 	progress_clear(p);
-	clean = phx_redact(line);
+	clean = shown(line);
 	fprintf(stderr, "%s: %s\n", phx_progname, clean);
 	free(clean);
 	free(line);

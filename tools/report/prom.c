@@ -10,17 +10,25 @@ prom_head(struct phx_buf *b, const char *name, const char *help)
 	phx_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
 }
 
+/* a label value is UTF-8 (promtool and node_exporter reject the whole
+ * file otherwise): a byte that is not becomes U+FFFD; backslash, quote
+ * and newline escaped as the text format says */
 static void
 prom_label(struct phx_buf *b, const char *name, const char *value, bool first)
 {
 	phx_buf_printf(b, "%s%s=\"", first ? "{" : ",", name);
-	for (const char *p = value ? value : ""; *p; p++) {
+	for (const char *p = value ? value : ""; *p;) {
+		int n = utf8_seq(p);
+
 		if (*p == '\\' || *p == '"')
 			phx_buf_printf(b, "\\%c", *p);
 		else if (*p == '\n')
 			phx_buf_addstr(b, "\\n");
+		else if (!n)
+			phx_buf_addstr(b, "\xef\xbf\xbd");
 		else
-			phx_buf_add(b, p, 1);
+			phx_buf_add(b, p, (size_t)n);
+		p += n ? n : 1;
 	}
 	phx_buf_addstr(b, "\"");
 }

@@ -134,9 +134,10 @@ struct result {
 struct out {
 	struct phx_buf b;
 	FILE *f[3];
-	char *tmp[3], *path[3];
+	struct phx_wfile *w[3];       /* NULL: standard output */
+	char *path[3];
 	int n;
-	bool failed[3];
+	int failed[3];                /* errno of a failed write, else 0 */
 };
 
 /* the live progress line on a terminal */
@@ -194,6 +195,9 @@ void out_json(struct out *o, cJSON *v);
 void out_json_open(struct out *o, cJSON *v);
 void out_member(struct out *o, const char *key, cJSON *v, bool *first);
 bool out_close(struct out *o);
+int utf8_seq(const char *s);
+void add_shown(struct phx_buf *b, const char *s);
+char *shown(const char *s);
 
 /* the renderers: json.c, text.c, junit.c, prom.c */
 void report_write(struct out *o, const struct agg *agg, const struct result *r);

@@ -1,20 +1,25 @@
-/* storing the stream (written to a temporary name, renamed under the
- * deployment's id once the id is settled) */
-#include <fcntl.h>
-#include <stdio.h>
+/* storing the stream.  Its name is known only once the stream has ended
+ * (the deployment's id), so it is written through lib/wfile.c to
+ * STATE/.stream.PID (a fresh temporary beside it, nothing planted
+ * followed), which is then renamed under the id.  The state directory is
+ * ours alone (phx_state_prepare), so nothing can be swapped in between. */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "report.h"
 
-static char tmp_stream[4096];       /* removed on a signal */
+static char stream_name[4096];      /* STATE/.stream.PID, removed on a signal */
+static struct phx_wfile *stream;    /* the one store_open hands out */
 
 static void
 on_signal(int sig)
 {
-	if (tmp_stream[0])
-		unlink(tmp_stream);
+	phx_wfile_unlink_all();
+	if (stream_name[0])
+		unlink(stream_name);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -22,19 +27,15 @@ on_signal(int sig)
 FILE *
 store_open(void)
 {
-	int fd;
-	FILE *f;
-
 	phx_mkdirs(phx_state_dir());
-	snprintf(tmp_stream, sizeof tmp_stream, "%s/.stream.%ld.tmp",
+	snprintf(stream_name, sizeof stream_name, "%s/.stream.%ld",
 	    phx_state_dir(), (long)getpid());
-	fd = open(tmp_stream, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w")))
-		phx_edie(PHX_EXIT_ENV, "%s", tmp_stream);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGHUP, on_signal);
-	return f;
+	if (!(stream = phx_wfile_open(stream_name, 0600)))
+		phx_edie(PHX_EXIT_ENV, "%s", stream_name);
+	return phx_wfile_fp(stream);
 }
 
 void
@@ -48,7 +49,6 @@ store_line(FILE *f, const struct phx_input *in)
 		putc('\n', f);
 	free(clean);
 }
-
 /* the id the run is stored under: the stream's, else a new one (an
  * invalid one is an input error) */
 void
@@ -74,17 +74,22 @@ settle_id(struct agg *agg, bool store)
 void
 store_close(FILE *f, const char *id)
 {
-	char *dir, *path;
+	char *dir = phx_deployment_path(id, NULL);
+	char *path = phx_deployment_path(id, "stream.ndjson");
 
-	if (fclose(f) == EOF)
-		phx_edie(PHX_EXIT_ENV, "%s", tmp_stream);
-	dir = phx_deployment_path(id, NULL);
+	(void)f;    /* the stream's own: stream */
 	phx_mkdirs(dir);
-	path = phx_deployment_path(id, "stream.ndjson");
-	if (rename(tmp_stream, path) < 0)
+	if (!phx_wfile_commit(stream))
+		phx_edie(PHX_EXIT_ENV, "%s", stream_name);
+	stream = NULL;
+	if (rename(stream_name, path) < 0) {
+		int saved = errno;
+
+		unlink(stream_name);
+		errno = saved;
 		phx_edie(PHX_EXIT_ENV, "%s", path);
-	tmp_stream[0] = '\0';
+	}
+	stream_name[0] = '\0';
 	free(path);
 	free(dir);
 }
-

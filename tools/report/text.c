@@ -1,4 +1,6 @@
 /* the console summary */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -26,15 +28,43 @@ paint(const struct style *sty, const char *word)
 	return sty->warn;
 }
 
+/* a piece of a line that shows what records said: formatted, then
+ * escaped as a whole (out.c: add_shown), so that nothing a record holds
+ * reaches the terminal raw; the line's own newline and colours are
+ * added outside it */
+static void __attribute__((format(printf, 2, 3)))
+seg(struct phx_buf *b, const char *fmt, ...)
+{
+	va_list ap, again;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	va_copy(again, ap);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		phx_die(PHX_EXIT_ENV, "text summary: cannot format");
+	s = phx_malloc((size_t)n + 1);
+	vsnprintf(s, (size_t)n + 1, fmt, again);
+	va_end(again);
+	add_shown(b, s);
+	free(s);
+}
+
 /* word padded to width, coloured when the style says so */
 static void
 status_word(struct phx_buf *b, const struct style *sty, const char *word,
     int width)
 {
-	int pad = width - (int)strlen(word);
+	size_t start;
+	int pad;
 
-	phx_buf_printf(b, "%s%s%s%*s", paint(sty, word), word, sty->off,
-	    pad > 0 ? pad : 0, "");
+	phx_buf_addstr(b, paint(sty, word));
+	start = b->len;
+	add_shown(b, word);
+	pad = width - (int)(b->len - start);
+	phx_buf_printf(b, "%s%*s", sty->off, pad > 0 ? pad : 0, "");
 }
 
 struct group {
@@ -115,18 +145,18 @@ text_services(struct out *o, const struct agg *agg, const struct style *sty,
 
 	for (size_t i = 0; i < agg->nservices; i++) {
 		const struct check *c = prim[i];
-		phx_buf_printf(b, "service  %-*s  ", w, agg->services[i].name);
+		seg(b, "service  %-*s  ", w, agg->services[i].name);
 		status_word(b, sty, svc_state_names[st[i]], 10);
 		if (c && c->response_ms >= 0 && st[i] == SVC_HEALTHY)
 			phx_buf_printf(b, "%6.0f ms  ", c->response_ms);
 		else
 			phx_buf_printf(b, "%9s  ", "");
-		phx_buf_addstr(b, c ? c->target : "(not checked)");
+		seg(b, "%s", c ? c->target : "(not checked)");
 		/* the first failing check says why */
 		for (size_t k = 0; k < agg->nchecks; k++) {
 			const struct check *f = &agg->checks[k];
 			if (f->svc == i && strcmp(f->status, "healthy") != 0) {
-				phx_buf_printf(b, "  %s %s: %s", f->kind,
+				seg(b, "  %s %s: %s", f->kind,
 				    or(f->reason, "?"), or(f->message, ""));
 				break;
 			}
@@ -146,15 +176,15 @@ text_tests(struct out *o, const struct agg *agg, const struct style *sty,
 	for (size_t i = 0; i < agg->ntests; i++) {
 		const struct test *t = &agg->tests[i];
 		char *key = test_key(t);
-		phx_buf_printf(b, "test     %-*s  ", w, key);
+		seg(b, "test     %-*s  ", w, key);
 		free(key);
 		status_word(b, sty, t->status, 10);
 		phx_buf_printf(b, "%7.2f s", t->duration_ms / 1000.0);
 		if (strcmp(t->status, "passed") != 0) {
 			if (t->step)
-				phx_buf_printf(b, "  step %s", t->step);
+				seg(b, "  step %s", t->step);
 			if (t->reason || t->message)
-				phx_buf_printf(b, "  %s: %s", or(t->reason, "?"),
+				seg(b, "  %s: %s", or(t->reason, "?"),
 				    or(t->message, ""));
 		}
 		phx_buf_addstr(b, "\n");
@@ -172,10 +202,11 @@ text_findings(struct out *o, const struct agg *agg,
 
 	for (size_t i = 0; i < n; i++) {
 		if (all || strcmp(g[i].status, "PASS") != 0) {
-			phx_buf_printf(b, "finding  %-12s ", g[i].id);
+			seg(b, "finding  %-12s ", g[i].id);
 			status_word(b, sty, g[i].status, 5);
-			phx_buf_printf(b, "%-9s %s (%lu: %s)\n", g[i].severity,
-			    g[i].title, g[i].count, phx_buf_str(&g[i].where));
+			seg(b, "%-9s %s (%lu: %s)", g[i].severity, g[i].title,
+			    g[i].count, phx_buf_str(&g[i].where));
+			phx_buf_addstr(b, "\n");
 			out_mark(o);
 		}
 		phx_buf_free(&g[i].where);
@@ -216,21 +247,26 @@ text_write(struct out *o, const struct agg *agg, const struct result *r,
 	struct phx_buf *b = &o->b;
 	int w = name_width(agg);
 
-	phx_buf_printf(b, "%sdeployment %s%s  %.1f s\n", sty->bold,
-	    or(phx_deployment_id(), "(none)"), sty->off, duration_seconds(agg));
+	phx_buf_printf(b, "%sdeployment ", sty->bold);
+	seg(b, "%s", or(phx_deployment_id(), "(none)"));
+	phx_buf_printf(b, "%s  %.1f s\n", sty->off, duration_seconds(agg));
 	text_services(o, agg, sty, w);
 	text_tests(o, agg, sty, w);
 	text_findings(o, agg, sty, verbose);
 	text_totals(agg, b);
-	for (size_t i = 0; i < r->nerrors; i++)
-		phx_buf_printf(b, "reason   %s\n", r->errors[i]);
+	for (size_t i = 0; i < r->nerrors; i++) {
+		seg(b, "reason   %s", r->errors[i]);
+		phx_buf_addstr(b, "\n");
+	}
 	if (r->more_errors)
 		phx_buf_printf(b, "reason   %lu more\n", r->more_errors);
 	phx_buf_addstr(b, "verdict  ");
 	status_word(b, sty, verdict_names[r->verdict], 0);
 	phx_buf_addstr(b, "\n");
-	if (r->report_path)
-		phx_buf_printf(b, "report   %s\n", r->report_path);
+	if (r->report_path) {
+		seg(b, "report   %s", r->report_path);
+		phx_buf_addstr(b, "\n");
+	}
 }
 
 /* colours only for a terminal that wants them */
