@@ -21,7 +21,9 @@ enum rule_id {
 };
 
 struct rule {
-	const char *id, *cis, *title, *remediation;
+	/* the title names what is checked, reading right beside PASS, WARN
+	 * and FAIL alike; the description says what and why */
+	const char *id, *cis, *title, *description, *remediation, *help_uri;
 	enum sev severity;
 	bool enabled;
 	bool forced;          /* severity set in security.yaml */
