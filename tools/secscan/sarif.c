@@ -51,7 +51,8 @@ uri_escape(const char *path, size_t len)
 		else
 			phx_buf_printf(&b, "%%%02X", c);
 	}
-	return phx_strdup(phx_buf_str(&b));
+	phx_buf_str(&b);
+	return b.data;
 }
 
 /* the compose file as a URI relative to the working directory (where a
