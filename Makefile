@@ -85,10 +85,17 @@ lint:
 	mandoc -Tlint -W warning $(MANALL)
 	shellcheck -s sh pipelines/validate infra/podman/images/build
 
+# test-only tools from npm, under the tree: SARIF validation
+# (tests/secscan-sarif.t); npm comes with Debian's npm or NodeSource's nodejs
+NPMDIR  = .deps/node
+NPMDEPS = @microsoft/sarif-multitool@5.7.0 ajv@8.20.0 ajv-draft-04@1.0.0 \
+	ajv-formats@3.0.1
+
 deps:
-	@missing=$$(for p in $(DEBS); do \
+	@missing=$$({ for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
-	    grep -q 'ok installed' || echo $$p; done | tr '\n' ' '); \
+	    grep -q 'ok installed' || echo $$p; done; \
+	    command -v npm >/dev/null || echo npm; } | tr '\n' ' '); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	    echo "make deps: missing Debian packages: $$missing" >&2; \
@@ -97,6 +104,12 @@ deps:
 	echo "make deps: installing $$missing"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq $$missing >/dev/null
+	@if [ "$$(cat $(NPMDIR)/.installed 2>/dev/null)" != "$(NPMDEPS)" ]; then \
+	    echo "make deps: npm install $(NPMDEPS) into $(NPMDIR)"; \
+	    rm -rf $(NPMDIR) && mkdir -p $(NPMDIR) && \
+	    npm install --prefix $(NPMDIR) --no-audit --no-fund --save-exact \
+	        --loglevel error $(NPMDEPS) && \
+	    echo "$(NPMDEPS)" >$(NPMDIR)/.installed; fi
 
 images:
 	CONTAINERS_CONF=$(CURDIR)/configs/podman/containers.conf \

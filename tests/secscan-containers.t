@@ -191,8 +191,8 @@ is "$(jq -r '[.runs[0].results[] | select(.level == "none") | .kind] | unique | 
 is "$(jq '[.runs[0].results[] | (.message.text | length > 0) and (.locations | length == 1)] | all' "$S")" true \
 	"every result has a message and a location"
 bad_line=$(grep -n '^  bad:' "$COMPOSE" | cut -d: -f1)
-is "$(jq -c --arg c "$BAD" '[.runs[0].results[] | select(.locations[0].logicalLocations[0].name == $c) | .locations[0].physicalLocation | {uri: .artifactLocation.uri, line: .region.startLine}] | unique' "$S")" \
-	"[{\"uri\":\"$COMPOSE\",\"line\":$bad_line}]" "results point at the service in the compose file"
+is "$(jq -c --arg c "$BAD" '.runs[0].originalUriBaseIds as $base | [.runs[0].results[] | select(.locations[0].logicalLocations[0].name == $c) | .locations[0].physicalLocation | {uri: ($base[.artifactLocation.uriBaseId].uri + .artifactLocation.uri), line: .region.startLine}] | unique' "$S")" \
+	"[{\"uri\":\"file://$COMPOSE\",\"line\":$bad_line}]" "results point at the service in the compose file (base + relative URI)"
 is "$(jq -r '.runs[0].results[] | select(.ruleId == "PHX-SEC-004") | .properties["security-severity"]' "$S")" 9.5 \
 	"security-severity for code scanning"
 check "SARIF file is private" test "$(stat -c %a "$S")" = 600

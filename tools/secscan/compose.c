@@ -1,6 +1,5 @@
 /* The compose file: the networks each service declares, and the line
  * of each service for SARIF locations. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,18 +9,15 @@
 
 /* service name -> line of its key, for SARIF locations */
 static cJSON *
-service_lines(const char *file)
+service_lines(const char *data, size_t len)
 {
-	FILE *f = fopen(file, "rb");
 	cJSON *lines = cJSON_CreateObject();
 	yaml_parser_t p;
 	yaml_document_t doc;
 	yaml_node_t *root;
 
-	if (!f)
-		return lines;
 	yaml_parser_initialize(&p);
-	yaml_parser_set_input_file(&p, f);
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&p, &doc))
 		goto out;
 	root = yaml_document_get_root_node(&doc);
@@ -45,7 +41,6 @@ service_lines(const char *file)
 	yaml_document_delete(&doc);
 out:
 	yaml_parser_delete(&p);
-	fclose(f);
 	return lines;
 }
 
@@ -59,25 +54,38 @@ compose_path(void)
 	return phx_cfg_str(secscan.cfg, "deployment.compose_file", NULL);
 }
 
+/* the compose file, read as phx_compose_load() reads it but only when it
+ * is a regular file under the size limit: the stream may name any path */
 bool
 load_compose(bool must)
 {
 	static bool tried;
 	const char *file = compose_path();
-	char *err = NULL;
+	char *err = NULL, *data, *dir, *slash;
+	size_t len;
 
 	if (!file || tried)
 		return false;
 	tried = true;
-	secscan.compose = phx_compose_load(file, &err);
+	if ((data = read_regular(file, &len, &err))) {
+		dir = phx_strdup(file);
+		slash = strrchr(dir, '/');
+		if (slash)
+			*slash = '\0';
+		secscan.compose = phx_compose_parse(file, data, len,
+		    slash ? (*dir ? dir : "/") : ".", &err);
+		free(dir);
+	}
 	if (!secscan.compose) {
 		if (must)
 			phx_die(PHX_EXIT_USAGE, "%s", err);
 		phx_log(PHX_WARN, "%s; network declarations not checked", err);
-		free(err);
+		secscan.compose_why = err;
+		free(data);
 		return false;
 	}
-	secscan.compose_lines = service_lines(file);
+	secscan.compose_lines = service_lines(data, len);
+	free(data);
 	return true;
 }
 

@@ -42,6 +42,7 @@ check_declared(const struct target *t, const struct subject *s,
 		finding(R_NETDECL, s, ST_SKIP, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "not checked: %s",
 		    !t->service ? "the container belongs to no compose service" :
+		    secscan.compose_why ? secscan.compose_why :
 		    "no compose file could be read");
 		return;
 	}

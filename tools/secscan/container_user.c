@@ -27,9 +27,9 @@ passwd_uid(const struct target *t, const char *user, char **why)
 	src = phx_asprintf("%s:/etc/passwd", jpath_str(t->inspect, "Id"));
 	dst = phx_asprintf("%s/passwd", dir);
 	{
-		const char *args[] = { "cp", src, dst, NULL };
+		const char *args[] = { "cp", "--", src, dst, NULL };
 		if (podman(args, &run, why))
-			text = phx_read_file(dst, NULL);
+			text = read_regular(dst, NULL, why);
 		phx_run_free(&run);
 	}
 	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l;

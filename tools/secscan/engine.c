@@ -6,6 +6,9 @@
 #include "secscan.h"
 
 #define PODMAN_TIMEOUT_MS 60000
+/* podman's output kept: a batch of INSPECT_BATCH inspect objects, or ps
+ * of many thousand containers, is far above phx_run's default 1 MiB */
+#define PODMAN_KEEP ((size_t)256 << 20)
 
 static cJSON *networks;         /* name -> podman network inspect object */
 
@@ -16,6 +19,8 @@ podman_error(const struct phx_run *run, const char **argv, size_t n)
 	char *tail = phx_tail_lines(run->err.data, run->err.len, 1);
 	const char *msg = tail;
 	size_t l = strlen(tail);
+	/* "podman container inspect", "podman cp": the command, no operand */
+	bool sub = n > 2 && argv[2][0] != '-';
 	char *why;
 
 	while (l && (tail[l - 1] == '\n' || tail[l - 1] == '\r'))
@@ -23,7 +28,7 @@ podman_error(const struct phx_run *run, const char **argv, size_t n)
 	if (strncmp(msg, "Error: ", 7) == 0)
 		msg += 7;
 	why = phx_asprintf("%s %s%s%s: %s", secscan.podman, argv[1],
-	    n > 2 ? " " : "", n > 2 ? argv[2] : "", *msg ? msg : "failed");
+	    sub ? " " : "", sub ? argv[2] : "", *msg ? msg : "failed");
 	free(tail);
 	return why;
 }
@@ -45,6 +50,7 @@ podman(const char *const *args, struct phx_run *run, char **why)
 	memset(run, 0, sizeof *run);
 	run->argv = argv;
 	run->timeout_ms = PODMAN_TIMEOUT_MS;
+	run->keep = PODMAN_KEEP;
 	if (!phx_run(run)) {
 		secscan.podman_missing = true;
 		*why = phx_asprintf("%s: %s", secscan.podman, strerror(run->exec_errno));
@@ -68,7 +74,8 @@ podman_json(const char *const *args, char **why)
 	*why = NULL;
 	if (podman(args, &run, why) &&
 	    !(out = cJSON_ParseWithLength(run.out.data, run.out.len)))
-		*why = phx_asprintf("%s %s: output is not JSON", secscan.podman, args[0]);
+		*why = phx_asprintf("%s %s: output is not JSON%s", secscan.podman,
+		    args[0], run.out.len >= PODMAN_KEEP ? " (more than 256 MiB)" : "");
 	phx_run_free(&run);
 	return out;
 }
@@ -114,7 +121,7 @@ const cJSON *
 network_info(const char *name)
 {
 	const cJSON *n = cJSON_GetObjectItemCaseSensitive(networks, name);
-	const char *args[] = { "network", "inspect", name, NULL };
+	const char *args[] = { "network", "inspect", "--", name, NULL };
 	char *why = NULL;
 	cJSON *arr;
 

@@ -82,7 +82,7 @@ scan_image(const char *scanner, const char *exe, const char *image,
 	}
 	tar = phx_asprintf("%s/image.tar", dir);
 	{
-		const char *args[] = { "save", "-o", tar, id, NULL };
+		const char *args[] = { "save", "-o", tar, "--", id, NULL };
 		if (!podman(args, &run, &why))
 			goto skip;
 		phx_run_free(&run);

@@ -210,6 +210,7 @@ cleanup(void)
 	free_tls();
 	cJSON_Delete(secscan.compose);
 	cJSON_Delete(secscan.compose_lines);
+	free(secscan.compose_why);
 	engine_free();
 	cJSON_Delete(secscan.cfg);
 	free(secscan.stream_compose);

@@ -11,88 +11,182 @@ const char *const sev_names[SEV_NONE + 1] = { "LOW", "MEDIUM", "HIGH", "CRITICAL
 /* GitHub code scanning ranks SARIF results by this number */
 const char *const sev_score[SEV_NONE + 1] = { "2.0", "5.5", "8.0", "9.5", "0.0" };
 
+#define PODMAN_RUN "https://docs.podman.io/en/latest/markdown/podman-run.1.html"
+
 struct rule rules[R_N] = {
-	[R_ROOTLESS] = { "PHX-SEC-001", NULL, "Container engine runs rootless",
-	    "Run Podman as an unprivileged user (rootless mode).", SEV_MEDIUM, true, false },
-	[R_USER] = { "PHX-SEC-002", "4.1", "Container process runs as a non-root user",
-	    "Set USER in the image or user: in the compose service to a non-zero uid.",
-	    SEV_HIGH, true, false },
-	[R_USERNS] = { "PHX-SEC-003", "5.31", "Container has its own user namespace",
-	    "Map container uids away from the host's (--userns=auto, --uidmap) "
-	    "or run the engine rootless.", SEV_MEDIUM, true, false },
-	[R_PRIVILEGED] = { "PHX-SEC-004", "5.5", "Container is not privileged",
-	    "Remove --privileged / privileged: true.", SEV_CRITICAL, true, false },
-	[R_CAPADD] = { "PHX-SEC-005", "5.4",
-	    "No capabilities beyond the engine's default set",
-	    "Remove cap_add entries; grant only what the process needs.",
-	    SEV_HIGH, true, false },
-	[R_CAPDEFAULT] = { "PHX-SEC-006", "5.4",
-	    "Default capabilities dropped",
-	    "cap_drop: [ALL], then cap_add only what the process needs.",
-	    SEV_LOW, true, false },
-	[R_NNP] = { "PHX-SEC-007", "5.26", "no-new-privileges is set",
-	    "Add security_opt: [no-new-privileges] (--security-opt no-new-privileges).",
+	[R_ROOTLESS] = { "PHX-SEC-001", NULL, "Rootless container engine",
+	    "Whether Podman runs rootless. A rootful engine runs containers as "
+	    "root on the host, so a container escape gives root on the host.",
+	    "Run Podman as an unprivileged user (rootless mode).",
+	    "https://github.com/containers/podman/blob/main/docs/tutorials/rootless_tutorial.md",
 	    SEV_MEDIUM, true, false },
-	[R_READONLY] = { "PHX-SEC-008", "5.13", "Root filesystem is read-only",
+	[R_USER] = { "PHX-SEC-002", "4.1", "Non-root container user",
+	    "Whether the container's process runs as a non-root user. A process "
+	    "running as uid 0 keeps root's power over everything the container "
+	    "can reach.",
+	    "Set USER in the image or user: in the compose service to a "
+	    "non-zero uid.",
+	    PODMAN_RUN, SEV_HIGH, true, false },
+	[R_USERNS] = { "PHX-SEC-003", "5.31", "Container user namespace",
+	    "Whether the container has its own user namespace. On a rootful "
+	    "engine without one, uid N in the container is uid N on the host.",
+	    "Map container uids away from the host's (--userns=auto, --uidmap) "
+	    "or run the engine rootless.",
+	    PODMAN_RUN, SEV_MEDIUM, true, false },
+	[R_PRIVILEGED] = { "PHX-SEC-004", "5.5", "Privileged mode",
+	    "Whether the container runs privileged. A privileged container has "
+	    "every capability, every device and no confinement: it is root on "
+	    "the host.",
+	    "Remove --privileged / privileged: true.",
+	    PODMAN_RUN, SEV_CRITICAL, true, false },
+	[R_CAPADD] = { "PHX-SEC-005", "5.4",
+	    "Capabilities beyond the default set",
+	    "Whether the container holds capabilities beyond the engine's "
+	    "default set, such as SYS_ADMIN, which widen what a compromised "
+	    "process can do to the host.",
+	    "Remove cap_add entries; grant only what the process needs.",
+	    PODMAN_RUN, SEV_HIGH, true, false },
+	[R_CAPDEFAULT] = { "PHX-SEC-006", "5.4", "Default capability set",
+	    "Which of the engine's default capabilities the container keeps; "
+	    "most processes need none of them.",
+	    "cap_drop: [ALL], then cap_add only what the process needs.",
+	    PODMAN_RUN, SEV_LOW, true, false },
+	[R_NNP] = { "PHX-SEC-007", "5.26", "no-new-privileges option",
+	    "Whether no-new-privileges is set, which stops setuid binaries and "
+	    "file capabilities from raising the process's privileges.",
+	    "Add security_opt: [no-new-privileges] (--security-opt "
+	    "no-new-privileges).",
+	    PODMAN_RUN, SEV_MEDIUM, true, false },
+	[R_READONLY] = { "PHX-SEC-008", "5.13", "Read-only root filesystem",
+	    "Whether the container's root filesystem is read-only, so that an "
+	    "intruder cannot change the image's programs or leave tools behind.",
 	    "Set read_only: true (--read-only); mount tmpfs or volumes where "
-	    "the process must write.", SEV_MEDIUM, true, false },
-	[R_HEALTH] = { "PHX-SEC-009", "4.6", "A health check is defined",
+	    "the process must write.",
+	    PODMAN_RUN, SEV_MEDIUM, true, false },
+	[R_HEALTH] = { "PHX-SEC-009", "4.6", "Health check",
+	    "Whether a health check is defined; without one a hung process "
+	    "looks healthy.",
 	    "Add HEALTHCHECK to the image or healthcheck: to the service.",
-	    SEV_LOW, true, false },
-	[R_HOSTNET] = { "PHX-SEC-010", "5.10", "Host network namespace not shared",
-	    "Remove network_mode: host (--network host).", SEV_HIGH, true, false },
-	[R_HOSTPID] = { "PHX-SEC-011", "5.16", "Host PID namespace not shared",
-	    "Remove pid: host (--pid host).", SEV_HIGH, true, false },
-	[R_HOSTIPC] = { "PHX-SEC-012", "5.17", "Host IPC namespace not shared",
-	    "Remove ipc: host (--ipc host).", SEV_MEDIUM, true, false },
-	[R_HOSTUTS] = { "PHX-SEC-013", "5.21", "Host UTS namespace not shared",
-	    "Remove uts: host (--uts host).", SEV_MEDIUM, true, false },
-	[R_SECCOMP] = { "PHX-SEC-014", "5.22", "Seccomp profile is not disabled",
-	    "Remove seccomp=unconfined from security_opt.", SEV_HIGH, true, false },
-	[R_MOUNTS] = { "PHX-SEC-020", "5.6", "No sensitive host directory mounted",
+	    PODMAN_RUN, SEV_LOW, true, false },
+	[R_HOSTNET] = { "PHX-SEC-010", "5.10", "Host network namespace sharing",
+	    "Whether the container shares the host's network namespace, which "
+	    "gives it the host's interfaces and every port on them.",
+	    "Remove network_mode: host (--network host).",
+	    PODMAN_RUN, SEV_HIGH, true, false },
+	[R_HOSTPID] = { "PHX-SEC-011", "5.16", "Host PID namespace sharing",
+	    "Whether the container shares the host's PID namespace, which lets "
+	    "it see and signal every process on the host.",
+	    "Remove pid: host (--pid host).",
+	    PODMAN_RUN, SEV_HIGH, true, false },
+	[R_HOSTIPC] = { "PHX-SEC-012", "5.17", "Host IPC namespace sharing",
+	    "Whether the container shares the host's IPC namespace, which "
+	    "exposes the host's shared memory and message queues.",
+	    "Remove ipc: host (--ipc host).",
+	    PODMAN_RUN, SEV_MEDIUM, true, false },
+	[R_HOSTUTS] = { "PHX-SEC-013", "5.21", "Host UTS namespace sharing",
+	    "Whether the container shares the host's UTS namespace, which lets "
+	    "it change the host's name.",
+	    "Remove uts: host (--uts host).",
+	    PODMAN_RUN, SEV_MEDIUM, true, false },
+	[R_SECCOMP] = { "PHX-SEC-014", "5.22", "Seccomp profile",
+	    "Whether the container runs under a seccomp profile, which keeps "
+	    "rarely needed and dangerous system calls out of its reach.",
+	    "Remove seccomp=unconfined from security_opt.",
+	    PODMAN_RUN, SEV_HIGH, true, false },
+	[R_MOUNTS] = { "PHX-SEC-020", "5.6", "Sensitive host directory mounts",
+	    "Whether a sensitive host directory (security.sensitive_mounts, "
+	    "such as /etc or /proc) is bind-mounted into the container.",
 	    "Do not bind-mount host system directories; use named volumes.",
-	    SEV_HIGH, true, false },
-	[R_SOCKET] = { "PHX-SEC-021", "5.32", "Container engine socket not mounted",
+	    PODMAN_RUN, SEV_HIGH, true, false },
+	[R_SOCKET] = { "PHX-SEC-021", "5.32", "Container engine socket mount",
+	    "Whether a container engine socket (Podman, Docker, containerd, "
+	    "CRI-O) is mounted into the container; whoever holds it controls "
+	    "the engine, and so the host.",
 	    "Never mount the Podman or Docker socket into a container.",
-	    SEV_CRITICAL, true, false },
+	    PODMAN_RUN, SEV_CRITICAL, true, false },
 	[R_NETDECL] = { "PHX-SEC-030", NULL,
-	    "Attached only to the networks its compose service declares",
-	    "Disconnect the container from undeclared networks "
-	    "(podman network disconnect) and redeploy from the compose file.",
+	    "Networks against the compose declaration",
+	    "Whether the container is attached to exactly the networks its "
+	    "compose service declares; an undeclared network opens paths the "
+	    "compose file does not show.",
+	    "Disconnect the container from undeclared networks (podman network "
+	    "disconnect) and redeploy from the compose file.",
+	    "https://docs.podman.io/en/latest/markdown/podman-network-disconnect.1.html",
 	    SEV_HIGH, true, false },
 	[R_NETDEFAULT] = { "PHX-SEC-031", NULL,
-	    "Not attached to the default podman network",
-	    "Attach the service to a user-defined network.", SEV_MEDIUM, true, false },
-	[R_REACH] = { "PHX-SEC-032", NULL,
-	    "Reachable only by containers of its own project",
+	    "Default podman network attachment",
+	    "Whether the container is on the default podman network, which "
+	    "every container started without --network shares.",
+	    "Attach the service to a user-defined network.",
+	    "https://docs.podman.io/en/latest/markdown/podman-network-create.1.html",
+	    SEV_MEDIUM, true, false },
+	[R_REACH] = { "PHX-SEC-032", NULL, "Reachability from other projects",
+	    "Which running containers share a network with the container, "
+	    "whether they belong to other compose projects, and whether "
+	    "networks declared internal are internal in Podman.",
 	    "Keep each project on its own networks; mark back-end networks "
-	    "internal: true.", SEV_MEDIUM, true, false },
+	    "internal: true.",
+	    "https://docs.podman.io/en/latest/markdown/podman-network-create.1.html",
+	    SEV_MEDIUM, true, false },
 	[R_PORT] = { "PHX-SEC-040", "5.14",
-	    "Published port bound to a specific host interface",
+	    "Host interface of a published port",
+	    "Which host interface a published port is bound to; a port on every "
+	    "interface is open to other hosts.",
 	    "Publish on 127.0.0.1 (\"127.0.0.1:HOST:CONTAINER\") unless the "
-	    "port must be reached from other hosts.", SEV_HIGH, true, false },
-	[R_PRIVPORT] = { "PHX-SEC-041", "5.8", "No privileged host port published",
-	    "Publish on a host port above 1023.", SEV_LOW, true, false },
-	[R_MEMORY] = { "PHX-SEC-050", "5.11", "Memory limit set",
-	    "Set mem_limit (--memory).", SEV_MEDIUM, true, false },
-	[R_CPU] = { "PHX-SEC-051", "5.12", "CPU limit set",
-	    "Set cpus (--cpus).", SEV_MEDIUM, true, false },
-	[R_PIDS] = { "PHX-SEC-052", "5.29", "PIDs limit set",
+	    "port must be reached from other hosts.",
+	    PODMAN_RUN, SEV_HIGH, true, false },
+	[R_PRIVPORT] = { "PHX-SEC-041", "5.8", "Privileged host ports",
+	    "Whether a host port below 1024 is published; those are reserved "
+	    "for the host's own services.",
+	    "Publish on a host port above 1023.",
+	    PODMAN_RUN, SEV_LOW, true, false },
+	[R_MEMORY] = { "PHX-SEC-050", "5.11", "Memory limit",
+	    "Whether the container has a memory limit; without one a leak or an "
+	    "attack can exhaust the host's memory.",
+	    "Set mem_limit (--memory).",
+	    PODMAN_RUN, SEV_MEDIUM, true, false },
+	[R_CPU] = { "PHX-SEC-051", "5.12", "CPU limit",
+	    "Whether the container has a CPU limit; without one it can starve "
+	    "every other process on the host.",
+	    "Set cpus (--cpus).",
+	    PODMAN_RUN, SEV_MEDIUM, true, false },
+	[R_PIDS] = { "PHX-SEC-052", "5.29", "PIDs limit",
+	    "Whether the container has a PIDs limit at or below "
+	    "security.max_pids; without one a fork bomb takes the host.",
 	    "Set pids_limit (--pids-limit); podman-compose 1.0.3 ignores "
 	    "pids_limit, so lower the engine default (pids_limit in "
-	    "containers.conf) instead.", SEV_MEDIUM, true, false },
-	[R_TLSCHAIN] = { "PHX-SEC-060", NULL, "TLS certificate chain verifies",
+	    "containers.conf) instead.",
+	    PODMAN_RUN, SEV_MEDIUM, true, false },
+	[R_TLSCHAIN] = { "PHX-SEC-060", NULL, "TLS certificate chain",
+	    "Whether the endpoint's certificate chain verifies against the "
+	    "trusted CAs (security.ca_file when set); clients that do not "
+	    "verify can be intercepted.",
 	    "Serve a certificate issued by a CA the clients trust, with the "
-	    "whole chain.", SEV_HIGH, true, false },
-	[R_TLSHOST] = { "PHX-SEC-061", NULL, "TLS certificate matches the host name",
+	    "whole chain.",
+	    "https://wiki.mozilla.org/Security/Server_Side_TLS",
+	    SEV_HIGH, true, false },
+	[R_TLSHOST] = { "PHX-SEC-061", NULL, "TLS certificate host name",
+	    "Whether the endpoint's certificate names the host it is served for "
+	    "in subjectAltName.",
 	    "Issue the certificate with the service's host name in "
-	    "subjectAltName.", SEV_HIGH, true, false },
-	[R_TLSLEGACY] = { "PHX-SEC-062", NULL, "TLS 1.0 and 1.1 refused",
-	    "Set the server's minimum protocol to TLS 1.2.", SEV_MEDIUM, true, false },
-	[R_TLSEXPIRY] = { "PHX-SEC-063", NULL, "TLS certificate not near expiry",
-	    "Renew the certificate.", SEV_HIGH, true, false },
-	[R_VULN] = { "PHX-SEC-070", NULL, "Image has no known vulnerabilities",
-	    "Rebuild the image on updated packages.", SEV_HIGH, true, false },
+	    "subjectAltName.",
+	    "https://www.rfc-editor.org/rfc/rfc6125", SEV_HIGH, true, false },
+	[R_TLSLEGACY] = { "PHX-SEC-062", NULL, "TLS 1.0 and 1.1 support",
+	    "Whether the endpoint accepts TLS 1.0 or 1.1, protocol versions "
+	    "deprecated by RFC 8996.",
+	    "Set the server's minimum protocol to TLS 1.2.",
+	    "https://www.rfc-editor.org/rfc/rfc8996", SEV_MEDIUM, true, false },
+	[R_TLSEXPIRY] = { "PHX-SEC-063", NULL, "TLS certificate expiry",
+	    "Whether the endpoint's certificate has expired or expires within "
+	    "security.min_cert_days.",
+	    "Renew the certificate.",
+	    "https://wiki.mozilla.org/Security/Server_Side_TLS",
+	    SEV_HIGH, true, false },
+	[R_VULN] = { "PHX-SEC-070", NULL, "Known image vulnerabilities",
+	    "Whether trivy or grype finds known vulnerabilities in the "
+	    "container's image.",
+	    "Rebuild the image on updated packages.",
+	    "https://aquasecurity.github.io/trivy/", SEV_HIGH, true, false },
 };
 
 static int

@@ -1,11 +1,25 @@
-/* The SARIF 2.1.0 report (--sarif FILE). */
+/* The SARIF 2.1.0 report (--sarif FILE), as GitHub code scanning and
+ * Sarif.Multitool's validate want it: artifact URIs relative to a base
+ * (%SRCROOT%, in originalUriBaseIds), rules with full descriptions and
+ * help, results with fingerprints that survive a rerun. */
+#include <ctype.h>
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "secscan.h"
 
+#define URI_BASE "%SRCROOT%"
+
 static cJSON *results;          /* SARIF results */
+static struct {
+	bool done;
+	char *base;             /* file:///dir/ */
+	char *uri;              /* the compose file, relative to base */
+} artifact;
 
 void
 sarif_begin(void)
@@ -24,20 +38,86 @@ sarif_level(enum status st)
 	}
 }
 
+/* a path as a URI path: RFC 3986 unreserved characters and '/' kept */
+static char *
+uri_escape(const char *path, size_t len)
+{
+	struct phx_buf b = { 0 };
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)path[i];
+		if (isalnum(c) || strchr("/-._~", c))
+			phx_buf_add(&b, &path[i], 1);
+		else
+			phx_buf_printf(&b, "%%%02X", c);
+	}
+	phx_buf_str(&b);
+	return b.data;
+}
+
+/* the compose file as a URI relative to the working directory (where a
+ * CI job checks the repository out) or, outside it, to its own folder */
+static void
+artifact_resolve(void)
+{
+	const char *file = compose_path();
+	char *real = file ? realpath(file, NULL) : NULL;
+	char *cwd = getcwd(NULL, 0), *dir = NULL, *slash;
+	size_t n = cwd ? strlen(cwd) : 0;
+
+	artifact.done = true;
+	if (!real)
+		goto out;
+	if (cwd && n > 1 && strncmp(real, cwd, n) == 0 && real[n] == '/')
+		dir = phx_asprintf("%s/", cwd);
+	else {
+		slash = strrchr(real, '/');
+		dir = phx_asprintf("%.*s", (int)(slash - real + 1), real);
+	}
+	artifact.uri = uri_escape(real + strlen(dir), strlen(real + strlen(dir)));
+	{
+		char *esc = uri_escape(dir, strlen(dir));
+		artifact.base = phx_asprintf("file://%s", esc);
+		free(esc);
+	}
+out:
+	free(real);
+	free(cwd);
+	free(dir);
+}
+
+/* 64-bit FNV-1a over the strings, each with its NUL */
+static char *
+fingerprint(const char *const *parts, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325u;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *p = parts[i] ? parts[i] : "";
+		do {
+			h ^= (unsigned char)*p;
+			h *= 0x100000001b3u;
+		} while (*p++);
+	}
+	return phx_asprintf("%016" PRIx64, h);
+}
+
 static cJSON *
 sarif_location(const struct subject *s)
 {
 	cJSON *loc = cJSON_CreateObject(), *logical = cJSON_CreateArray();
 	cJSON *ll = cJSON_CreateObject();
-	const char *file = secscan.compose_file ? secscan.compose_file : secscan.stream_compose;
 	const cJSON *line = s->service ?
 	    cJSON_GetObjectItemCaseSensitive(secscan.compose_lines, s->service) : NULL;
 
-	if (file && cJSON_IsNumber(line)) {
+	if (!artifact.done)
+		artifact_resolve();
+	if (artifact.uri && cJSON_IsNumber(line)) {
 		cJSON *phys = cJSON_AddObjectToObject(loc, "physicalLocation");
 		cJSON *art = cJSON_AddObjectToObject(phys, "artifactLocation");
 		cJSON *reg = cJSON_AddObjectToObject(phys, "region");
-		cJSON_AddStringToObject(art, "uri", file);
+		cJSON_AddStringToObject(art, "uri", artifact.uri);
+		cJSON_AddStringToObject(art, "uriBaseId", URI_BASE);
 		cJSON_AddNumberToObject(reg, "startLine", line->valuedouble);
 	}
 	cJSON_AddStringToObject(ll, "name", s->container ? s->container :
@@ -70,6 +150,18 @@ sarif_add(int r, enum status st, enum sev sev, const struct subject *s,
 	cJSON_AddStringToObject(cJSON_GetObjectItem(res, "message"), "text", msg);
 	locs = cJSON_AddArrayToObject(res, "locations");
 	cJSON_AddItemToArray(locs, sarif_location(s));
+	{
+		/* the same finding on the same thing, run after run: not the
+		 * line, which moves when the compose file is edited; the
+		 * field tells one published port from another */
+		const char *parts[] = { rules[r].id, s->service,
+		    s->service ? artifact.uri : NULL, s->container ? s->container :
+		    s->target ? s->target : s->image, phx_jstr(evidence, "field") };
+		char *fp = fingerprint(parts, sizeof parts / sizeof *parts);
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(res,
+		    "partialFingerprints"), "phxSecscanFinding/v1", fp);
+		free(fp);
+	}
 	props = cJSON_AddObjectToObject(res, "properties");
 	cJSON_AddStringToObject(props, "status", status_names[st]);
 	cJSON_AddStringToObject(props, "severity", sev_names[sev]);
@@ -79,38 +171,49 @@ sarif_add(int r, enum status st, enum sev sev, const struct subject *s,
 }
 
 static cJSON *
-sarif_rules(void)
+sarif_text(cJSON *obj, const char *key, const char *text)
 {
-	cJSON *arr = cJSON_CreateArray();
+	cJSON *o = cJSON_AddObjectToObject(obj, key);
 
-	for (int i = 0; i < R_N; i++) {
-		cJSON *r = cJSON_CreateObject(), *o, *p;
-		cJSON_AddStringToObject(r, "id", rules[i].id);
-		o = cJSON_AddObjectToObject(r, "shortDescription");
-		cJSON_AddStringToObject(o, "text", rules[i].title);
-		o = cJSON_AddObjectToObject(r, "help");
-		cJSON_AddStringToObject(o, "text", rules[i].remediation);
-		o = cJSON_AddObjectToObject(r, "defaultConfiguration");
-		cJSON_AddStringToObject(o, "level", rules[i].severity >= SEV_HIGH ?
-		    "error" : "warning");
-		cJSON_AddBoolToObject(o, "enabled", rules[i].enabled);
-		p = cJSON_AddObjectToObject(r, "properties");
-		if (rules[i].cis)
-			cJSON_AddStringToObject(p, "cis", rules[i].cis);
-		cJSON_AddStringToObject(p, "severity", sev_names[rules[i].severity]);
-		cJSON_AddStringToObject(p, "security-severity",
-		    sev_score[rules[i].severity]);
-		o = cJSON_AddArrayToObject(p, "tags");
-		cJSON_AddItemToArray(o, cJSON_CreateString("security"));
-		cJSON_AddItemToArray(arr, r);
-	}
-	return arr;
+	cJSON_AddStringToObject(o, "text", text);
+	return o;
+}
+
+static cJSON *
+sarif_rule(const struct rule *ru)
+{
+	cJSON *r = cJSON_CreateObject(), *o, *p;
+	char *md;
+
+	cJSON_AddStringToObject(r, "id", ru->id);
+	sarif_text(r, "shortDescription", ru->title);
+	sarif_text(r, "fullDescription", ru->description);
+	o = sarif_text(r, "help", ru->remediation);
+	md = phx_asprintf("**%s**\n\n%s\n\n**Remediation:** %s%s%s%s",
+	    ru->title, ru->description, ru->remediation,
+	    ru->cis ? "\n\nCIS Docker Benchmark 1.6.0, " : "",
+	    ru->cis ? ru->cis : "", ru->cis ? "." : "");
+	cJSON_AddStringToObject(o, "markdown", md);
+	free(md);
+	cJSON_AddStringToObject(r, "helpUri", ru->help_uri);
+	o = cJSON_AddObjectToObject(r, "defaultConfiguration");
+	cJSON_AddStringToObject(o, "level", ru->severity >= SEV_HIGH ?
+	    "error" : "warning");
+	cJSON_AddBoolToObject(o, "enabled", ru->enabled);
+	p = cJSON_AddObjectToObject(r, "properties");
+	if (ru->cis)
+		cJSON_AddStringToObject(p, "cis", ru->cis);
+	cJSON_AddStringToObject(p, "severity", sev_names[ru->severity]);
+	cJSON_AddStringToObject(p, "security-severity", sev_score[ru->severity]);
+	o = cJSON_AddArrayToObject(p, "tags");
+	cJSON_AddItemToArray(o, cJSON_CreateString("security"));
+	return r;
 }
 
 bool
 write_sarif(bool ok)
 {
-	cJSON *doc = cJSON_CreateObject(), *runs, *run, *driver, *inv;
+	cJSON *doc = cJSON_CreateObject(), *runs, *run, *driver, *inv, *rules_out;
 	char *text, *clean;
 	bool wrote;
 
@@ -124,7 +227,16 @@ write_sarif(bool ok)
 	    "driver");
 	cJSON_AddStringToObject(driver, "name", "phx-secscan");
 	cJSON_AddStringToObject(driver, "version", PHX_VERSION);
-	cJSON_AddItemToObject(driver, "rules", sarif_rules());
+	cJSON_AddStringToObject(driver, "informationUri", "man:phx-secscan(1)");
+	rules_out = cJSON_AddArrayToObject(driver, "rules");
+	for (int i = 0; i < R_N; i++)
+		cJSON_AddItemToArray(rules_out, sarif_rule(&rules[i]));
+	if (!artifact.done)
+		artifact_resolve();
+	if (artifact.base)
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(
+		    cJSON_AddObjectToObject(run, "originalUriBaseIds"), URI_BASE),
+		    "uri", artifact.base);
 	inv = cJSON_CreateObject();
 	cJSON_AddBoolToObject(inv, "executionSuccessful", ok);
 	cJSON_AddItemToArray(cJSON_AddArrayToObject(run, "invocations"), inv);
@@ -141,5 +253,7 @@ write_sarif(bool ok)
 		phx_log(PHX_ERROR, "%s: %s", secscan.sarif, strerror(errno));
 	free(clean);
 	free(text);
+	free(artifact.base);
+	free(artifact.uri);
 	return wrote;
 }

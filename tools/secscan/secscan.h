@@ -21,7 +21,9 @@ enum rule_id {
 };
 
 struct rule {
-	const char *id, *cis, *title, *remediation;
+	/* the title names what is checked, reading right beside PASS, WARN
+	 * and FAIL alike; the description says what and why */
+	const char *id, *cis, *title, *description, *remediation, *help_uri;
 	enum sev severity;
 	bool enabled;
 	bool forced;          /* severity set in security.yaml */
@@ -59,6 +61,7 @@ struct secscan_state {
 	char *stream_compose, *stream_project;
 	cJSON *compose;          /* the parsed compose file */
 	cJSON *compose_lines;    /* service name -> line */
+	char *compose_why;       /* why no compose file was read */
 	cJSON *info;             /* podman info */
 	cJSON *containers;       /* podman ps -a: everything, for reachability */
 	cJSON *ignore;
@@ -116,6 +119,11 @@ void inspect_targets(void);
 void free_targets(void);
 int oci_ns(const struct target *t, const char *type);
 cJSON *oci_ns_list(const struct target *t);
+
+/* readfile.c: a file a record or podman names, a regular file of at most
+ * SECSCAN_FILE_MAX bytes (phx-secscan(1)), NUL-terminated */
+#define SECSCAN_FILE_MAX (4 << 20)
+char *read_regular(const char *path, size_t *len, char **why);
 
 /* compose.c */
 const char *compose_path(void);

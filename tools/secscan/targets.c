@@ -1,15 +1,39 @@
 /* The containers to scan: from the command line, a project or the
  * stream, each with its podman inspect object and OCI runtime config. */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "secscan.h"
+
+/* a podman container name ([a-zA-Z0-9][a-zA-Z0-9_.-]*) or id (hex, a
+ * subset): anything else, "--latest" say, would reach podman as an option */
+static bool
+valid_ref(const char *ref)
+{
+	size_t n = strspn(ref, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-");
+
+	return isalnum((unsigned char)ref[0]) && ref[n] == '\0' && n <= 255;
+}
 
 void
 add_target(const char *ref, const char *service, bool from_argv)
 {
 	struct target *t, **tail = &secscan.targets;
 
+	if (!valid_ref(ref)) {
+		phx_emit_error("invalid", "container \"%.64s\"%s%s: not a container "
+		    "name or id; not scanned", ref, service ? " of service " : "",
+		    service ? service : "");
+		phx_log(PHX_ERROR, "container \"%.64s\": not a container name or id",
+		    ref);
+		if (from_argv)
+			secscan.missing_argv = true;
+		else
+			secscan.errors++;
+		return;
+	}
 	for (t = secscan.targets; t; tail = &t->next, t = t->next)
 		if (strcmp(t->ref, ref) == 0)
 			return;
@@ -55,7 +79,7 @@ adopt_inspect(struct target *t, cJSON *obj)
 {
 	const cJSON *labels;
 	const char *oci;
-	char *text;
+	char *text, *why = NULL;
 
 	t->inspect = obj;
 	t->name = jpath_str(t->inspect, "Name");
@@ -66,16 +90,20 @@ adopt_inspect(struct target *t, cJSON *obj)
 	/* the runtime config tells which namespaces really exist; podman 4.3's
 	 * inspect reports IpcMode "shareable" even for --ipc host */
 	oci = jpath_str(t->inspect, "OCIConfigPath");
-	if (oci && (text = phx_read_file(oci, NULL))) {
+	if (oci && (text = read_regular(oci, NULL, &why))) {
 		t->oci = cJSON_Parse(text);
 		free(text);
+	} else if (oci) {
+		phx_log(PHX_WARN, "%s; namespaces as podman inspect reports them",
+		    why);
+		free(why);
 	}
 }
 
 static bool
 inspect_target(struct target *t, char **why)
 {
-	const char *args[] = { "container", "inspect", t->ref, NULL };
+	const char *args[] = { "container", "inspect", "--", t->ref, NULL };
 	cJSON *arr = podman_json(args, why), *obj;
 
 	if (!arr)
@@ -91,28 +119,24 @@ inspect_target(struct target *t, char **why)
 	return true;
 }
 
-/* one podman call for all; when one is gone, podman fails the lot and
- * each is asked alone for its own error */
+/* one podman call per INSPECT_BATCH containers; when one is gone,
+ * podman fails its batch and each is asked alone for its own error */
+#define INSPECT_BATCH 200
+
 static void
-inspect_batch(void)
+inspect_batch(struct target *first)
 {
-	const char **args;
-	size_t n = 0, i = 2;
+	const char *args[INSPECT_BATCH + 4] = { "container", "inspect", "--" };
+	size_t n = 0;
 	char *why = NULL;
 	cJSON *arr;
 
-	for (struct target *t = secscan.targets; t; t = t->next)
-		n++;
-	args = phx_calloc(n + 3, sizeof *args);
-	args[0] = "container";
-	args[1] = "inspect";
-	for (struct target *t = secscan.targets; t; t = t->next)
-		args[i++] = t->ref;
+	for (struct target *t = first; t && n < INSPECT_BATCH; t = t->next)
+		args[3 + n++] = t->ref;
 	arr = podman_json(args, &why);
-	free(args);
 	free(why);
 	if (cJSON_GetArraySize(arr) == (int)n)
-		for (struct target *t = secscan.targets; t; t = t->next)
+		for (struct target *t = first; n--; t = t->next)
 			adopt_inspect(t, cJSON_DetachItemFromArray(arr, 0));
 	cJSON_Delete(arr);
 }
@@ -122,7 +146,11 @@ inspect_targets(void)
 {
 	struct target **pp = &secscan.targets;
 
-	inspect_batch();
+	for (struct target *t = secscan.targets; t && !secscan.podman_missing;) {
+		inspect_batch(t);
+		for (int i = 0; t && i < INSPECT_BATCH; i++)
+			t = t->next;
+	}
 	if (secscan.podman_missing)
 		return;
 	while (*pp) {
