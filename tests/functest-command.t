@@ -29,10 +29,10 @@ tests:
           command: [sh, -c, 'sleep 987 & sleep 986 & wait']
         - name: no-leftovers
           # nothing of it running, and no zombie child of phx-functest (our parent)
-          command: [sh, -c, '! ps -eo args= | grep -q "^sleep 98[67]" && ! ps -eo ppid=,stat= | grep -q "^ *\$PPID Z"']
+          command: [sh, -c, '! ps -eo args= | grep -q "^sleep 98[67]" && ! ps -eo ppid=,stat= | grep -q "^ *\$\$PPID Z"']
         - name: secret
           env: { PLAIN_VAR: "$SECRET" }
-          command: [sh, -c, 'echo "token: \$MY_SERVICE_TOKEN"; echo "again \$PLAIN_VAR" >&2']
+          command: [sh, -c, 'echo "token: \$\$MY_SERVICE_TOKEN"; echo "again \$\$PLAIN_VAR" >&2']
         - name: wrong-output
           command: [printf, 'nothing to see\n']
           expect_stdout: 'total: [0-9]+'
@@ -43,7 +43,7 @@ tests:
         - name: cwd-env
           cwd: tests
           env: { GREETING: hi }
-          command: [sh, -c, 'echo "\$GREETING from \$(basename "\$PWD")"']
+          command: [sh, -c, 'echo "\$\$GREETING from \$\$(basename "\$\$PWD")"']
           expect_stdout: '^hi from tests$'
         - name: missing
           command: [/nonexistent/program]
