@@ -217,6 +217,29 @@ bool phx_cfg_bool(const cJSON *cfg, const char *path, bool dflt);
 /* resolves value or value_env ("password" / "password_env"); malloc'd or NULL */
 char *phx_cfg_secret(const cJSON *obj, const char *key);
 
+/* ---- the vocabulary of findings (status.c; phx-records(5), phx(7)) ---- */
+/* worst first: a status's rank is its value */
+enum phx_status { PHX_ST_FAIL, PHX_ST_WARN, PHX_ST_SKIP, PHX_ST_INFO,
+	PHX_ST_PASS, PHX_STATUS_N };
+/* lowest first; NONE is no severity, and as a --fail-on level never */
+enum phx_sev { PHX_SEV_NONE, PHX_SEV_LOW, PHX_SEV_MEDIUM, PHX_SEV_HIGH,
+	PHX_SEV_CRITICAL, PHX_SEV_N };
+extern const char *const phx_status_names[PHX_STATUS_N];
+extern const char *const phx_sev_names[PHX_SEV_N];
+enum phx_status phx_status_parse(const char *s);   /* PHX_STATUS_N: unknown */
+enum phx_sev phx_sev_parse(const char *s);   /* LOW..CRITICAL, else NONE */
+/* --fail-on and security.fail_on: a severity, or NONE / NEVER; -1 when
+ * none of them */
+int phx_fail_on_parse(const char *s);
+/* the same, dying with exit 2 naming where (an option or a key) */
+enum phx_sev phx_fail_on(const char *s, const char *where);
+/* a FAIL at or above fail_on, which is not NONE */
+bool phx_finding_fails(enum phx_status st, enum phx_sev sev,
+    enum phx_sev fail_on);
+/* the group ("rootless", "network", "ports") of a finding without a
+ * category field, from its id or CIS id; NULL when none */
+const char *phx_finding_group(const char *id, const char *cis);
+
 /* ---- running commands (run.c) ---- */
 struct phx_run {
 	const char *const *argv;   /* exec'd directly, never through a shell */

@@ -87,6 +87,14 @@ PHX_SECURITY_FAIL_ON=CRITICAL phx-report -n -f json <"$T_TMP/sec.ndjson" >"$T_TM
 is "$(jq -r '[.errors[] | select(startswith("finding"))] | length' "$T_TMP/r.json")" 2 \
     "PHX_SECURITY_FAIL_ON=CRITICAL: only the CRITICAL ones count"
 
+# a finding's group: its category field, else (older records) its id
+{ printf '{"v":1,"type":"finding","deployment_id":"deploy_20261127_120000","ts":"2026-11-27T12:00:00.000Z","source":"x","id":"X-1","service":"a","status":"FAIL","severity":"LOW","category":"network"}\n'
+  printf '{"v":1,"type":"finding","deployment_id":"deploy_20261127_120000","ts":"2026-11-27T12:00:00.000Z","source":"x","id":"PHX-SEC-002","service":"a","status":"PASS","severity":"HIGH"}\n'
+} | phx-report -n -f json --fail-on never >"$T_TMP/r.json" 2>/dev/null
+is "$? $(jq -c '.security_validation | [.rootless_containers, .network_isolation, .fail_on, [.findings[].category]]' "$T_TMP/r.json")" \
+    '0 [true,false,"NONE",["network","rootless"]]' \
+    "group from the category field, else from the id; --fail-on never"
+
 # ---- colour and progress on a terminal ----
 tty_run() { script -qec "$1" /dev/null </dev/null; }
 tty_run "phx-report -n $data/unhealthy.in.ndjson" >"$T_TMP/tty" 2>&1

@@ -39,6 +39,9 @@ is "$(jq -r 'select(.type == "finding" and .id == "PHX-SEC-002" and .service == 
 	"runs as uid 100 (postgres)" "named user postgres resolved from the image"
 is "$(jq -r 'select(.type == "finding" and .id == "PHX-SEC-040") | .status' "$T_TMP/out" | sort | uniq -c | tr -s ' ')" \
 	" 5 PASS" "every published port on loopback"
+is "$(jq -r 'select(.type == "finding" and .category != null) | .category + " " + .id' "$T_TMP/out" | sort -u | tr '\n' ,)" \
+	"network PHX-SEC-010,network PHX-SEC-030,network PHX-SEC-031,network PHX-SEC-032,ports PHX-SEC-040,ports PHX-SEC-041,rootless PHX-SEC-001,rootless PHX-SEC-002,rootless PHX-SEC-003," \
+	"findings carry their group as category"
 is "$(jq '[.runs[0].results[] | select(.level == "error")] | length' "$T_TMP/s.sarif")" 0 "SARIF: no error"
 check "secrets appear in no output" \
 	bash -c "! grep -qF -e '$REVENUE_DB_PASSWORD' -e '$N8N_API_KEY' '$T_TMP/out' '$T_TMP/err' '$T_TMP/s.sarif'"

@@ -468,6 +468,44 @@ test_redact_property(void)
 	}
 }
 
+/* the finding vocabulary phx-secscan writes and phx-report reads */
+static void
+test_status(void)
+{
+	ok(phx_status_parse("FAIL") == PHX_ST_FAIL &&
+	    phx_status_parse("PASS") == PHX_ST_PASS, "status: parsed");
+	ok(phx_status_parse("pass") == PHX_STATUS_N &&
+	    phx_status_parse(NULL) == PHX_STATUS_N, "status: capitals only");
+	ok(PHX_ST_FAIL < PHX_ST_WARN && PHX_ST_WARN < PHX_ST_SKIP &&
+	    PHX_ST_SKIP < PHX_ST_INFO && PHX_ST_INFO < PHX_ST_PASS,
+	    "status: ranked worst first");
+	is_str(phx_status_names[PHX_ST_WARN], "WARN", "status: names");
+	ok(phx_sev_parse("critical") == PHX_SEV_CRITICAL &&
+	    phx_sev_parse("Low") == PHX_SEV_LOW, "severity: any case");
+	ok(phx_sev_parse("NONE") == PHX_SEV_NONE &&
+	    phx_sev_parse("SEVERE") == PHX_SEV_NONE &&
+	    phx_sev_parse(NULL) == PHX_SEV_NONE, "severity: none of them");
+	is_str(phx_sev_names[PHX_SEV_HIGH], "HIGH", "severity: names");
+	ok(phx_fail_on_parse("never") == PHX_SEV_NONE &&
+	    phx_fail_on_parse("NEVER") == PHX_SEV_NONE &&
+	    phx_fail_on_parse("none") == PHX_SEV_NONE, "fail-on: NONE and NEVER");
+	ok(phx_fail_on_parse("medium") == PHX_SEV_MEDIUM, "fail-on: a severity");
+	ok(phx_fail_on_parse("SOMETIMES") == -1 &&
+	    phx_fail_on_parse("") == -1 && phx_fail_on_parse(NULL) == -1,
+	    "fail-on: anything else refused");
+	ok(phx_finding_fails(PHX_ST_FAIL, PHX_SEV_HIGH, PHX_SEV_HIGH) &&
+	    phx_finding_fails(PHX_ST_FAIL, PHX_SEV_CRITICAL, PHX_SEV_LOW),
+	    "fails: FAIL at or above the level");
+	ok(!phx_finding_fails(PHX_ST_FAIL, PHX_SEV_MEDIUM, PHX_SEV_HIGH) &&
+	    !phx_finding_fails(PHX_ST_WARN, PHX_SEV_CRITICAL, PHX_SEV_LOW) &&
+	    !phx_finding_fails(PHX_ST_FAIL, PHX_SEV_CRITICAL, PHX_SEV_NONE),
+	    "fails: not below it, not WARN, never at NONE");
+	is_str(phx_finding_group("PHX-SEC-002", NULL), "rootless",
+	    "group: by phx id");
+	is_str(phx_finding_group("OTHER-1", "5.14"), "ports", "group: by CIS id");
+	is_str(phx_finding_group("PHX-SEC-060", NULL), NULL, "group: none");
+}
+
 static void
 test_ids(void)
 {
@@ -912,6 +950,7 @@ main(int argc, char **argv)
 	test_redact_regressions();
 	test_redact_forms();
 	test_redact_property();
+	test_status();
 	test_ids();
 	test_reader();
 	test_run();

@@ -210,16 +210,18 @@ static void
 on_finding(struct agg *agg, const cJSON *rec, int64_t ts)
 {
 	const char *id = phx_jstr(rec, "id"), *status;
+	const char *target = or(phx_jstr(rec, "target"), "");
 	const char *where = or(phx_jstr(rec, "service"),
-	    or(phx_jstr(rec, "container"), "engine"));
+	    or(phx_jstr(rec, "container"), or(target, "engine")));
 	char key[MAX_KEY];
 	struct finding *f;
 	bool created;
 
 	if (!id)
 		return;
-	snprintf(key, sizeof key, "%.*s\x1f%.*s", (int)MAX_NAME, id,
-	    (int)MAX_NAME, where);
+	/* one service may have several TLS endpoints, each its own finding */
+	snprintf(key, sizeof key, "%.*s\x1f%.*s\x1f%.*s", (int)MAX_NAME, id,
+	    (int)MAX_NAME, where, (int)MAX_NAME, target);
 	f = entry(agg, &agg->findings_t, (void **)&agg->findings,
 	    &agg->nfindings, MAX_FINDINGS, sizeof *f, key, &created);
 	if (!f)

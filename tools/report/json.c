@@ -167,29 +167,12 @@ containers_write(struct out *o, const struct agg *agg)
 	phx_buf_addstr(&o->b, "}}}");
 }
 
-/* the group a finding speaks to: its category, else phx-secscan's stable
- * check id, else its CIS id */
+/* the group a finding speaks to: its category, else (records from before
+ * phx-secscan wrote one) the group of its id */
 static const char *
 finding_group(const struct finding *f)
 {
-	static const struct { const char *id, *group; } map[] = {
-		{ "PHX-SEC-001", "rootless" }, { "PHX-SEC-002", "rootless" },
-		{ "PHX-SEC-003", "rootless" }, { "4.1", "rootless" },
-		{ "5.31", "rootless" },
-		{ "PHX-SEC-010", "network" }, { "PHX-SEC-030", "network" },
-		{ "PHX-SEC-031", "network" }, { "PHX-SEC-032", "network" },
-		{ "5.10", "network" },
-		{ "PHX-SEC-040", "ports" }, { "PHX-SEC-041", "ports" },
-		{ "5.8", "ports" }, { "5.14", "ports" },
-	};
-
-	if (f->category)
-		return f->category;
-	for (size_t i = 0; i < sizeof map / sizeof *map; i++)
-		if (strcmp(f->id, map[i].id) == 0 ||
-		    (f->cis && strcmp(f->cis, map[i].id) == 0))
-			return map[i].group;
-	return NULL;
+	return f->category ? f->category : phx_finding_group(f->id, f->cis);
 }
 
 /* true when every finding of the group passed, false when one failed,
@@ -262,24 +245,23 @@ security_write(struct out *o, const struct agg *agg, const struct result *r)
 
 	for (size_t i = 0; i < agg->nfindings; i++) {
 		const struct finding *f = &agg->findings[i];
-		st[status_rank(f->status)]++;
+		st[phx_status_parse(f->status)]++;
 		if (strcmp(f->status, "FAIL") == 0)
-			sev[severity_rank(f->severity)]++;
+			sev[phx_sev_parse(f->severity)]++;
 	}
 	cJSON_AddItemToObject(s, "rootless_containers",
 	    group_verdict(agg, "rootless"));
 	cJSON_AddItemToObject(s, "network_isolation",
 	    group_verdict(agg, "network"));
 	cJSON_AddItemToObject(s, "exposed_ports", ports_json(agg));
-	cJSON_AddStringToObject(s, "fail_on", r->fail_on ?
-	    severity_names[r->fail_on - 1] : "NONE");
+	cJSON_AddStringToObject(s, "fail_on", phx_sev_names[r->fail_on]);
 	by_status = cJSON_AddObjectToObject(s, "counts");
-	for (int i = 0; i < 5; i++)
-		cJSON_AddNumberToObject(by_status, status_names[i], (double)st[i]);
+	for (int i = 0; i < PHX_STATUS_N; i++)
+		cJSON_AddNumberToObject(by_status, phx_status_names[i],
+		    (double)st[i]);
 	by_sev = cJSON_AddObjectToObject(s, "failed_by_severity");
-	for (int i = 0; i < 4; i++)
-		cJSON_AddNumberToObject(by_sev, severity_names[i],
-		    (double)sev[i + 1]);
+	for (int i = PHX_SEV_LOW; i < PHX_SEV_N; i++)
+		cJSON_AddNumberToObject(by_sev, phx_sev_names[i], (double)sev[i]);
 	out_json_open(o, s);
 	phx_buf_addstr(&o->b, ",\"findings\":[");
 	for (size_t i = 0; i < agg->nfindings; i++) {

@@ -47,19 +47,6 @@ parse_format(const char *s)
 	phx_exit(PHX_EXIT_USAGE);
 }
 
-static int
-parse_fail_on(const char *s)
-{
-	if (strcasecmp(s, "none") == 0 || strcasecmp(s, "never") == 0)
-		return 0;
-	if (severity_rank(s))
-		return severity_rank(s);
-	phx_log(PHX_ERROR, "--fail-on: unknown severity \"%s\" (LOW, MEDIUM, "
-	    "HIGH, CRITICAL, NONE)", s);
-	usage(stderr);
-	phx_exit(PHX_EXIT_USAGE);
-}
-
 static void
 parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 {
@@ -183,8 +170,9 @@ configure(int argc, char **argv, struct opts *o, struct result *r)
 	parse_args(argc, argv, o, &co);
 	cfg = phx_config_load(&co);
 	phx_set_state_dir(phx_cfg_str(cfg, "deployment.state_dir", ".phx"));
-	r->fail_on = parse_fail_on(o->fail_on ? o->fail_on :
-	    phx_cfg_str(cfg, "security.fail_on", "HIGH"));
+	r->fail_on = o->fail_on ? phx_fail_on(o->fail_on, "--fail-on") :
+	    phx_fail_on(phx_cfg_str(cfg, "security.fail_on", "HIGH"),
+	    "security.fail_on");
 	cJSON_Delete(cfg);
 	free(co.files);
 }

@@ -149,17 +149,17 @@ prom_findings(struct out *o, const struct agg *agg)
 	unsigned long n[5][5] = { { 0 } };
 
 	for (size_t i = 0; i < agg->nfindings; i++) {
-		int s = status_rank(agg->findings[i].status);
-		if (s < 5)
-			n[s][severity_rank(agg->findings[i].severity)]++;
+		int s = phx_status_parse(agg->findings[i].status);
+		if (s < PHX_STATUS_N)
+			n[s][phx_sev_parse(agg->findings[i].severity)]++;
 	}
 	prom_head(b, "phx_security_findings", "Security checks by status and "
 	    "severity.");
-	for (int s = 0; s < 5; s++)
-		for (int v = 1; v <= 4; v++) {
+	for (int s = 0; s < PHX_STATUS_N; s++)
+		for (int v = PHX_SEV_LOW; v < PHX_SEV_N; v++) {
 			phx_buf_addstr(b, "phx_security_findings");
-			prom_label(b, "status", status_names[s], true);
-			prom_label(b, "severity", severity_names[v - 1], false);
+			prom_label(b, "status", phx_status_names[s], true);
+			prom_label(b, "severity", phx_sev_names[v], false);
 			prom_value(o, (double)n[s][v]);
 		}
 }

@@ -125,7 +125,7 @@ struct result {
 	size_t nerrors;
 	unsigned long more_errors;
 	char *report_path;
-	int fail_on;                  /* severity rank; 0: never */
+	enum phx_sev fail_on;         /* PHX_SEV_NONE: never */
 };
 
 /* text goes to up to three places (files are written to a temporary
@@ -148,17 +148,13 @@ struct progress {
 
 enum { SVC_UNKNOWN, SVC_HEALTHY, SVC_UNHEALTHY };
 
-/* util.c: clipped copies, defaults, ranks */
+/* util.c: clipped copies, defaults */
 char *clip(const char *s);
 char *clip_text(const char *s);
 void set_str(char **dst, const char *src);
 void set_text(char **dst, const char *src);
 const char *or(const char *s, const char *dflt);
 bool same_str(const char *a, const char *b);
-int severity_rank(const char *s);
-int status_rank(const char *s);
-extern const char *const status_names[5];
-extern const char *const severity_names[4];
 
 /* table.c */
 bool table_get(const struct table *t, const char *key, size_t *idx);
@@ -180,7 +176,7 @@ extern const char *const svc_state_names[3];
 
 /* verdict.c */
 bool test_failed(const struct test *t);
-bool finding_fails(const struct finding *f, int fail_on);
+bool finding_fails(const struct finding *f, enum phx_sev fail_on);
 void judge(const struct agg *agg, struct result *r);
 void emit_verdict(const struct result *r, int64_t started);
 void result_free(struct result *r);

@@ -77,10 +77,10 @@ static int
 group_cmp(const void *a, const void *b)
 {
 	const struct group *x = a, *y = b;
-	int d = status_rank(x->status) - status_rank(y->status);
+	int d = phx_status_parse(x->status) - phx_status_parse(y->status);
 
 	if (d == 0)
-		d = severity_rank(y->severity) - severity_rank(x->severity);
+		d = phx_sev_parse(y->severity) - phx_sev_parse(x->severity);
 	return d ? d : strcmp(x->id, y->id);
 }
 
@@ -105,7 +105,7 @@ finding_groups(const struct agg *agg, size_t *n)
 			g[k].severity = f->severity;
 			g[k].title = or(f->title, or(f->message, ""));
 		}
-		if (severity_rank(f->severity) > severity_rank(g[k].severity))
+		if (phx_sev_parse(f->severity) > phx_sev_parse(g[k].severity))
 			g[k].severity = f->severity;
 		if (g[k].count++ < 4)
 			phx_buf_printf(&g[k].where, "%s%s",
@@ -227,7 +227,7 @@ text_totals(const struct agg *agg, struct phx_buf *b)
 	for (size_t i = 0; i < agg->ncontainers; i++)
 		running += is_running(&agg->containers[i]);
 	for (size_t i = 0; i < agg->nfindings; i++)
-		fst[status_rank(agg->findings[i].status)]++;
+		fst[phx_status_parse(agg->findings[i].status)]++;
 	phx_buf_printf(b, "totals   services %lu/%zu healthy, tests %lu/%zu "
 	    "passed, containers %lu/%zu running, findings %lu FAIL %lu WARN "
 	    "%lu PASS %lu other, records %lu", healthy, agg->nservices, passed,

@@ -15,10 +15,10 @@ test_failed(const struct test *t)
 }
 
 bool
-finding_fails(const struct finding *f, int fail_on)
+finding_fails(const struct finding *f, enum phx_sev fail_on)
 {
-	return strcmp(f->status, "FAIL") == 0 && fail_on > 0 &&
-	    severity_rank(f->severity) >= fail_on;
+	return phx_finding_fails(phx_status_parse(f->status),
+	    phx_sev_parse(f->severity), fail_on);
 }
 
 static void

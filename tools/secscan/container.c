@@ -11,11 +11,11 @@ check_rootless(void)
 	const cJSON *v = jpath(secscan.info, "host.security.rootless");
 
 	if (cJSON_IsTrue(v))
-		finding(R_ROOTLESS, &s, ST_PASS, SEV_RULE,
+		finding(R_ROOTLESS, &s, PHX_ST_PASS, SEV_RULE,
 		    "podman info .host.security.rootless", dup_or_null(v),
 		    "Podman runs rootless");
 	else
-		finding(R_ROOTLESS, &s, ST_WARN, SEV_RULE,
+		finding(R_ROOTLESS, &s, PHX_ST_WARN, SEV_RULE,
 		    "podman info .host.security.rootless", dup_or_null(v),
 		    "Podman runs as root: a container escape lands as root on "
 		    "the host");
@@ -28,10 +28,10 @@ check_health(const struct target *t, const struct subject *s)
 	const cJSON *first = cJSON_GetArrayItem(test, 0);
 
 	if (cJSON_IsString(first) && strcmp(first->valuestring, "NONE") != 0)
-		finding(R_HEALTH, s, ST_PASS, SEV_RULE, ".Config.Healthcheck.Test",
+		finding(R_HEALTH, s, PHX_ST_PASS, SEV_RULE, ".Config.Healthcheck.Test",
 		    dup_or_null(test), "health check defined");
 	else
-		finding(R_HEALTH, s, ST_WARN, SEV_RULE, ".Config.Healthcheck.Test",
+		finding(R_HEALTH, s, PHX_ST_WARN, SEV_RULE, ".Config.Healthcheck.Test",
 		    dup_or_null(test), "no health check: a hung process looks "
 		    "healthy");
 }
@@ -47,35 +47,35 @@ check_limits(const struct target *t, const struct subject *s)
 	long max = (long)phx_cfg_num(secscan.cfg, "security.max_pids", 1024);
 
 	if (mem > 0)
-		finding(R_MEMORY, s, ST_PASS, SEV_RULE, ".HostConfig.Memory",
+		finding(R_MEMORY, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.Memory",
 		    cJSON_CreateNumber(mem), "memory limit %.0f MiB",
 		    mem / (1024 * 1024));
 	else
-		finding(R_MEMORY, s, ST_FAIL, SEV_RULE, ".HostConfig.Memory",
+		finding(R_MEMORY, s, PHX_ST_FAIL, SEV_RULE, ".HostConfig.Memory",
 		    cJSON_CreateNumber(mem), "no memory limit");
 	if (nano > 0)
-		finding(R_CPU, s, ST_PASS, SEV_RULE, ".HostConfig.NanoCpus",
+		finding(R_CPU, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.NanoCpus",
 		    cJSON_CreateNumber(nano), "CPU limit %.2f CPUs", nano / 1e9);
 	else if (quota > 0)
-		finding(R_CPU, s, ST_PASS, SEV_RULE, ".HostConfig.CpuQuota",
+		finding(R_CPU, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.CpuQuota",
 		    cJSON_CreateNumber(quota), "CPU limit %.2f CPUs",
 		    quota / (period > 0 ? period : 100000));
 	else
-		finding(R_CPU, s, ST_FAIL, SEV_RULE, ".HostConfig.NanoCpus",
+		finding(R_CPU, s, PHX_ST_FAIL, SEV_RULE, ".HostConfig.NanoCpus",
 		    cJSON_CreateNumber(nano), "no CPU limit (NanoCpus and CpuQuota "
 		    "are 0)");
 	if (pids <= 0)
-		finding(R_PIDS, s, ST_FAIL, SEV_RULE, ".HostConfig.PidsLimit",
+		finding(R_PIDS, s, PHX_ST_FAIL, SEV_RULE, ".HostConfig.PidsLimit",
 		    cJSON_CreateNumber(pids), "no PIDs limit: a fork bomb takes "
 		    "the host");
 	else if (pids > max)
-		finding(R_PIDS, s, ST_WARN, SEV_RULE, ".HostConfig.PidsLimit",
+		finding(R_PIDS, s, PHX_ST_WARN, SEV_RULE, ".HostConfig.PidsLimit",
 		    cJSON_CreateNumber(pids), "PIDs limit %.0f is above %ld "
 		    "(security.max_pids)%s", pids, max, pids == 2048 ?
 		    "; 2048 is Podman's default, what a container gets when "
 		    "nothing is set (podman-compose 1.0.3 ignores pids_limit)" : "");
 	else
-		finding(R_PIDS, s, ST_PASS, SEV_RULE, ".HostConfig.PidsLimit",
+		finding(R_PIDS, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.PidsLimit",
 		    cJSON_CreateNumber(pids), "PIDs limit %.0f", pids);
 }
 

@@ -83,20 +83,20 @@ check_mounts(const struct target *t, const struct subject *s)
 		free(p);
 	}
 	if (cJSON_GetArraySize(bad))
-		finding(R_MOUNTS, s, ST_FAIL, SEV_RULE, ".Mounts", bad,
+		finding(R_MOUNTS, s, PHX_ST_FAIL, SEV_RULE, ".Mounts", bad,
 		    "sensitive host paths mounted: %s", phx_buf_str(&bm));
 	else {
 		cJSON_Delete(bad);
-		finding(R_MOUNTS, s, ST_PASS, SEV_RULE, ".Mounts", cJSON_CreateArray(),
+		finding(R_MOUNTS, s, PHX_ST_PASS, SEV_RULE, ".Mounts", cJSON_CreateArray(),
 		    "no sensitive host path mounted");
 	}
 	if (cJSON_GetArraySize(sock))
-		finding(R_SOCKET, s, ST_FAIL, SEV_RULE, ".Mounts", sock,
+		finding(R_SOCKET, s, PHX_ST_FAIL, SEV_RULE, ".Mounts", sock,
 		    "container engine socket mounted: %s: full control of the "
 		    "host", phx_buf_str(&bs));
 	else {
 		cJSON_Delete(sock);
-		finding(R_SOCKET, s, ST_PASS, SEV_RULE, ".Mounts", cJSON_CreateArray(),
+		finding(R_SOCKET, s, PHX_ST_PASS, SEV_RULE, ".Mounts", cJSON_CreateArray(),
 		    "no container engine socket mounted");
 	}
 	phx_buf_free(&bm);

@@ -39,7 +39,7 @@ check_declared(const struct target *t, const struct subject *s,
 	char *l1, *l2;
 
 	if (!secscan.compose || !t->service) {
-		finding(R_NETDECL, s, ST_SKIP, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_NETDECL, s, PHX_ST_SKIP, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "not checked: %s",
 		    !t->service ? "the container belongs to no compose service" :
 		    secscan.compose_why ? secscan.compose_why :
@@ -48,7 +48,7 @@ check_declared(const struct target *t, const struct subject *s,
 	}
 	decl = declared_networks(t->service, project);
 	if (!decl) {
-		finding(R_NETDECL, s, ST_SKIP, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_NETDECL, s, PHX_ST_SKIP, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "not checked: %s declares no "
 		    "service \"%s\"", file, t->service);
 		return;
@@ -58,17 +58,17 @@ check_declared(const struct target *t, const struct subject *s,
 	l1 = join(extra);
 	l2 = join(decl);
 	if (cJSON_GetArraySize(extra))
-		finding(R_NETDECL, s, ST_FAIL, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_NETDECL, s, PHX_ST_FAIL, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "attached to %s, not declared for "
 		    "service %s in %s (declared: %s)", l1, t->service, file, l2);
 	else if (cJSON_GetArraySize(missing)) {
 		free(l1);
 		l1 = join(missing);
-		finding(R_NETDECL, s, ST_WARN, SEV_LOW, ".NetworkSettings.Networks",
+		finding(R_NETDECL, s, PHX_ST_WARN, PHX_SEV_LOW, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "declared on %s in %s but not "
 		    "attached", l1, file);
 	} else
-		finding(R_NETDECL, s, ST_PASS, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_NETDECL, s, PHX_ST_PASS, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "attached only to its declared "
 		    "networks: %s", l2);
 	free(l1);
@@ -123,21 +123,21 @@ check_reach(const struct target *t, const struct subject *s, const cJSON *have)
 	}
 	if (cJSON_GetArraySize(leaky)) {
 		char *l = join(leaky);
-		finding(R_REACH, s, ST_FAIL, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_REACH, s, PHX_ST_FAIL, SEV_RULE, ".NetworkSettings.Networks",
 		    ev, "%s declared internal: true in the compose file, but "
 		    "Podman's network is not internal (%s)", l, phx_buf_str(&b));
 		free(l);
 	} else if (!cJSON_GetArraySize(have))
-		finding(R_REACH, s, ST_PASS, SEV_RULE, ".NetworkSettings.Networks", ev,
+		finding(R_REACH, s, PHX_ST_PASS, SEV_RULE, ".NetworkSettings.Networks", ev,
 		    "on no network");
 	else if (cJSON_GetArraySize(foreign)) {
 		char *l = join(foreign);
-		finding(R_REACH, s, ST_WARN, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_REACH, s, PHX_ST_WARN, SEV_RULE, ".NetworkSettings.Networks",
 		    ev, "reachable by containers outside project %s: %s (%s)",
 		    t->project ? t->project : "(none)", l, phx_buf_str(&b));
 		free(l);
 	} else
-		finding(R_REACH, s, ST_PASS, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_REACH, s, PHX_ST_PASS, SEV_RULE, ".NetworkSettings.Networks",
 		    ev, "reachable by: %s", phx_buf_str(&b));
 	cJSON_Delete(foreign);
 	cJSON_Delete(leaky);
@@ -151,12 +151,12 @@ check_networks(const struct target *t, const struct subject *s)
 
 	check_declared(t, s, have);
 	if (str_in_array(have, "podman"))
-		finding(R_NETDEFAULT, s, ST_FAIL, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_NETDEFAULT, s, PHX_ST_FAIL, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "attached to the default podman "
 		    "network, shared by every container started without "
 		    "--network");
 	else
-		finding(R_NETDEFAULT, s, ST_PASS, SEV_RULE, ".NetworkSettings.Networks",
+		finding(R_NETDEFAULT, s, PHX_ST_PASS, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "not on the default podman network");
 	check_reach(t, s, have);
 	cJSON_Delete(have);

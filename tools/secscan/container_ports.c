@@ -44,16 +44,16 @@ check_port(const struct subject *s, const char *field, const char *cport,
 	if (host > 0 && host < 1024)
 		cJSON_AddItemToArray(privileged, cJSON_CreateNumber((double)host));
 	if (is_loopback(ip))
-		finding(R_PORT, s, ST_PASS, SEV_RULE, ev, cJSON_Duplicate(b, true),
+		finding(R_PORT, s, PHX_ST_PASS, SEV_RULE, ev, cJSON_Duplicate(b, true),
 		    "%s%s published on %s:%s only (loopback)", cport, tag, ip, hp);
 	else if (all_interfaces(ip))
-		finding(R_PORT, s, sens ? ST_FAIL : ST_WARN,
-		    sens ? SEV_HIGH : SEV_MEDIUM, ev, cJSON_Duplicate(b, true),
+		finding(R_PORT, s, sens ? PHX_ST_FAIL : PHX_ST_WARN,
+		    sens ? PHX_SEV_HIGH : PHX_SEV_MEDIUM, ev, cJSON_Duplicate(b, true),
 		    "%s%s published on ALL host interfaces (HostIp \"%s\") as "
 		    "port %s", cport, tag, ip, hp);
 	else
-		finding(R_PORT, s, sens ? ST_FAIL : ST_INFO,
-		    sens ? SEV_HIGH : SEV_LOW, ev, cJSON_Duplicate(b, true),
+		finding(R_PORT, s, sens ? PHX_ST_FAIL : PHX_ST_INFO,
+		    sens ? PHX_SEV_HIGH : PHX_SEV_LOW, ev, cJSON_Duplicate(b, true),
 		    "%s%s published on %s:%s, reachable from other hosts", cport,
 		    tag, ip, hp);
 	free(ev);
@@ -78,14 +78,14 @@ check_ports(const struct target *t, const struct subject *s)
 			n++;
 		}
 	if (!n)
-		finding(R_PORT, s, ST_PASS, SEV_RULE, field, dup_or_null(ports),
+		finding(R_PORT, s, PHX_ST_PASS, SEV_RULE, field, dup_or_null(ports),
 		    "no published port");
 	if (cJSON_GetArraySize(privileged))
-		finding(R_PRIVPORT, s, ST_FAIL, SEV_RULE, field, privileged,
+		finding(R_PRIVPORT, s, PHX_ST_FAIL, SEV_RULE, field, privileged,
 		    "privileged host ports (below 1024) published");
 	else {
 		cJSON_Delete(privileged);
-		finding(R_PRIVPORT, s, ST_PASS, SEV_RULE, field, cJSON_CreateArray(),
+		finding(R_PRIVPORT, s, PHX_ST_PASS, SEV_RULE, field, cJSON_CreateArray(),
 		    "no privileged host port published");
 	}
 }

@@ -11,11 +11,11 @@ check_privileged(const struct target *t, const struct subject *s)
 	const cJSON *v = jpath(t->inspect, "HostConfig.Privileged");
 
 	if (cJSON_IsTrue(v))
-		finding(R_PRIVILEGED, s, ST_FAIL, SEV_RULE, ".HostConfig.Privileged",
+		finding(R_PRIVILEGED, s, PHX_ST_FAIL, SEV_RULE, ".HostConfig.Privileged",
 		    dup_or_null(v), "privileged: every capability, every device, "
 		    "no seccomp");
 	else
-		finding(R_PRIVILEGED, s, ST_PASS, SEV_RULE, ".HostConfig.Privileged",
+		finding(R_PRIVILEGED, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.Privileged",
 		    dup_or_null(v), "not privileged");
 }
 
@@ -54,22 +54,22 @@ check_caps(const struct target *t, const struct subject *s)
 	list = join(extra);
 	if (first) {
 		char *field = phx_asprintf(".%s", first_set);
-		finding(R_CAPADD, s, ST_FAIL, SEV_RULE, field, first,
+		finding(R_CAPADD, s, PHX_ST_FAIL, SEV_RULE, field, first,
 		    "capabilities beyond the engine's default set: %s", list);
 		free(field);
 	} else
-		finding(R_CAPADD, s, ST_PASS, SEV_RULE, ".HostConfig.CapAdd",
+		finding(R_CAPADD, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.CapAdd",
 		    dup_or_null(jpath(t->inspect, "HostConfig.CapAdd")),
 		    "no capability beyond the engine's default set");
 	free(list);
 	list = join(kept);
 	if (cJSON_GetArraySize(kept))
-		finding(R_CAPDEFAULT, s, ST_INFO, SEV_RULE, ".BoundingCaps",
+		finding(R_CAPDEFAULT, s, PHX_ST_INFO, SEV_RULE, ".BoundingCaps",
 		    cJSON_Duplicate(kept, true), "keeps %d of the engine's %d "
 		    "default capabilities: %s", cJSON_GetArraySize(kept),
 		    cJSON_GetArraySize(dflt), list);
 	else
-		finding(R_CAPDEFAULT, s, ST_PASS, SEV_RULE, ".BoundingCaps",
+		finding(R_CAPDEFAULT, s, PHX_ST_PASS, SEV_RULE, ".BoundingCaps",
 		    cJSON_CreateArray(), "no capability left in the bounding set");
 	free(list);
 	cJSON_Delete(dflt);
@@ -97,17 +97,17 @@ check_secopts(const struct target *t, const struct subject *s)
 	const cJSON *ro = jpath(t->inspect, "HostConfig.ReadonlyRootfs");
 
 	if (secopt(t, "no-new-privileges"))
-		finding(R_NNP, s, ST_PASS, SEV_RULE, ".HostConfig.SecurityOpt",
+		finding(R_NNP, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.SecurityOpt",
 		    dup_or_null(opts), "no-new-privileges is set");
 	else
-		finding(R_NNP, s, ST_FAIL, SEV_RULE, ".HostConfig.SecurityOpt",
+		finding(R_NNP, s, PHX_ST_FAIL, SEV_RULE, ".HostConfig.SecurityOpt",
 		    dup_or_null(opts), "no-new-privileges is not set: setuid "
 		    "binaries can raise privileges");
 	if (cJSON_IsTrue(ro))
-		finding(R_READONLY, s, ST_PASS, SEV_RULE, ".HostConfig.ReadonlyRootfs",
+		finding(R_READONLY, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.ReadonlyRootfs",
 		    dup_or_null(ro), "root filesystem is read-only");
 	else
-		finding(R_READONLY, s, ST_FAIL, SEV_RULE, ".HostConfig.ReadonlyRootfs",
+		finding(R_READONLY, s, PHX_ST_FAIL, SEV_RULE, ".HostConfig.ReadonlyRootfs",
 		    dup_or_null(ro), "root filesystem is writable");
 }
 
@@ -118,17 +118,17 @@ check_seccomp(const struct target *t, const struct subject *s)
 	bool priv = cJSON_IsTrue(jpath(t->inspect, "HostConfig.Privileged"));
 
 	if (secopt(t, "seccomp=unconfined") || secopt(t, "seccomp:unconfined"))
-		finding(R_SECCOMP, s, ST_FAIL, SEV_RULE, ".HostConfig.SecurityOpt",
+		finding(R_SECCOMP, s, PHX_ST_FAIL, SEV_RULE, ".HostConfig.SecurityOpt",
 		    dup_or_null(opts), "seccomp is disabled (seccomp=unconfined)");
 	else if (priv)
-		finding(R_SECCOMP, s, ST_FAIL, SEV_RULE, ".HostConfig.Privileged",
+		finding(R_SECCOMP, s, PHX_ST_FAIL, SEV_RULE, ".HostConfig.Privileged",
 		    cJSON_CreateTrue(), "privileged containers run without seccomp");
 	else if (cJSON_IsFalse(jpath(secscan.info, "host.security.seccompEnabled")))
-		finding(R_SECCOMP, s, ST_FAIL, SEV_RULE,
+		finding(R_SECCOMP, s, PHX_ST_FAIL, SEV_RULE,
 		    "podman info .host.security.seccompEnabled", cJSON_CreateFalse(),
 		    "the engine has seccomp disabled");
 	else
-		finding(R_SECCOMP, s, ST_PASS, SEV_RULE, ".HostConfig.SecurityOpt",
+		finding(R_SECCOMP, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.SecurityOpt",
 		    dup_or_null(opts), "seccomp profile in force");
 }
 
@@ -141,16 +141,16 @@ check_hostns(const struct target *t, const struct subject *s, int r,
 	char *evfield = phx_asprintf(".%s", field);
 
 	if (mode && strcmp(mode, "host") == 0)
-		finding(r, s, ST_FAIL, SEV_RULE, evfield, cJSON_CreateString(mode),
+		finding(r, s, PHX_ST_FAIL, SEV_RULE, evfield, cJSON_CreateString(mode),
 		    "shares the host's %s namespace", what);
 	else if (own == 0)
-		finding(r, s, ST_FAIL, SEV_RULE, "OCIConfigPath linux.namespaces",
+		finding(r, s, PHX_ST_FAIL, SEV_RULE, "OCIConfigPath linux.namespaces",
 		    oci_ns_list(t), "shares the host's %s namespace: the runtime "
 		    "config creates no %s namespace (podman inspect says %s "
 		    "\"%s\")", what, ocitype, field + strlen("HostConfig."),
 		    mode ? mode : "");
 	else
-		finding(r, s, ST_PASS, SEV_RULE, evfield,
+		finding(r, s, PHX_ST_PASS, SEV_RULE, evfield,
 		    mode ? cJSON_CreateString(mode) : cJSON_CreateNull(),
 		    "own %s namespace", what);
 	free(evfield);

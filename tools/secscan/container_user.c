@@ -68,7 +68,7 @@ check_user(const struct target *t, const struct subject *s)
 		user = "";
 	snprintf(name, sizeof name, "%.*s", (int)strcspn(user, ":"), user);
 	if (!*name) {
-		finding(R_USER, s, ST_FAIL, SEV_RULE, ".Config.User",
+		finding(R_USER, s, PHX_ST_FAIL, SEV_RULE, ".Config.User",
 		    cJSON_CreateString(user),
 		    "no user set: the process runs as root (uid 0)");
 		return 0;
@@ -80,15 +80,15 @@ check_user(const struct target *t, const struct subject *s)
 			uid = 0;
 	}
 	if (uid < 0)
-		finding(R_USER, s, ST_WARN, SEV_RULE, ".Config.User",
+		finding(R_USER, s, PHX_ST_WARN, SEV_RULE, ".Config.User",
 		    cJSON_CreateString(user), "user \"%s\" could not be resolved: %s",
 		    name, why ? why : "unknown");
 	else if (uid == 0)
-		finding(R_USER, s, ST_FAIL, SEV_RULE, ".Config.User",
+		finding(R_USER, s, PHX_ST_FAIL, SEV_RULE, ".Config.User",
 		    cJSON_CreateString(user), "runs as root (user \"%s\" is uid 0)",
 		    user);
 	else
-		finding(R_USER, s, ST_PASS, SEV_RULE, ".Config.User",
+		finding(R_USER, s, PHX_ST_PASS, SEV_RULE, ".Config.User",
 		    cJSON_CreateString(user), "runs as uid %ld%s%s%s", uid,
 		    isdigit((unsigned char)*name) ? "" : " (",
 		    isdigit((unsigned char)*name) ? "" : name,
@@ -107,15 +107,15 @@ check_userns(const struct target *t, const struct subject *s, long uid)
 	if (!mode)
 		mode = "";
 	if (cJSON_IsTrue(jpath(secscan.info, "host.security.rootless")))
-		finding(R_USERNS, s, ST_PASS, SEV_RULE, ".HostConfig.UsernsMode",
+		finding(R_USERNS, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.UsernsMode",
 		    cJSON_CreateString(mode), "rootless engine: container uids map "
 		    "to the user's subordinate ids");
 	else if (own == 1 || (own < 0 && *mode && strcmp(mode, "host") != 0))
-		finding(R_USERNS, s, ST_PASS, SEV_RULE,
+		finding(R_USERNS, s, PHX_ST_PASS, SEV_RULE,
 		    ".HostConfig.IDMappings.UidMap", dup_or_null(map),
 		    "own user namespace (UsernsMode \"%s\")", mode);
 	else
-		finding(R_USERNS, s, ST_WARN, SEV_RULE, ".HostConfig.UsernsMode",
+		finding(R_USERNS, s, PHX_ST_WARN, SEV_RULE, ".HostConfig.UsernsMode",
 		    cJSON_CreateString(mode), "shares the host's user namespace on "
 		    "a rootful engine: uid %ld in the container is uid %ld on the "
 		    "host", uid < 0 ? 0 : uid, uid < 0 ? 0 : uid);

@@ -32,10 +32,11 @@ is_ignored(int r, const struct subject *s)
 
 /* emits one finding; value is consumed */
 void
-finding(int r, const struct subject *s, enum status st, int sev,
+finding(int r, const struct subject *s, enum phx_status st, int sev,
     const char *field, cJSON *value, const char *fmt, ...)
 {
 	struct rule *ru = &rules[r];
+	const char *group = phx_finding_group(ru->id, ru->cis);
 	cJSON *rec, *ev;
 	char msg[2048];
 	va_list ap;
@@ -45,14 +46,14 @@ finding(int r, const struct subject *s, enum status st, int sev,
 	va_end(ap);
 	if (!ru->enabled || is_ignored(r, s)) {
 		phx_log(PHX_DEBUG, "%s %s%s%s ignored by configuration: %s", ru->id,
-		    status_names[st], s->container ? " " : "",
+		    phx_status_names[st], s->container ? " " : "",
 		    s->container ? s->container : "", msg);
 		secscan.ignored++;
 		cJSON_Delete(value);
 		return;
 	}
 	/* a severity set in security.yaml wins over the check's own */
-	if (sev == SEV_RULE || ru->forced || st == ST_PASS || st == ST_SKIP)
+	if (sev == SEV_RULE || ru->forced || st == PHX_ST_PASS || st == PHX_ST_SKIP)
 		sev = ru->severity;
 	rec = phx_record_new("finding");
 	cJSON_AddStringToObject(rec, "id", ru->id);
@@ -66,18 +67,20 @@ finding(int r, const struct subject *s, enum status st, int sev,
 		cJSON_AddStringToObject(rec, "target", s->target);
 	if (s->image)
 		cJSON_AddStringToObject(rec, "image", s->image);
-	cJSON_AddStringToObject(rec, "status", status_names[st]);
-	cJSON_AddStringToObject(rec, "severity", sev_names[sev]);
+	cJSON_AddStringToObject(rec, "status", phx_status_names[st]);
+	cJSON_AddStringToObject(rec, "severity", phx_sev_names[sev]);
+	if (group)
+		cJSON_AddStringToObject(rec, "category", group);
 	cJSON_AddStringToObject(rec, "title", ru->title);
 	cJSON_AddStringToObject(rec, "message", msg);
 	ev = cJSON_AddObjectToObject(rec, "evidence");
 	cJSON_AddStringToObject(ev, "field", field);
 	cJSON_AddItemToObject(ev, "value", value ? value : cJSON_CreateNull());
-	if (st != ST_PASS)
+	if (st != PHX_ST_PASS)
 		cJSON_AddStringToObject(rec, "remediation", ru->remediation);
-	sarif_add(r, st, (enum sev)sev, s, msg, ev);
+	sarif_add(r, st, (enum phx_sev)sev, s, msg, ev);
 	secscan.counts[st]++;
-	if (st == ST_FAIL && sev >= (int)secscan.fail_on && secscan.fail_on != SEV_NONE)
+	if (phx_finding_fails(st, (enum phx_sev)sev, secscan.fail_on))
 		secscan.failed = true;
 	phx_emit(rec);
 }

@@ -75,7 +75,7 @@ scan_image(const char *scanner, const char *exe, const char *image,
 	int worst = -1;
 
 	if (!mkdtemp(dir)) {
-		finding(R_VULN, &s, ST_SKIP, SEV_RULE, scanner, NULL, "no scan "
+		finding(R_VULN, &s, PHX_ST_SKIP, SEV_RULE, scanner, NULL, "no scan "
 		    "done: %s: %s", dir, strerror(errno));
 		free(dir);
 		return;
@@ -105,23 +105,23 @@ scan_image(const char *scanner, const char *exe, const char *image,
 		}
 	}
 	counts = vuln_counts(scanner, report);
-	for (int i = SEV_LOW; i <= SEV_CRITICAL; i++)
-		if (cJSON_GetObjectItem(counts, sev_names[i]))
+	for (int i = PHX_SEV_LOW; i <= PHX_SEV_CRITICAL; i++)
+		if (cJSON_GetObjectItem(counts, phx_sev_names[i]))
 			worst = i;
-	if (worst >= SEV_HIGH)
-		finding(R_VULN, &s, ST_FAIL, worst, scanner, counts,
+	if (worst >= PHX_SEV_HIGH)
+		finding(R_VULN, &s, PHX_ST_FAIL, worst, scanner, counts,
 		    "%s found known vulnerabilities, the worst %s", scanner,
-		    sev_names[worst]);
+		    phx_sev_names[worst]);
 	else if (worst >= 0)
-		finding(R_VULN, &s, ST_WARN, worst, scanner, counts,
+		finding(R_VULN, &s, PHX_ST_WARN, worst, scanner, counts,
 		    "%s found known vulnerabilities, the worst %s", scanner,
-		    sev_names[worst]);
+		    phx_sev_names[worst]);
 	else
-		finding(R_VULN, &s, ST_PASS, SEV_RULE, scanner, counts,
+		finding(R_VULN, &s, PHX_ST_PASS, SEV_RULE, scanner, counts,
 		    "%s found no known vulnerability", scanner);
 	goto out;
 skip:
-	finding(R_VULN, &s, ST_SKIP, SEV_RULE, scanner, NULL,
+	finding(R_VULN, &s, PHX_ST_SKIP, SEV_RULE, scanner, NULL,
 	    "no scan result: %s", why ? why : "unknown error");
 out:
 	phx_run_free(&run);
@@ -146,7 +146,7 @@ scan_images(void)
 	const char *scanner = NULL;
 
 	if (strcmp(want, "none") == 0) {
-		finding(R_VULN, &none, ST_SKIP, SEV_RULE, "security.scanner",
+		finding(R_VULN, &none, PHX_ST_SKIP, SEV_RULE, "security.scanner",
 		    cJSON_CreateString(want), "no image vulnerability scan done: "
 		    "turned off (scanner: none)");
 		cJSON_Delete(seen);
@@ -157,7 +157,7 @@ scan_images(void)
 			if ((exe = find_in_path(names[i])))
 				scanner = names[i];
 	if (!exe) {
-		finding(R_VULN, &none, ST_SKIP, SEV_RULE, "PATH",
+		finding(R_VULN, &none, PHX_ST_SKIP, SEV_RULE, "PATH",
 		    cJSON_CreateString(want), "no image vulnerability scan done: "
 		    "%s (neither is packaged in Debian)",
 		    strcmp(want, "auto") == 0 ? "neither trivy nor grype is "

@@ -158,8 +158,8 @@ configure(struct cli *cli)
 	secscan.cfg = phx_config_load(&cli->copts);
 	free(cli->copts.files);
 	apply_rules();
-	secscan.fail_on = cli->fail_on ? fail_on(cli->fail_on, "--fail-on") :
-	    fail_on(phx_cfg_str(secscan.cfg, "security.fail_on", "HIGH"),
+	secscan.fail_on = cli->fail_on ? phx_fail_on(cli->fail_on, "--fail-on") :
+	    phx_fail_on(phx_cfg_str(secscan.cfg, "security.fail_on", "HIGH"),
 	    "security.fail_on");
 	if (!secscan.scanner)
 		secscan.scanner = phx_cfg_str(secscan.cfg, "security.scanner", "auto");
@@ -186,11 +186,13 @@ finish(int64_t started)
 	int status;
 
 	cJSON_AddNumberToObject(counts, "containers", secscan.scanned);
-	for (int i = 0; i < ST_N; i++) {
+	/* best first, as the phase record always listed them */
+	for (int i = PHX_ST_PASS; i >= PHX_ST_FAIL; i--) {
+		const char *name = phx_status_names[i];
 		char key[8];
 		size_t j;
-		for (j = 0; status_names[i][j] && j < sizeof key - 1; j++)
-			key[j] = (char)tolower((unsigned char)status_names[i][j]);
+		for (j = 0; name[j] && j < sizeof key - 1; j++)
+			key[j] = (char)tolower((unsigned char)name[j]);
 		key[j] = '\0';
 		cJSON_AddNumberToObject(counts, key, secscan.counts[i]);
 	}

@@ -28,12 +28,12 @@ sarif_begin(void)
 }
 
 static const char *
-sarif_level(enum status st)
+sarif_level(enum phx_status st)
 {
 	switch (st) {
-	case ST_FAIL: return "error";
-	case ST_WARN: return "warning";
-	case ST_INFO: return "note";
+	case PHX_ST_FAIL: return "error";
+	case PHX_ST_WARN: return "warning";
+	case PHX_ST_INFO: return "note";
 	default: return "none";
 	}
 }
@@ -131,19 +131,19 @@ sarif_location(const struct subject *s)
 }
 
 void
-sarif_add(int r, enum status st, enum sev sev, const struct subject *s,
+sarif_add(int r, enum phx_status st, enum phx_sev sev, const struct subject *s,
     const char *msg, const cJSON *evidence)
 {
 	cJSON *res, *props, *locs;
 
-	if (!results || st == ST_PASS)
+	if (!results || st == PHX_ST_PASS)
 		return;
 	res = cJSON_CreateObject();
 	cJSON_AddStringToObject(res, "ruleId", rules[r].id);
 	cJSON_AddNumberToObject(res, "ruleIndex", r);
-	if (st == ST_SKIP)
+	if (st == PHX_ST_SKIP)
 		cJSON_AddStringToObject(res, "kind", "notApplicable");
-	else if (st == ST_INFO)
+	else if (st == PHX_ST_INFO)
 		cJSON_AddStringToObject(res, "kind", "informational");
 	cJSON_AddStringToObject(res, "level", sarif_level(st));
 	cJSON_AddObjectToObject(res, "message");
@@ -163,8 +163,8 @@ sarif_add(int r, enum status st, enum sev sev, const struct subject *s,
 		free(fp);
 	}
 	props = cJSON_AddObjectToObject(res, "properties");
-	cJSON_AddStringToObject(props, "status", status_names[st]);
-	cJSON_AddStringToObject(props, "severity", sev_names[sev]);
+	cJSON_AddStringToObject(props, "status", phx_status_names[st]);
+	cJSON_AddStringToObject(props, "severity", phx_sev_names[sev]);
 	cJSON_AddStringToObject(props, "security-severity", sev_score[sev]);
 	cJSON_AddItemToObject(props, "evidence", cJSON_Duplicate(evidence, true));
 	cJSON_AddItemToArray(results, res);
@@ -197,13 +197,13 @@ sarif_rule(const struct rule *ru)
 	free(md);
 	cJSON_AddStringToObject(r, "helpUri", ru->help_uri);
 	o = cJSON_AddObjectToObject(r, "defaultConfiguration");
-	cJSON_AddStringToObject(o, "level", ru->severity >= SEV_HIGH ?
+	cJSON_AddStringToObject(o, "level", ru->severity >= PHX_SEV_HIGH ?
 	    "error" : "warning");
 	cJSON_AddBoolToObject(o, "enabled", ru->enabled);
 	p = cJSON_AddObjectToObject(r, "properties");
 	if (ru->cis)
 		cJSON_AddStringToObject(p, "cis", ru->cis);
-	cJSON_AddStringToObject(p, "severity", sev_names[ru->severity]);
+	cJSON_AddStringToObject(p, "severity", phx_sev_names[ru->severity]);
 	cJSON_AddStringToObject(p, "security-severity", sev_score[ru->severity]);
 	o = cJSON_AddArrayToObject(p, "tags");
 	cJSON_AddItemToArray(o, cJSON_CreateString("security"));

@@ -8,9 +8,8 @@
 
 #include "phx.h"
 
-enum status { ST_PASS, ST_INFO, ST_SKIP, ST_WARN, ST_FAIL, ST_N };
-enum sev { SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL, SEV_NONE,
-	SEV_RULE = -1 };
+/* a finding's severity is its rule's */
+enum { SEV_RULE = -1 };
 
 enum rule_id {
 	R_ROOTLESS, R_USER, R_USERNS, R_PRIVILEGED, R_CAPADD, R_CAPDEFAULT,
@@ -24,7 +23,7 @@ struct rule {
 	/* the title names what is checked, reading right beside PASS, WARN
 	 * and FAIL alike; the description says what and why */
 	const char *id, *cis, *title, *description, *remediation, *help_uri;
-	enum sev severity;
+	enum phx_sev severity;
 	bool enabled;
 	bool forced;          /* severity set in security.yaml */
 };
@@ -53,7 +52,7 @@ struct tls_target {
 struct secscan_state {
 	cJSON *cfg;
 	const char *podman;
-	enum sev fail_on;
+	enum phx_sev fail_on;
 	const char *sarif;
 	const char *compose_file;
 	const char *project;
@@ -67,7 +66,7 @@ struct secscan_state {
 	cJSON *ignore;
 	struct target *targets;
 	struct tls_target *tls;
-	int counts[ST_N];
+	int counts[PHX_STATUS_N];
 	int ignored, errors, scanned;
 	bool failed;             /* a FAIL at or above fail_on */
 	bool missing_argv;       /* a container named on the command line is gone */
@@ -76,13 +75,10 @@ struct secscan_state {
 
 extern struct secscan_state secscan;
 
-/* rules.c: the rules and the names of statuses and severities */
+/* rules.c: the rules, and the SARIF score of each severity */
 extern struct rule rules[R_N];
-extern const char *const status_names[ST_N];
-extern const char *const sev_names[SEV_NONE + 1];
-extern const char *const sev_score[SEV_NONE + 1];
+extern const char *const sev_score[PHX_SEV_N];
 void apply_rules(void);
-enum sev fail_on(const char *s, const char *where);
 
 /* json.c: reading podman's JSON */
 bool str_in_array(const cJSON *arr, const char *s);
@@ -94,13 +90,13 @@ cJSON *dup_or_null(const cJSON *v);
 char *join(const cJSON *arr);
 
 /* findings.c */
-void finding(int r, const struct subject *s, enum status st, int sev,
+void finding(int r, const struct subject *s, enum phx_status st, int sev,
     const char *field, cJSON *value, const char *fmt, ...)
 	__attribute__((format(printf, 7, 8)));
 
 /* sarif.c */
 void sarif_begin(void);
-void sarif_add(int r, enum status st, enum sev sev, const struct subject *s,
+void sarif_add(int r, enum phx_status st, enum phx_sev sev, const struct subject *s,
     const char *msg, const cJSON *evidence);
 bool write_sarif(bool ok);
 

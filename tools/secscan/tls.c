@@ -72,16 +72,16 @@ check_tls_legacy(const struct tls_target *tt, const struct subject *s)
 	}
 	if (cJSON_GetArraySize(accepted)) {
 		char *l = join(accepted);
-		finding(R_TLSLEGACY, s, ST_FAIL, SEV_RULE, "tls.accepted_versions",
+		finding(R_TLSLEGACY, s, PHX_ST_FAIL, SEV_RULE, "tls.accepted_versions",
 		    accepted, "accepts %s", l);
 		free(l);
 		return;
 	}
 	if (cannot[0])
-		finding(R_TLSLEGACY, s, ST_SKIP, SEV_RULE, "tls.accepted_versions",
+		finding(R_TLSLEGACY, s, PHX_ST_SKIP, SEV_RULE, "tls.accepted_versions",
 		    accepted, "not tested: this OpenSSL could not offer %s", cannot);
 	else
-		finding(R_TLSLEGACY, s, ST_PASS, SEV_RULE, "tls.accepted_versions",
+		finding(R_TLSLEGACY, s, PHX_ST_PASS, SEV_RULE, "tls.accepted_versions",
 		    accepted, "refuses TLS 1.0 and 1.1 (offered with "
 		    LEGACY_CIPHERS ", since OpenSSL 3 refuses them client-side "
 		    "otherwise)");
@@ -96,7 +96,7 @@ check_tls_expiry(const struct subject *s, time_t not_after)
 	double days;
 
 	if (not_after == 0) {
-		finding(R_TLSEXPIRY, s, ST_SKIP, SEV_RULE, "tls.not_after",
+		finding(R_TLSEXPIRY, s, PHX_ST_SKIP, SEV_RULE, "tls.not_after",
 		    cJSON_CreateNull(), "the certificate's expiry date was not "
 		    "reported");
 		return;
@@ -105,15 +105,15 @@ check_tls_expiry(const struct subject *s, time_t not_after)
 	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	days = difftime(not_after, time(NULL)) / 86400;
 	if (days < 0)
-		finding(R_TLSEXPIRY, s, ST_FAIL, SEV_RULE, "tls.not_after",
+		finding(R_TLSEXPIRY, s, PHX_ST_FAIL, SEV_RULE, "tls.not_after",
 		    cJSON_CreateString(when), "certificate expired %.0f days ago "
 		    "(%s)", -days + 0.5, when);
 	else if (days < min)
-		finding(R_TLSEXPIRY, s, ST_WARN, SEV_MEDIUM, "tls.not_after",
+		finding(R_TLSEXPIRY, s, PHX_ST_WARN, PHX_SEV_MEDIUM, "tls.not_after",
 		    cJSON_CreateString(when), "certificate expires in %ld days "
 		    "(%s), under security.min_cert_days %ld", (long)days, when, min);
 	else
-		finding(R_TLSEXPIRY, s, ST_PASS, SEV_RULE, "tls.not_after",
+		finding(R_TLSEXPIRY, s, PHX_ST_PASS, SEV_RULE, "tls.not_after",
 		    cJSON_CreateString(when), "certificate valid for %ld more "
 		    "days (%s)", (long)days, when);
 }
@@ -127,26 +127,26 @@ scan_tls(const struct tls_target *tt)
 	CURLcode rc;
 
 	if (tls_try(tt, TRY_INFO, err, &not_after) != CURLE_OK) {
-		finding(R_TLSCHAIN, &s, ST_SKIP, SEV_RULE, "tls.handshake",
+		finding(R_TLSCHAIN, &s, PHX_ST_SKIP, SEV_RULE, "tls.handshake",
 		    cJSON_CreateString(err), "no TLS check done: the handshake "
 		    "failed: %s", err);
 		return;
 	}
 	rc = tls_try(tt, TRY_CHAIN, err, NULL);
 	if (rc == CURLE_OK)
-		finding(R_TLSCHAIN, &s, ST_PASS, SEV_RULE, "tls.verify",
+		finding(R_TLSCHAIN, &s, PHX_ST_PASS, SEV_RULE, "tls.verify",
 		    cJSON_CreateString("ok"), "certificate chain verifies%s%s",
 		    tt->ca_file ? " against " : "", tt->ca_file ? tt->ca_file : "");
 	else
-		finding(R_TLSCHAIN, &s, ST_FAIL, SEV_RULE, "tls.verify",
+		finding(R_TLSCHAIN, &s, PHX_ST_FAIL, SEV_RULE, "tls.verify",
 		    cJSON_CreateString(err), "certificate chain does not verify: %s",
 		    err);
 	rc = tls_try(tt, TRY_HOST, err, NULL);
 	if (rc == CURLE_OK)
-		finding(R_TLSHOST, &s, ST_PASS, SEV_RULE, "tls.hostname",
+		finding(R_TLSHOST, &s, PHX_ST_PASS, SEV_RULE, "tls.hostname",
 		    cJSON_CreateString("ok"), "certificate matches the host name");
 	else
-		finding(R_TLSHOST, &s, ST_FAIL, SEV_RULE, "tls.hostname",
+		finding(R_TLSHOST, &s, PHX_ST_FAIL, SEV_RULE, "tls.hostname",
 		    cJSON_CreateString(err), "host name check failed: %s", err);
 	check_tls_legacy(tt, &s);
 	check_tls_expiry(&s, not_after);
