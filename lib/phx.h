@@ -288,4 +288,18 @@ cJSON *phx_compose_load(const char *path, char **err);
  * (that spec as JSON in *bad, malloc'd) */
 cJSON *phx_compose_ports(const cJSON *service, char **bad);
 
+/* ---- checks (check.c) ---- */
+/* the checks of a services.yaml entry (NULL: none) in their record form,
+ * phx-records(5) "checks": its own check, then a healthcheck on the
+ * container when the entry says healthcheck: true or when it is declared
+ * (the compose file or the image has one) and the entry does not say
+ * false; settings from the entry, else cfg's probe section; never a
+ * password.  container: the compose service's container, or NULL; the
+ * entry's "container" wins */
+cJSON *phx_service_checks(const cJSON *cfg, const cJSON *entry,
+    const char *container, bool declared);
+/* the compose service, or the container's podman inspect (may be NULL),
+ * declares a healthcheck that is not disabled or NONE */
+bool phx_declares_healthcheck(const cJSON *service, const cJSON *inspect);
+
 #endif

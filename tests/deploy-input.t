@@ -141,9 +141,14 @@ services:
     password_env: PHXT_DB_PASSWORD
 EOF
 PHXT_PORT_A=$PA PHXT_PORT_B=$PB run -n -c "$T_TMP/services.yaml" -f $D/two.yaml -p "$P" up
-is "$(jq -c 'select(.service == "web") | .checks' "$T_TMP/out")" \
-	"[{\"kind\":\"http\",\"target\":\"http://127.0.0.1:$PA/health\",\"conditions\":[\"[BODY].status == UP\"],\"timeout_ms\":7000,\"retries\":5,\"backoff_initial_ms\":1000,\"backoff_max_ms\":30000,\"backoff_multiplier\":2,\"expected_status\":[200,204],\"insecure\":false}]" \
+is "$(jq -c 'select(.service == "web") | .checks[0]' "$T_TMP/out")" \
+	"{\"kind\":\"http\",\"target\":\"http://127.0.0.1:$PA/health\",\"conditions\":[\"[BODY].status == UP\"],\"expected_status\":[200,204],\"insecure\":false,\"timeout_ms\":7000,\"retries\":5,\"backoff_initial_ms\":1000,\"backoff_max_ms\":30000,\"backoff_multiplier\":2}" \
 	"config entry: an http check with its conditions and the probe defaults"
+is "$(jq -c 'select(.service == "web") | [.checks[1:][] | [.kind, .target, .timeout_ms]]' "$T_TMP/out")" \
+	"[[\"healthcheck\",\"${P}_web_1\",7000]]" \
+	"config entry: the compose file's healthcheck runs too"
+is "$(jq -c 'select(.service == "api") | [.checks[].kind]' "$T_TMP/out")" '["postgres"]' \
+	"config entry: no healthcheck where the compose file declares none"
 is "$(jq -c 'select(.service == "api") | .checks[0] | [.kind, .target, .dbname, .user, .password_env]' "$T_TMP/out")" \
 	'["postgres","localhost:5999","revenue","phoenix","PHXT_DB_PASSWORD"]' \
 	"config entry: a postgres check names the password's variable"

@@ -54,7 +54,8 @@ done
 is "$(jq -r 'select(.type == "service" and .service == "phoenix-core") | .ports[0].host_port' "$T_TMP/up")" \
 	"$PHX_PORT_CORE" "phoenix-core: published on the port asked for"
 is "$(jq -c 'select(.type == "service" and .service == "phoenix-core") | [.checks[] | [.kind, .target]]' "$T_TMP/up")" \
-	"[[\"http\",\"http://localhost:$PHX_PORT_CORE/health\"]]" "phoenix-core: the check from services.yaml"
+	"[[\"http\",\"http://localhost:$PHX_PORT_CORE/health\"],[\"healthcheck\",\"${P}_phoenix-core_1\"]]" \
+	"phoenix-core: the check from services.yaml, and the compose file's healthcheck"
 is "$(jq -c 'select(.type == "service" and .service == "revenue-db") | .checks[0] | [.kind, .target, .password_env]' "$T_TMP/up")" \
 	"[\"postgres\",\"localhost:$PHX_PORT_DB\",\"REVENUE_DB_PASSWORD\"]" "revenue-db: a postgres check"
 

@@ -37,6 +37,31 @@ is "$(field missing .reason)" protocol "no such container: reason protocol"
 like "$(field missing .message)" "no such container|no container with name" \
     "no such container: podman's words in the message"
 
+# a declared healthcheck runs by default next to the services.yaml check:
+# bad's healthcheck fails while the port checked answers
+cat >"$T_TMP/compose.yaml" <<EOF
+services:
+  bad:
+    image: localhost/phx-httpd
+    container_name: ${PROJ}_bad
+    healthcheck:
+      test: ["CMD", "test", "-e", "/tmp/ok"]
+EOF
+svcyaml() {   # [LINE]: bad's services.yaml entry, deployed dry and probed
+	printf 'services:\n  bad:\n    url: http://127.0.0.1:%s/\n    retries: 1\n%s' \
+	    "$PORT" "${1:+    $1
+}" >"$T_TMP/services.yaml"
+	phx-deploy -n -c "$T_TMP/services.yaml" -f "$T_TMP/compose.yaml" -p "$PROJ" up </dev/null |
+	    phx-probe -r 2 -c "$T_TMP/services.yaml" >"$T_TMP/out" 2>"$T_TMP/err"
+}
+svcyaml
+is $? 1 "declared healthcheck: exit 1"
+is "$(field bad '[.check, .status, .reason] | join(" ")')" "http+healthcheck unhealthy status" \
+    "declared healthcheck: unhealthy although the port answers"
+svcyaml "healthcheck: false"
+is "$(field bad '[.check, .status] | join(" ")')" "http healthy" \
+    "healthcheck: false: only the services.yaml check"
+
 # the container becomes healthy while phx-probe waits
 ( sleep 2; podman exec "${PROJ}_bad" touch /tmp/ok ) &
 at_exit "kill $! 2>/dev/null"

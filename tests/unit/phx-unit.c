@@ -913,6 +913,114 @@ test_yaml(void)
 	phx_buf_free(&b);
 }
 
+/* checks: entry and config as JSON (the merged configuration's form, so
+ * durations in ms), the check objects as one JSON line */
+static void
+is_checks(const char *cfg, const char *entry, const char *container,
+    bool declared, const char *want, const char *name)
+{
+	cJSON *c = cJSON_Parse(cfg), *e = entry ? cJSON_Parse(entry) : NULL;
+	cJSON *got = phx_service_checks(c, e, container, declared);
+	char *s = cJSON_PrintUnformatted(got);
+
+	is_str(s, want, name);
+	free(s);
+	cJSON_Delete(got);
+	cJSON_Delete(e);
+	cJSON_Delete(c);
+}
+
+static void
+test_checks(void)
+{
+	static const char cfg[] = "{\"probe\":{\"timeout\":7000,\"retries\":2,"
+	    "\"backoff\":{\"initial\":100,\"max\":900,\"multiplier\":3},"
+	    "\"expected_status\":[200],\"insecure\":false,\"interval\":250}}";
+	static const char timing[] = "\"timeout_ms\":7000,\"retries\":2,"
+	    "\"backoff_initial_ms\":100,\"backoff_max_ms\":900,"
+	    "\"backoff_multiplier\":3,\"interval_ms\":250";
+	char want[1024];
+
+	is_checks("{}", "{\"url\":\"http://h/x\",\"method\":\"POST\","
+	    "\"headers\":{\"X-Probe\":\"yes\"},\"body\":\"ping\"}", NULL, false,
+	    "[{\"kind\":\"http\",\"target\":\"http://h/x\",\"method\":\"POST\","
+	    "\"headers\":{\"X-Probe\":\"yes\"},\"body\":\"ping\"}]",
+	    "checks: method, headers and body carried");
+	snprintf(want, sizeof want, "[{\"kind\":\"http\",\"target\":\"http://h/\","
+	    "\"expected_status\":[200,204],\"insecure\":false,%s}]", timing);
+	is_checks(cfg, "{\"url\":\"http://h/\",\"expected_status\":[200,204]}",
+	    NULL, false, want, "checks: the probe section's defaults, the entry wins");
+	is_checks(cfg, "{\"url\":\"http://h/\",\"retries\":9,\"backoff\":"
+	    "{\"max\":50}}", NULL, false, "[{\"kind\":\"http\",\"target\":"
+	    "\"http://h/\",\"expected_status\":[200],\"insecure\":false,"
+	    "\"timeout_ms\":7000,\"retries\":9,\"backoff_initial_ms\":100,"
+	    "\"backoff_max_ms\":50,\"backoff_multiplier\":3,\"interval_ms\":250}]",
+	    "checks: an entry's setting overrides its default alone");
+	snprintf(want, sizeof want, "[{\"kind\":\"tcp\",\"target\":\"h:1\"},"
+	    "{\"kind\":\"healthcheck\",\"target\":\"p_web_1\"}]");
+	is_checks("{}", "{\"host\":\"h\",\"port\":1}", "p_web_1", true, want,
+	    "checks: a declared healthcheck runs by default");
+	is_checks("{}", "{\"host\":\"h\",\"port\":1,\"healthcheck\":false}",
+	    "p_web_1", true, "[{\"kind\":\"tcp\",\"target\":\"h:1\"}]",
+	    "checks: healthcheck: false opts out");
+	is_checks("{}", "{\"host\":\"h\",\"port\":1}", "p_web_1", false,
+	    "[{\"kind\":\"tcp\",\"target\":\"h:1\"}]",
+	    "checks: no healthcheck where none is declared");
+	is_checks("{}", "{\"port\":1,\"healthcheck\":true,\"container\":\"c\"}",
+	    "p_web_1", false, "[{\"kind\":\"tcp\",\"target\":\"localhost:1\"},"
+	    "{\"kind\":\"healthcheck\",\"target\":\"c\"}]",
+	    "checks: healthcheck: true, on the entry's container");
+	is_checks("{}", "{\"healthcheck\":true}", NULL, false, "[]",
+	    "checks: no healthcheck without a container");
+	is_checks("{}", NULL, "p_web_1", true,
+	    "[{\"kind\":\"healthcheck\",\"target\":\"p_web_1\"}]",
+	    "checks: no entry, a declared healthcheck");
+	snprintf(want, sizeof want, "[{\"kind\":\"postgres\",\"target\":"
+	    "\"localhost:5432\",\"dbname\":\"d\",\"user\":\"u\",\"password_env\":"
+	    "\"PW\",\"sslmode\":\"disable\",\"query\":\"SELECT 2\",%s}]", timing);
+	is_checks(cfg, "{\"type\":\"postgres\",\"dbname\":\"d\",\"user\":\"u\","
+	    "\"password\":\"hunter22\",\"password_env\":\"PW\",\"sslmode\":"
+	    "\"disable\",\"query\":\"SELECT 2\",\"method\":\"GET\"}", NULL, false,
+	    want, "checks: postgres, its fields, port 5432, no password");
+	snprintf(want, sizeof want, "[{\"kind\":\"tcp\",\"target\":\"[::1]:6379\","
+	    "\"conditions\":[\"[CONNECTED] == true\"],%s}]", timing);
+	is_checks(cfg, "{\"host\":\"::1\",\"port\":6379,\"conditions\":"
+	    "[\"[CONNECTED] == true\"],\"body\":\"x\"}", NULL, false, want,
+	    "checks: tcp from host and port, no http fields");
+	is_checks(cfg, "{\"url\":\"http://h/\",\"enabled\":false}", "p_web_1",
+	    true, "[]", "checks: a disabled entry has none");
+	is_checks("{}", "{\"type\":\"healthcheck\",\"retries\":3}", "p_web_1",
+	    true, "[{\"kind\":\"healthcheck\",\"target\":\"p_web_1\","
+	    "\"retries\":3}]", "checks: type: healthcheck, once");
+	is_checks("{}", "{\"type\":\"https\",\"url\":\"https://h/\"}", NULL,
+	    false, "[{\"kind\":\"http\",\"target\":\"https://h/\"}]",
+	    "checks: type https is kind http");
+}
+
+static void
+test_declared(void)
+{
+	cJSON *svc, *info;
+
+	svc = cJSON_Parse("{\"healthcheck\":{\"test\":[\"CMD\",\"true\"]}}");
+	ok(phx_declares_healthcheck(svc, NULL), "healthcheck: compose test");
+	cJSON_Delete(svc);
+	svc = cJSON_Parse("{\"healthcheck\":{\"test\":[\"NONE\"]}}");
+	info = cJSON_Parse("{\"Config\":{\"Healthcheck\":{\"Test\":"
+	    "[\"CMD-SHELL\",\"true\"]}}}");
+	ok(!phx_declares_healthcheck(svc, info), "healthcheck: NONE in compose");
+	cJSON_Delete(svc);
+	svc = cJSON_Parse("{\"healthcheck\":{\"disable\":true}}");
+	ok(!phx_declares_healthcheck(svc, info), "healthcheck: disable: true");
+	cJSON_Delete(svc);
+	ok(phx_declares_healthcheck(NULL, info), "healthcheck: the image's");
+	cJSON_Delete(info);
+	info = cJSON_Parse("{\"Config\":{\"Healthcheck\":{\"Test\":[\"NONE\"]}}}");
+	ok(!phx_declares_healthcheck(NULL, info), "healthcheck: image NONE");
+	cJSON_Delete(info);
+	ok(!phx_declares_healthcheck(NULL, NULL), "healthcheck: none at all");
+}
+
 int
 main(int argc, char **argv)
 {
@@ -959,6 +1067,8 @@ main(int argc, char **argv)
 	test_curl_not_after();
 	test_expand();
 	test_yaml();
+	test_checks();
+	test_declared();
 	printf("1..%d\n", ntest);
 	return nfail ? 1 : 0;
 }

@@ -209,6 +209,11 @@ check_new(struct service *svc, const cJSON *j, const cJSON *entry,
 	const char *target = phx_jstr(j, "target");
 	bool ok;
 
+	if (phx_log_enabled(PHX_DEBUG)) {   /* -v: what is checked, exactly */
+		char *s = cJSON_PrintUnformatted(j);
+		phx_log(PHX_DEBUG, "%s: check %s", svc->name, s);
+		free(s);
+	}
 	c->svc = svc;
 	c->hc.pipefd = -1;
 	c->set = *base;
