@@ -46,7 +46,7 @@ load_defaults(void)
 	d->expected[0] = 200;
 	settings_from_config(d, section);
 	probe.concurrency = (int)phx_cfg_num(section, "concurrency", 32);
-	probe.podman = phx_cfg_str(probe.cfg, "deployment.podman", "podman");
+	phx_podman_setup(probe.cfg);
 }
 
 static int64_t
