@@ -29,15 +29,16 @@ sensitive_port(long port)
 	return false;
 }
 
+/* port: lib's reading of the binding; raw: podman's own, the evidence */
 static void
-check_port(const struct subject *s, const char *field, const cJSON *b,
-    cJSON *privileged)
+check_port(const struct subject *s, const char *field, const cJSON *port,
+    const cJSON *raw, cJSON *privileged)
 {
-	const char *ip = phx_jstr(b, "host_ip");
-	long host = (long)phx_jnum(b, "host_port", 0);
-	long ctr = (long)phx_jnum(b, "container_port", 0);
+	const char *ip = phx_jstr(port, "host_ip");
+	long host = (long)phx_jnum(port, "host_port", 0);
+	long ctr = (long)phx_jnum(port, "container_port", 0);
 	bool sens = sensitive_port(ctr) || sensitive_port(host);
-	char *cport = phx_asprintf("%ld/%s", ctr, phx_jstr(b, "protocol"));
+	char *cport = phx_asprintf("%ld/%s", ctr, phx_jstr(port, "protocol"));
 	char *ev = phx_asprintf("%s[\"%s\"]", field, cport);
 	const char *tag = sens ? " (sensitive)" : "";
 
@@ -46,16 +47,16 @@ check_port(const struct subject *s, const char *field, const cJSON *b,
 	if (host > 0 && host < 1024)
 		cJSON_AddItemToArray(privileged, cJSON_CreateNumber((double)host));
 	if (is_loopback(ip))
-		finding(R_PORT, s, ST_PASS, SEV_RULE, ev, cJSON_Duplicate(b, true),
+		finding(R_PORT, s, ST_PASS, SEV_RULE, ev, cJSON_Duplicate(raw, true),
 		    "%s%s published on %s:%ld only (loopback)", cport, tag, ip, host);
 	else if (all_interfaces(ip))
 		finding(R_PORT, s, sens ? ST_FAIL : ST_WARN,
-		    sens ? SEV_HIGH : SEV_MEDIUM, ev, cJSON_Duplicate(b, true),
+		    sens ? SEV_HIGH : SEV_MEDIUM, ev, cJSON_Duplicate(raw, true),
 		    "%s%s published on ALL host interfaces (HostIp \"%s\") as "
 		    "port %ld", cport, tag, ip, host);
 	else
 		finding(R_PORT, s, sens ? ST_FAIL : ST_INFO,
-		    sens ? SEV_HIGH : SEV_LOW, ev, cJSON_Duplicate(b, true),
+		    sens ? SEV_HIGH : SEV_LOW, ev, cJSON_Duplicate(raw, true),
 		    "%s%s published on %s:%ld, reachable from other hosts", cport,
 		    tag, ip, host);
 	free(ev);
@@ -69,10 +70,16 @@ check_ports(const struct target *t, const struct subject *s)
 	cJSON *ports = phx_podman_ports(t->inspect, &from);
 	cJSON *privileged = cJSON_CreateArray();
 	char *field = phx_asprintf(".%s", from);
-	const cJSON *b;
+	const cJSON *port = ports->child, *p, *b;
 
-	cJSON_ArrayForEach(b, ports)
-		check_port(s, field, b, privileged);
+	/* lib read the bindings in podman's order */
+	cJSON_ArrayForEach(p, jpath(t->inspect, from))
+		cJSON_ArrayForEach(b, p) {
+			if (!port)
+				break;
+			check_port(s, field, port, b, privileged);
+			port = port->next;
+		}
 	if (!cJSON_GetArraySize(ports))
 		finding(R_PORT, s, ST_PASS, SEV_RULE, field, dup_or_null(
 		    jpath(t->inspect, from)), "no published port");
