@@ -59,9 +59,10 @@ $(BUILD)/tools/phx-$(1): $(patsubst %.c,$(BUILD)/%.o,$(call tool_src,$(1))) $(LI
 endef
 $(foreach t,$(TOOLNAMES),$(eval $(call tool_link,$(t))))
 
-$(UNIT): tests/unit/phx-unit.c $(LIBA)
+UNITSRC = $(wildcard tests/unit/*.c)
+$(UNIT): $(UNITSRC) $(LIBA)
 	@mkdir -p $(@D)
-	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -o $@ tests/unit/phx-unit.c $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
+	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $(UNITSRC) $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
 
 -include $(LIBOBJ:.o=.d) $(patsubst %.c,$(BUILD)/%.d,$(foreach t,$(TOOLNAMES),$(call tool_src,$(t)))) $(UNIT).d
 

@@ -364,3 +364,67 @@ phx_compose_load(const char *path, char **err)
 	free(data);
 	return c;
 }
+
+char *
+phx_compose_network_name(const cJSON *compose, const char *key,
+    const char *project)
+{
+	const cJSON *nets = cJSON_GetObjectItemCaseSensitive(compose, "networks");
+	const cJSON *desc = cJSON_GetObjectItemCaseSensitive(nets, key);
+	const cJSON *ext = cJSON_GetObjectItemCaseSensitive(desc, "external");
+	const char *name;
+
+	if ((name = phx_jstr(ext, "name")) || (name = phx_jstr(desc, "name")))
+		return phx_strdup(name);
+	if (cJSON_IsTrue(ext) || cJSON_IsObject(ext))
+		return phx_strdup(key);
+	return phx_asprintf("%s_%s", project ? project : "", key);
+}
+
+static void
+add_network(cJSON *out, const cJSON *compose, const char *key,
+    const char *project)
+{
+	char *name = phx_compose_network_name(compose, key, project);
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, out)
+		if (strcmp(it->valuestring, name) == 0)
+			break;
+	if (!it)
+		cJSON_AddItemToArray(out, cJSON_CreateString(name));
+	free(name);
+}
+
+cJSON *
+phx_compose_networks(const cJSON *compose, const char *svc,
+    const char *project)
+{
+	const cJSON *srv = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(compose, "services"), svc);
+	const cJSON *nets = cJSON_GetObjectItemCaseSensitive(compose, "networks");
+	const cJSON *list, *it;
+	const char *dflt = NULL;
+	cJSON *out;
+
+	if (!cJSON_IsObject(srv))
+		return NULL;
+	out = cJSON_CreateArray();
+	if (phx_jstr(srv, "network_mode"))
+		return out;   /* host, none, container:X: no compose network */
+	/* podman-compose 1.0.3: the only network, else one called default */
+	if (cJSON_GetArraySize(nets) == 1)
+		dflt = nets->child->string;
+	else if (!cJSON_GetArraySize(nets) ||
+	    cJSON_GetObjectItemCaseSensitive(nets, "default"))
+		dflt = "default";
+	list = cJSON_GetObjectItemCaseSensitive(srv, "networks");
+	cJSON_ArrayForEach(it, list) {
+		const char *key = cJSON_IsString(it) ? it->valuestring : it->string;
+		if (key)
+			add_network(out, compose, key, project);
+	}
+	if (!cJSON_GetArraySize(list) && dflt)
+		add_network(out, compose, dflt, project);
+	return out;
+}

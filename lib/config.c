@@ -97,6 +97,7 @@ static const struct field deployment_fields[] = {
 	{ "security_validation", T_BOOL, NULL },
 	{ "state_dir", T_STR, NULL },
 	{ "podman", T_STR, NULL },
+	{ "podman_timeout", T_DURATION, NULL },
 	{ "compose", T_STR, NULL },
 	{ "log_lines", T_INT, NULL },
 	{ NULL, 0, NULL },
@@ -194,7 +195,7 @@ static const char default_config[] =
     "{\"deployment\":{\"compose_file\":\"infra/podman/compose.yaml\","
     "\"project\":\"phoenix-hydra\",\"timeout\":300000,\"retries\":3,"
     "\"cleanup_on_failure\":true,\"security_validation\":true,"
-    "\"state_dir\":\".phx\",\"podman\":\"podman\","
+    "\"state_dir\":\".phx\",\"podman\":\"podman\",\"podman_timeout\":120000,"
     "\"compose\":\"podman-compose\",\"log_lines\":50},"
     "\"probe\":{\"timeout\":30000,\"retries\":5,\"backoff\":{\"initial\":1000,"
     "\"max\":30000,\"multiplier\":2},\"expected_status\":[200],"

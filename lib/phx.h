@@ -266,6 +266,18 @@ bool phx_run(struct phx_run *run);
 void phx_run_free(struct phx_run *run);
 /* the last n lines of s (malloc'd) */
 char *phx_tail_lines(const char *s, size_t len, int n);
+/* the path a command name runs (PATH searched unless it holds a '/'):
+ * a regular executable file, malloc'd, or NULL */
+char *phx_which(const char *cmd);
+/* asynchronous: starts run->argv as phx_run does (own process group,
+ * stdin /dev/null), stdout and stderr both on one non-blocking pipe,
+ * *fd, for the caller's poll loop; false when it could not start
+ * (exec_errno).  The caller reads fd until EOF, closes it, then reaps */
+bool phx_run_start(struct phx_run *run, int *fd);
+/* true once the command has exited (status, duration_ms set); block:
+ * wait for it */
+bool phx_run_reap(struct phx_run *run, bool block);
+void phx_run_kill(struct phx_run *run);    /* kills the group, reaps */
 
 /* ---- what libcurl tells (curl.c) ---- */
 /* a transfer's result as a record's reason: dns, refused, timeout, tls,
@@ -301,5 +313,50 @@ cJSON *phx_service_checks(const cJSON *cfg, const cJSON *entry,
 /* the compose service, or the container's podman inspect (may be NULL),
  * declares a healthcheck that is not disabled or NONE */
 bool phx_declares_healthcheck(const cJSON *service, const cJSON *inspect);
+/* the podman networks compose network key becomes, as podman-compose
+ * 1.0.3 names it: external.name, name, key when external, or
+ * project_key (malloc'd) */
+char *phx_compose_network_name(const cJSON *compose, const char *key,
+    const char *project);
+/* the podman networks service svc joins: none with network_mode, its
+ * networks:, else the default network; NULL when there is no such service */
+cJSON *phx_compose_networks(const cJSON *compose, const char *svc,
+    const char *project);
+
+/* ---- podman (podman.c) ---- */
+#define PHX_PODMAN_TIMEOUT_MS 120000   /* deployment.podman_timeout */
+#define PHX_PODMAN_KEEP ((size_t)256 << 20)   /* output kept, bytes */
+#define PHX_LABEL_PROJECT "io.podman.compose.project"
+#define PHX_LABEL_SERVICE "com.docker.compose.service"
+/* the program (deployment.podman) and timeout of every podman call */
+void phx_podman_setup(const cJSON *cfg);
+const char *phx_podman_program(void);
+bool phx_podman_missing(void);      /* a call found no podman to run */
+/* runs podman ARGS -- OPERANDS ("--" only when there are operands):
+ * true when it exited 0; else *why (when why is non-NULL) is a
+ * malloc'd reason.  run is the caller's to phx_run_free */
+bool phx_podman(const char *const *args, const char *const *operands,
+    struct phx_run *run, char **why);
+/* the same, asynchronous: phx_run_start's pipe in *fd; the caller
+ * keeps its own deadline (timeout_ms is not watched) */
+bool phx_podman_start(const char *const *args, const char *const *operands,
+    struct phx_run *run, int *fd);
+/* the same, stdout parsed: NULL, *why set, on failure */
+cJSON *phx_podman_json(const char *const *args, const char *const *operands,
+    char **why);
+/* the last line of a command's stderr that says something, without
+ * "Error: ", redacted; malloc'd, "" when none */
+char *phx_error_line(const struct phx_buf *err);
+/* a record's field must pass these before it reaches podman */
+bool phx_podman_valid_name(const char *s);   /* [a-zA-Z0-9][a-zA-Z0-9_.-]* */
+bool phx_podman_valid_id(const char *s);     /* 12-64 lowercase hex */
+/* podman ps -a of a compose project's containers; NULL, *why on failure */
+cJSON *phx_podman_project_ps(const char *project, char **why);
+/* a label of a ps entry or an inspect object */
+const char *phx_podman_label(const cJSON *obj, const char *key);
+/* published ports of an inspect object: [{host_ip,host_port,
+ * container_port,protocol}] from NetworkSettings.Ports or, for a
+ * container never started, HostConfig.PortBindings (*field says which) */
+cJSON *phx_podman_ports(const cJSON *info, const char **field);
 
 #endif

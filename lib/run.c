@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +84,10 @@ spawn(struct phx_run *run, int in, int out, int err, pid_t *pid)
 	posix_spawn_file_actions_adddup2(&fa, err, 2);
 	if (run->cwd)
 		posix_spawn_file_actions_addchdir_np(&fa, run->cwd);
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 34)
+	/* a socket or pipe of ours without FD_CLOEXEC must not leak */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+#endif
 	posix_spawnattr_init(&at);
 	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETPGROUP |
 	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
@@ -265,4 +270,91 @@ phx_tail_lines(const char *s, size_t len, int n)
 	if (n == 0)
 		i++;
 	return phx_asprintf("%.*s", (int)(len - i), s + i);
+}
+
+char *
+phx_which(const char *cmd)
+{
+	const char *path = getenv("PATH");
+	char *copy, *save = NULL, *found = NULL;
+	struct stat st;
+
+	if (!cmd || !*cmd)
+		return NULL;
+	if (strchr(cmd, '/'))
+		return stat(cmd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(cmd, X_OK) == 0 ? phx_strdup(cmd) : NULL;
+	copy = phx_strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (char *dir = strtok_r(copy, ":", &save); dir && !found;
+	    dir = strtok_r(NULL, ":", &save)) {
+		char *p = phx_asprintf("%s/%s", *dir ? dir : ".", cmd);
+		if (stat(p, &st) == 0 && S_ISREG(st.st_mode) && access(p, X_OK) == 0)
+			found = p;
+		else
+			free(p);
+	}
+	free(copy);
+	return found;
+}
+
+bool
+phx_run_start(struct phx_run *run, int *fd)
+{
+	int out[2], in;
+	int e;
+
+	run->status = -1;
+	run->timed_out = run->exec_failed = run->cancelled = false;
+	run->pid = 0;
+	*fd = -1;
+	if (pipe2(out, O_CLOEXEC) < 0)
+		phx_edie(PHX_EXIT_ENV, "pipe");
+	if ((in = open("/dev/null", O_RDONLY | O_CLOEXEC)) < 0)
+		phx_edie(PHX_EXIT_ENV, "/dev/null");
+	run->duration_ms = phx_now_ms();   /* the start, until reaped */
+	e = spawn(run, in, out[1], out[1], &run->pid);
+	close(in);
+	close(out[1]);
+	if (e != 0) {
+		close(out[0]);
+		run->exec_failed = true;
+		run->exec_errno = e;
+		run->status = 127;
+		run->pid = 0;
+		return false;
+	}
+	fcntl(out[0], F_SETFL, O_NONBLOCK);
+	*fd = out[0];
+	return true;
+}
+
+bool
+phx_run_reap(struct phx_run *run, bool block)
+{
+	int wstatus = 0;
+	pid_t got;
+
+	if (run->pid <= 0)
+		return true;
+	while ((got = waitpid(run->pid, &wstatus, block ? 0 : WNOHANG)) < 0 &&
+	    errno == EINTR)
+		;
+	if (got == 0)
+		return false;
+	run->pid = 0;   /* got < 0: not ours to wait for any more */
+	run->duration_ms = phx_now_ms() - run->duration_ms;
+	if (WIFEXITED(wstatus))
+		run->status = WEXITSTATUS(wstatus);
+	else if (WIFSIGNALED(wstatus))
+		run->status = 128 + WTERMSIG(wstatus);
+	return true;
+}
+
+void
+phx_run_kill(struct phx_run *run)
+{
+	if (run->pid <= 0)
+		return;
+	kill(-run->pid, SIGKILL);
+	phx_run_reap(run, true);
 }

@@ -114,4 +114,20 @@ is "$(jq -r 'select(.type == "health") | [.check, .status, .reason, (.checks | m
 # a closed stdout is exit 3, not a crash
 is "$(closed_stdout phx-probe -n "a=http://127.0.0.1:$PORT/health")" 3 "closed stdout: exit 3"
 
+# a healthcheck target that podman would read as an option: "podman
+# healthcheck run --help" prints help and exits 0, which read as healthy
+cat >"$T_TMP/podman" <<'SH'
+#!/bin/sh
+echo "$*" >>"${0%/*}/podman.args"
+exit 0
+SH
+chmod +x "$T_TMP/podman"
+printf '{"v":1,"type":"service","deployment_id":"deploy_20261127_120000","service":"hc","checks":[{"kind":"healthcheck","target":"--help"}]}\n' |
+	PHX_DEPLOYMENT_PODMAN="$T_TMP/podman" phx-probe -c /dev/null >"$T_TMP/hc.out" 2>"$T_TMP/hc.err"
+is "$(jq -r 'select(.type == "health") | .status' "$T_TMP/hc.out")" unhealthy \
+	"healthcheck target --help: unhealthy"
+like "$(jq -r 'select(.type == "health") | .message' "$T_TMP/hc.out")" \
+	'invalid container name "--help"' "healthcheck target --help: the reason says why"
+check "healthcheck target --help: podman never run" test ! -e "$T_TMP/podman.args"
+
 done_testing

@@ -74,4 +74,62 @@ phx-secscan <"$TOP/tests/data/phx-secscan/passthrough.in.ndjson" >/dev/full 2>"$
 is "$?" 3 "write error on stdout: exit 3"
 like "$(cat "$T_TMP/err")" "standard output: No space left on device" "write error reported"
 
+# a container_id podman would read as an option: "podman container
+# inspect --latest" inspects whatever container is newest on the host
+cat >"$T_TMP/podman" <<'SH'
+#!/bin/sh
+echo "$*" >>"${0%/*}/podman.args"
+case "$1" in
+info) echo '{"host":{"security":{"rootless":true}}}' ;;
+*) echo '[]' ;;
+esac
+SH
+chmod +x "$T_TMP/podman"
+printf '{"v":1,"type":"service","deployment_id":"deploy_20261127_120000","service":"web","container_id":"--latest"}\n' |
+	PHX_DEPLOYMENT_PODMAN="$T_TMP/podman" phx-secscan --scanner none >"$T_TMP/out" 2>"$T_TMP/err"
+is "$?" 1 "container_id --latest: exit 1"
+is "$(jq -r 'select(.type == "error") | .reason' "$T_TMP/out")" invalid \
+	"container_id --latest: refused as invalid"
+check "container_id --latest: never given to podman" \
+	bash -c "! grep -q -- --latest '$T_TMP/podman.args'"
+is "$(jq -r 'select(.type == "finding") | .id' "$T_TMP/out" | wc -l)" 0 \
+	"container_id --latest: nothing scanned"
+
+# compose network naming is one rule: the networks phx-deploy's dry run
+# plans for a service (external.name here) are the ones phx-secscan
+# expects the service's container to be on
+cat >"$T_TMP/net.yaml" <<'EOF'
+services:
+  web:
+    image: localhost/phx-httpd
+    networks: [ext]
+networks:
+  ext:
+    external:
+      name: x
+EOF
+PHX_STATE_DIR="$T_TMP/state" phx-deploy -n -c /dev/null up -f "$T_TMP/net.yaml" -p pn \
+	</dev/null >"$T_TMP/plan" 2>"$T_TMP/err"
+nets=$(jq -c 'select(.type == "service") | .networks' "$T_TMP/plan")
+is "$nets" '["x"]' "dry run: external.name is the network's name"
+jq -c --argjson n "${nets:-[]}" -n '[{Id: "0123456789ab", Name: "pn_web_1",
+	Config: {Labels: {"io.podman.compose.project": "pn",
+	"com.docker.compose.service": "web"}},
+	NetworkSettings: {Networks: ($n | map({(.): {}}) | add)}}]' >"$T_TMP/inspect.json"
+cat >"$T_TMP/podman" <<SH
+#!/bin/sh
+case "\$1 \$2" in
+info*) echo '{"host":{"security":{"rootless":true}}}' ;;
+"container inspect") cat "$T_TMP/inspect.json" ;;
+"network inspect") echo '[{}]' ;;
+ps*) echo '[]' ;;
+*) exit 125 ;;
+esac
+SH
+chmod +x "$T_TMP/podman"
+PHX_DEPLOYMENT_PODMAN="$T_TMP/podman" phx-secscan -c /dev/null --scanner none \
+	-f "$T_TMP/net.yaml" pn_web_1 </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+is "$(jq -r 'select(.type == "finding" and .id == "PHX-SEC-030") | .status' "$T_TMP/out")" \
+	PASS "phx-secscan declares the network the dry run planned"
+
 done_testing

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "phx_yaml.h"
+#include "unit.h"
 
 static int ntest, nfail;
 
@@ -29,6 +30,18 @@ is_str(const char *got, const char *want, const char *name)
 	if (!same)
 		printf("# got \"%s\"\n# want \"%s\"\n", got ? got : "(null)",
 		    want ? want : "(null)");
+}
+
+void
+unit_ok(int cond, const char *name)
+{
+	ok(cond, name);
+}
+
+void
+unit_is(const char *got, const char *want, const char *name)
+{
+	is_str(got, want, name);
 }
 
 static void
@@ -689,6 +702,7 @@ test_files(void)
 	}
 	test_wfile(dir);
 	test_append(dir);
+	test_podman(dir);
 	cmd = phx_asprintf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		ok(0, "files: cleanup");

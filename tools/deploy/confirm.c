@@ -80,7 +80,7 @@ confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
 			continue;
 		}
 		ids = ids_of(ps, "Id");
-		info = inspect(d, ids);
+		info = inspect(ids);
 		cJSON_Delete(ids);
 		if (deploy_globals.got_signal) {
 			cJSON_Delete(ps);

@@ -4,7 +4,6 @@
 
 #include "phx.h"
 
-#define LABEL_SERVICE "com.docker.compose.service"
 #define SETTLE_MS 500       /* a container must stay up this long to count */
 #define POLL_MS 200
 #define STOP_TIMEOUT "10"   /* seconds podman waits before SIGKILL */
@@ -69,22 +68,21 @@ void input_drain(void);
 void input_close(void);
 
 /* podman.c */
-bool run_cmd(const char *const *argv, int64_t timeout_ms, bool cancellable,
+bool run_compose(const char *const *argv, int64_t timeout_ms, struct phx_run *r);
+bool podman_run(const char *const *args, const char *const *operands,
     struct phx_run *r);
-char *last_error_line(const struct phx_buf *err);
 cJSON *project_ps(struct deploy *d);
 cJSON *project_objects(struct deploy *d, const char *kind);
-cJSON *inspect(struct deploy *d, const cJSON *ids);
-cJSON *stats(struct deploy *d, const cJSON *ids);
-bool image_exists(struct deploy *d, const char *image);
-const char *label(const cJSON *ps_entry, const char *key);
+cJSON *inspect(const cJSON *ids);
+cJSON *stats(const cJSON *ids);
+bool image_exists(const char *image);
 cJSON *ids_of(const cJSON *list, const char *key);
 const cJSON *container_of(const cJSON *ps, const char *service);
 const cJSON *info_by_id(const cJSON *infos, const char *id);
 
 /* logs.c */
-char *container_log(struct deploy *d, const char *name, int tail, bool keep_ts);
-void preserve(struct deploy *d, const char *id, const char *when, const cJSON *ps);
+char *container_log(const char *name, int tail, bool keep_ts);
+void preserve(const char *id, const char *when, const cJSON *ps);
 
 /* remove.c */
 int count_left(const cJSON *left);
@@ -108,7 +106,6 @@ cJSON *service_checks(struct deploy *d, const char *name, const cJSON *svc,
 
 /* records.c */
 cJSON *deployment_record(struct deploy *d, const char *status, int attempt);
-cJSON *inspected_ports(const cJSON *info);
 cJSON *key_names(const cJSON *obj);
 cJSON *service_record(struct deploy *d, const char *name, const cJSON *svc,
     const cJSON *info);

@@ -72,13 +72,13 @@ compose_says(const struct phx_run *pc, const char *needle)
 }
 
 static void
-diagnose_missing(struct deploy *d, const char *name, const cJSON *svc,
+diagnose_missing(const char *name, const cJSON *svc,
     const struct phx_run *pc, struct failure *f)
 {
 	const char *image = phx_jstr(svc, "image");
 
 	f->image = phx_strdup(image);
-	if (!image_exists(d, image)) {
+	if (!image_exists(image)) {
 		char *why = compose_says(pc, image);
 		f->reason = phx_strdup("image_missing");
 		f->message = phx_asprintf("service %s: image %s is not available "
@@ -86,7 +86,7 @@ diagnose_missing(struct deploy *d, const char *name, const cJSON *svc,
 		    why ? " (" : "", why ? why : "", why ? ")" : "");
 		free(why);
 	} else {
-		char *e = last_error_line(&pc->err);
+		char *e = phx_error_line(&pc->err);
 		f->reason = phx_strdup("not_created");
 		f->message = phx_asprintf("service %s: podman-compose created no "
 		    "container%s%s", name, *e ? ": " : "", e);
@@ -100,21 +100,9 @@ diagnose_not_started(const char *name, const cJSON *info,
     const struct phx_run *pc, struct failure *f)
 {
 	const cJSON *p;
-	cJSON *ports = inspected_ports(info);
+	cJSON *ports = phx_podman_ports(info, NULL);
 	const char *err = phx_jstr(phx_cfg(info, "State"), "Error");
 
-	if (!cJSON_GetArraySize(ports)) {   /* bindings of a never-started one */
-		const cJSON *pb = phx_cfg(info, "HostConfig.PortBindings"), *e, *b;
-		cJSON_ArrayForEach(e, pb)
-			cJSON_ArrayForEach(b, e) {
-				cJSON *o = cJSON_CreateObject();
-				cJSON_AddStringToObject(o, "host_ip", phx_jstr(b, "HostIp") ?
-				    phx_jstr(b, "HostIp") : "");
-				cJSON_AddNumberToObject(o, "host_port",
-				    atoi(phx_jstr(b, "HostPort") ? phx_jstr(b, "HostPort") : "0"));
-				cJSON_AddItemToArray(ports, o);
-			}
-	}
 	cJSON_ArrayForEach(p, ports) {
 		const char *ip = phx_jstr(p, "host_ip");
 		int port = (int)phx_jnum(p, "host_port", 0);
@@ -135,7 +123,7 @@ diagnose_not_started(const char *name, const cJSON *info,
 			f->message = phx_asprintf("service %s: %s", name, said);
 			free(said);
 		} else {
-			char *e = last_error_line(&pc->err);
+			char *e = phx_error_line(&pc->err);
 			f->reason = phx_strdup("not_started");
 			f->message = phx_asprintf("service %s: container was created "
 			    "but did not start%s%s", name, (err && *err) || *e ? ": " : "",
@@ -153,7 +141,7 @@ diagnose(struct deploy *d, const char *name, const cJSON *svc,
 
 	f->service = phx_strdup(name);
 	if (!info) {
-		diagnose_missing(d, name, svc, pc, f);
+		diagnose_missing(name, svc, pc, f);
 		return;
 	}
 	f->container = phx_strdup(phx_jstr(info, "Name"));
@@ -166,7 +154,7 @@ diagnose(struct deploy *d, const char *name, const cJSON *svc,
 		return;
 	}
 	f->exit_code = (int)phx_jnum(phx_cfg(info, "State"), "ExitCode", 0);
-	f->log_tail = container_log(d, f->container, d->log_lines, false);
+	f->log_tail = container_log(f->container, d->log_lines, false);
 	cJSON_AddStringToObject(f->crec, "log_tail", f->log_tail);
 	if (state && (strcmp(state, "exited") == 0 || strcmp(state, "stopped") == 0 ||
 	    strcmp(state, "dead") == 0)) {

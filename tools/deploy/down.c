@@ -12,15 +12,15 @@ teardown(struct deploy *d, const char *id)
 	int removed[3] = { 0 };
 
 	if (cJSON_GetArraySize(ps))
-		preserve(d, id, "down", ps);
+		preserve(id, "down", ps);
 	left = remove_project(d, removed);
 	cJSON_ArrayForEach(c, ps) {
 		if (left && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(left,
 		    "containers")))
 			break;
 		rec = phx_record_new("container");
-		cJSON_AddStringToObject(rec, "service", label(c, LABEL_SERVICE) ?
-		    label(c, LABEL_SERVICE) : "");
+		cJSON_AddStringToObject(rec, "service", phx_podman_label(c, PHX_LABEL_SERVICE) ?
+		    phx_podman_label(c, PHX_LABEL_SERVICE) : "");
 		cJSON_AddStringToObject(rec, "container_id", phx_jstr(c, "Id"));
 		cJSON_AddStringToObject(rec, "name", cJSON_GetArrayItem(
 		    cJSON_GetObjectItemCaseSensitive(c, "Names"), 0)->valuestring);
@@ -55,8 +55,8 @@ dry_down(struct deploy *d)
 
 	cJSON_ArrayForEach(c, ps) {
 		rec = phx_record_new("container");
-		cJSON_AddStringToObject(rec, "service", label(c, LABEL_SERVICE) ?
-		    label(c, LABEL_SERVICE) : "");
+		cJSON_AddStringToObject(rec, "service", phx_podman_label(c, PHX_LABEL_SERVICE) ?
+		    phx_podman_label(c, PHX_LABEL_SERVICE) : "");
 		cJSON_AddStringToObject(rec, "container_id", phx_jstr(c, "Id"));
 		cJSON_AddStringToObject(rec, "name", cJSON_GetArrayItem(
 		    cJSON_GetObjectItemCaseSensitive(c, "Names"), 0)->valuestring);

@@ -48,16 +48,18 @@ add_log_line(struct phx_buf *b, const char *l, bool keep_ts)
 /* the container's log, stdout and stderr merged in time order; tail > 0
  * keeps the last lines only.  Redacted: logs leak secrets. */
 char *
-container_log(struct deploy *d, const char *name, int tail, bool keep_ts)
+container_log(const char *name, int tail, bool keep_ts)
 {
 	char n[32];
-	const char *argv[] = { d->podman, "logs", "-t", "--tail", n, name, NULL };
+	const char *args[] = { "logs", "-t", "--tail", n, NULL };
+	const char *ops[] = { name, NULL };
 	struct phx_buf b = { 0 };
 	struct phx_run r;
 	char *o, *e, *po, *pe, *lo, *le, *clean;
 
 	snprintf(n, sizeof n, "%d", tail > 0 ? tail : -1);
-	if (!run_cmd(argv, 0, false, &r)) {
+	phx_podman(args, ops, &r, NULL);
+	if (r.exec_failed || r.timed_out) {
 		phx_run_free(&r);
 		return phx_strdup("");
 	}
@@ -96,7 +98,7 @@ container_log(struct deploy *d, const char *name, int tail, bool keep_ts)
 /* keeps every container's full log and inspect JSON in
  * STATE/ID/logs/WHEN/ before anything is removed */
 void
-preserve(struct deploy *d, const char *id, const char *when, const cJSON *ps)
+preserve(const char *id, const char *when, const cJSON *ps)
 {
 	char *dir = phx_asprintf("%s/%s/logs/%s", phx_state_dir(), id, when);
 	cJSON *ids = cJSON_CreateArray(), *info;
@@ -105,13 +107,13 @@ preserve(struct deploy *d, const char *id, const char *when, const cJSON *ps)
 	phx_mkdirs(dir);
 	cJSON_ArrayForEach(c, ps)
 		cJSON_AddItemToArray(ids, cJSON_CreateString(phx_jstr(c, "Id")));
-	info = inspect(d, ids);
+	info = inspect(ids);
 	cJSON_ArrayForEach(c, info) {
 		const char *name = phx_jstr(c, "Name");
 		char *log, *path, *json;
 		if (!name)
 			continue;
-		log = container_log(d, name, 0, true);
+		log = container_log(name, 0, true);
 		path = phx_asprintf("%s/%s.log", dir, name);
 		write_redacted(path, log);
 		free(path);

@@ -1,20 +1,18 @@
-/* running podman and asking it about the project */
+/* asking podman about the project, through lib's one podman wrapper;
+ * and running podman-compose */
 #include <stdlib.h>
 #include <string.h>
 
 #include "deploy.h"
 
-#define LABEL_PROJECT "io.podman.compose.project"
-#define PODMAN_TIMEOUT_MS 120000
-
+/* podman-compose up: cancellable, bounded by the deployment's timeout */
 bool
-run_cmd(const char *const *argv, int64_t timeout_ms, bool cancellable,
-    struct phx_run *r)
+run_compose(const char *const *argv, int64_t timeout_ms, struct phx_run *r)
 {
 	memset(r, 0, sizeof *r);
 	r->argv = argv;
-	r->timeout_ms = timeout_ms > 0 ? timeout_ms : PODMAN_TIMEOUT_MS;
-	r->cancel = cancellable ? &deploy_globals.got_signal : NULL;
+	r->timeout_ms = timeout_ms;
+	r->cancel = &deploy_globals.got_signal;
 	if (phx_log_enabled(PHX_DEBUG)) {
 		struct phx_buf b = { 0 };
 		for (const char *const *a = argv; *a; a++)
@@ -26,83 +24,78 @@ run_cmd(const char *const *argv, int64_t timeout_ms, bool cancellable,
 	if (r->exec_failed)
 		phx_log(PHX_ERROR, "%s: %s", argv[0], strerror(r->exec_errno));
 	else if (r->timed_out)
-		phx_log(PHX_WARN, "%s %s: timed out after %lld ms", argv[0],
-		    argv[1] ? argv[1] : "", (long long)r->timeout_ms);
+		phx_log(PHX_WARN, "%s: timed out after %lld ms", argv[0],
+		    (long long)r->timeout_ms);
 	return !r->exec_failed && !r->timed_out;
 }
 
-/* the last line of a command's stderr that says something */
-char *
-last_error_line(const struct phx_buf *err)
+/* podman ARGS -- OPERANDS; false, warned, when it failed */
+bool
+podman_run(const char *const *args, const char *const *operands,
+    struct phx_run *r)
 {
-	char *t = phx_tail_lines(err->data ? err->data : "", err->len, 8);
-	char *best = NULL, *save = NULL;
+	char *why = NULL;
+	bool ok = phx_podman(args, operands, r, &why);
 
-	for (char *l = strtok_r(t, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
-		if (strncmp(l, "Error", 5) == 0 || strstr(l, "error") || !best) {
-			free(best);
-			best = phx_strdup(l);
-		}
-	free(t);
-	return best ? best : phx_strdup("");
+	if (!ok)
+		phx_log(PHX_WARN, "%s", why);
+	free(why);
+	return ok;
 }
 
 static cJSON *
-podman_json(struct deploy *d, struct args *a)
+podman_list(const char *const *args, const char *const *operands)
 {
-	struct phx_run r;
-	cJSON *j = NULL;
+	char *why = NULL;
+	cJSON *j = phx_podman_json(args, operands, &why);
 
-	if (run_cmd(a->v, 0, false, &r) && r.status == 0)
-		j = cJSON_Parse(phx_buf_str(&r.out));
-	else if (!r.exec_failed) {
-		char *e = last_error_line(&r.err);
-		phx_log(PHX_WARN, "%s %s: %s", d->podman, a->v[1], e);
-		free(e);
-	}
-	phx_run_free(&r);
-	return j;
+	if (!j)
+		phx_log(PHX_WARN, "%s", why);
+	free(why);
+	return cJSON_IsArray(j) ? j : (cJSON_Delete(j), cJSON_CreateArray());
+}
+
+/* the operands of a call: the strings of a cJSON array */
+static const char **
+operands_of(const cJSON *arr)
+{
+	const char **v = phx_calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof *v);
+	const cJSON *it;
+	size_t n = 0;
+
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it))
+			v[n++] = it->valuestring;
+	return v;
 }
 
 /* every container of the project, as `podman ps -a` lists them */
 cJSON *
 project_ps(struct deploy *d)
 {
-	struct args a = { 0 };
-	char *filter = phx_asprintf("label=%s=%s", LABEL_PROJECT, d->project);
-	cJSON *j;
+	char *why = NULL;
+	cJSON *j = phx_podman_project_ps(d->project, &why);
 
-	args_add(&a, d->podman);
-	args_add(&a, "ps");
-	args_add(&a, "-a");
-	args_add(&a, "--format");
-	args_add(&a, "json");
-	args_add(&a, "--filter");
-	args_add(&a, filter);
-	j = podman_json(d, &a);
-	args_free(&a);
-	free(filter);
-	return cJSON_IsArray(j) ? j : (cJSON_Delete(j), cJSON_CreateArray());
+	if (!j) {
+		phx_log(PHX_WARN, "%s", why);
+		free(why);
+		j = cJSON_CreateArray();
+	}
+	return j;
 }
 
 /* names of the project's networks or volumes ("network" / "volume") */
 cJSON *
 project_objects(struct deploy *d, const char *kind)
 {
-	struct args a = { 0 };
-	char *filter = phx_asprintf("label=%s=%s", LABEL_PROJECT, d->project);
+	char *filter = phx_asprintf("label=%s=%s", PHX_LABEL_PROJECT, d->project);
+	const char *args[] = { kind, "ls", "--format", "{{.Name}}", "--filter",
+	    filter, NULL };
 	cJSON *names = cJSON_CreateArray();
 	struct phx_run r;
 	char *save = NULL;
 
-	args_add(&a, d->podman);
-	args_add(&a, kind);
-	args_add(&a, "ls");
-	args_add(&a, "--format");
-	args_add(&a, "{{.Name}}");
-	args_add(&a, "--filter");
-	args_add(&a, filter);
-	if (run_cmd(a.v, 0, false, &r) && r.status == 0) {
+	if (podman_run(args, NULL, &r)) {
 		char *out = phx_strdup(phx_buf_str(&r.out));
 		for (char *l = strtok_r(out, "\n", &save); l;
 		    l = strtok_r(NULL, "\n", &save))
@@ -111,51 +104,40 @@ project_objects(struct deploy *d, const char *kind)
 		free(out);
 	}
 	phx_run_free(&r);
-	args_free(&a);
 	free(filter);
 	return names;
 }
 
 cJSON *
-inspect(struct deploy *d, const cJSON *ids)
+inspect(const cJSON *ids)
 {
-	struct args a = { 0 };
-	const cJSON *id;
+	static const char *args[] = { "inspect", "--type", "container", NULL };
+	const char **ops;
 	cJSON *j;
 
 	if (!cJSON_GetArraySize(ids))
 		return cJSON_CreateArray();
-	args_add(&a, d->podman);
-	args_add(&a, "inspect");
-	args_add(&a, "--type");
-	args_add(&a, "container");
-	cJSON_ArrayForEach(id, ids)
-		args_add(&a, id->valuestring);
-	j = podman_json(d, &a);
-	args_free(&a);
-	return cJSON_IsArray(j) ? j : (cJSON_Delete(j), cJSON_CreateArray());
+	ops = operands_of(ids);
+	j = podman_list(args, ops);
+	free(ops);
+	return j;
 }
 
 /* {container id: ContainerStats} for running containers */
 cJSON *
-stats(struct deploy *d, const cJSON *ids)
+stats(const cJSON *ids)
 {
-	struct args a = { 0 };
+	static const char *args[] = { "stats", "--no-stream", "--format",
+	    "{{json .ContainerStats}}", NULL };
 	cJSON *byid = cJSON_CreateObject();
-	const cJSON *id;
+	const char **ops;
 	struct phx_run r;
 	char *save = NULL;
 
 	if (!cJSON_GetArraySize(ids))
 		return byid;
-	args_add(&a, d->podman);
-	args_add(&a, "stats");
-	args_add(&a, "--no-stream");
-	args_add(&a, "--format");
-	args_add(&a, "{{json .ContainerStats}}");
-	cJSON_ArrayForEach(id, ids)
-		args_add(&a, id->valuestring);
-	if (run_cmd(a.v, 0, false, &r) && r.status == 0) {
+	ops = operands_of(ids);
+	if (podman_run(args, ops, &r)) {
 		char *out = phx_strdup(phx_buf_str(&r.out));
 		for (char *l = strtok_r(out, "\n", &save); l;
 		    l = strtok_r(NULL, "\n", &save)) {
@@ -169,25 +151,20 @@ stats(struct deploy *d, const cJSON *ids)
 		free(out);
 	}
 	phx_run_free(&r);
-	args_free(&a);
+	free(ops);
 	return byid;
 }
 
 bool
-image_exists(struct deploy *d, const char *image)
+image_exists(const char *image)
 {
-	const char *argv[] = { d->podman, "image", "exists", image, NULL };
+	static const char *args[] = { "image", "exists", NULL };
+	const char *ops[] = { image, NULL };
 	struct phx_run r;
-	bool yes = run_cmd(argv, 0, false, &r) && r.status == 0;
+	bool yes = phx_podman(args, ops, &r, NULL);
 
 	phx_run_free(&r);
 	return yes;
-}
-
-const char *
-label(const cJSON *ps_entry, const char *key)
-{
-	return phx_jstr(cJSON_GetObjectItemCaseSensitive(ps_entry, "Labels"), key);
 }
 
 cJSON *
@@ -208,7 +185,7 @@ container_of(const cJSON *ps, const char *service)
 	const cJSON *c;
 
 	cJSON_ArrayForEach(c, ps) {
-		const char *s = label(c, LABEL_SERVICE);
+		const char *s = phx_podman_label(c, PHX_LABEL_SERVICE);
 		if (s && strcmp(s, service) == 0)
 			return c;
 	}

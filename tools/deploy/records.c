@@ -30,66 +30,6 @@ default_container_name(struct deploy *d, const char *name, const cJSON *svc)
 	return cn ? phx_strdup(cn) : phx_asprintf("%s_%s_1", d->project, name);
 }
 
-/* the compose service's networks as podman-compose names them */
-static cJSON *
-planned_networks(struct deploy *d, const cJSON *svc)
-{
-	const cJSON *nets = cJSON_GetObjectItemCaseSensitive(d->compose, "networks");
-	const cJSON *want = cJSON_GetObjectItemCaseSensitive(svc, "networks");
-	cJSON *out = cJSON_CreateArray();
-	const cJSON *n;
-
-	if (!want || !want->child) {
-		const char *def = cJSON_GetArraySize(nets) == 1 ? nets->child->string
-		    : "default";
-		char *name = phx_asprintf("%s_%s", d->project, def);
-		cJSON_AddItemToArray(out, cJSON_CreateString(name));
-		free(name);
-		return out;
-	}
-	cJSON_ArrayForEach(n, want) {
-		const char *key = cJSON_IsString(n) ? n->valuestring : n->string;
-		const cJSON *desc = cJSON_GetObjectItemCaseSensitive(nets, key);
-		const char *explicit = phx_jstr(desc, "name");
-		char *name;
-		if (!key)
-			continue;
-		if (explicit)
-			name = phx_strdup(explicit);
-		else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(desc, "external")))
-			name = phx_strdup(key);
-		else
-			name = phx_asprintf("%s_%s", d->project, key);
-		cJSON_AddItemToArray(out, cJSON_CreateString(name));
-		free(name);
-	}
-	return out;
-}
-
-/* published ports from podman inspect: "8080/tcp": [{HostIp,HostPort}] */
-cJSON *
-inspected_ports(const cJSON *info)
-{
-	const cJSON *ports = phx_cfg(info, "NetworkSettings.Ports"), *p, *b;
-	cJSON *out = cJSON_CreateArray();
-
-	cJSON_ArrayForEach(p, ports) {
-		int cport = atoi(p->string);
-		const char *slash = strchr(p->string, '/');
-		cJSON_ArrayForEach(b, p) {
-			cJSON *o = cJSON_CreateObject();
-			const char *hp = phx_jstr(b, "HostPort");
-			cJSON_AddStringToObject(o, "host_ip",
-			    phx_jstr(b, "HostIp") ? phx_jstr(b, "HostIp") : "");
-			cJSON_AddNumberToObject(o, "host_port", hp ? atoi(hp) : 0);
-			cJSON_AddNumberToObject(o, "container_port", cport);
-			cJSON_AddStringToObject(o, "protocol", slash ? slash + 1 : "tcp");
-			cJSON_AddItemToArray(out, o);
-		}
-	}
-	return out;
-}
-
 cJSON *
 key_names(const cJSON *obj)
 {
@@ -117,7 +57,7 @@ service_record(struct deploy *d, const char *name, const cJSON *svc,
 		cJSON_AddStringToObject(rec, "container_name", cname);
 		cJSON_AddStringToObject(rec, "image", phx_jstr(info, "ImageName") ?
 		    phx_jstr(info, "ImageName") : phx_jstr(svc, "image"));
-		ports = inspected_ports(info);
+		ports = phx_podman_ports(info, NULL);
 		cJSON_AddItemToObject(rec, "ports", ports);
 		cJSON_AddItemToObject(rec, "networks",
 		    key_names(phx_cfg(info, "NetworkSettings.Networks")));
@@ -126,7 +66,8 @@ service_record(struct deploy *d, const char *name, const cJSON *svc,
 		cJSON_AddStringToObject(rec, "image", phx_jstr(svc, "image"));
 		ports = phx_compose_ports(svc, NULL);
 		cJSON_AddItemToObject(rec, "ports", ports);
-		cJSON_AddItemToObject(rec, "networks", planned_networks(d, svc));
+		cJSON_AddItemToObject(rec, "networks",
+		    phx_compose_networks(d->compose, name, d->project));
 	}
 	cJSON_AddItemToObject(rec, "checks",
 	    service_checks(d, name, svc, ports, info, cname));

@@ -7,35 +7,21 @@
 #include "deploy.h"
 
 static void
-remove_objects(struct deploy *d, const char *kind, const cJSON *names)
+remove_objects(const char *kind, const cJSON *names)
 {
-	struct args a = { 0 };
+	static const char *rm[] = { "rm", "-f", "-v", "-t", STOP_TIMEOUT, NULL };
+	const char *other[] = { kind, "rm", "-f", NULL };
+	struct args ops = { 0 };
 	const cJSON *n;
 	struct phx_run r;
 
 	if (!cJSON_GetArraySize(names))
 		return;
-	args_add(&a, d->podman);
-	if (strcmp(kind, "container") == 0) {
-		args_add(&a, "rm");
-		args_add(&a, "-f");
-		args_add(&a, "-v");
-		args_add(&a, "-t");
-		args_add(&a, STOP_TIMEOUT);
-	} else {
-		args_add(&a, kind);
-		args_add(&a, "rm");
-		args_add(&a, "-f");
-	}
 	cJSON_ArrayForEach(n, names)
-		args_add(&a, n->valuestring);
-	if (run_cmd(a.v, 0, false, &r) && r.status != 0) {
-		char *e = last_error_line(&r.err);
-		phx_log(PHX_WARN, "%s rm: %s", kind, e);
-		free(e);
-	}
+		args_add(&ops, n->valuestring);
+	podman_run(strcmp(kind, "container") == 0 ? rm : other, ops.v, &r);
 	phx_run_free(&r);
-	args_free(&a);
+	args_free(&ops);
 }
 
 static cJSON *
@@ -108,7 +94,7 @@ remove_project(struct deploy *d, int *removed)
 	int tries;
 
 	removed[0] = cJSON_GetArraySize(names);
-	remove_objects(d, "container", names);
+	remove_objects("container", names);
 	cJSON_Delete(names);
 	cJSON_Delete(ps);
 	for (tries = 0; tries < 2; tries++) {
@@ -118,8 +104,8 @@ remove_project(struct deploy *d, int *removed)
 			removed[1] = cJSON_GetArraySize(nets);
 			removed[2] = cJSON_GetArraySize(vols);
 		}
-		remove_objects(d, "network", nets);
-		remove_objects(d, "volume", vols);
+		remove_objects("network", nets);
+		remove_objects("volume", vols);
 		cJSON_Delete(nets);
 		cJSON_Delete(vols);
 		left = leftovers(d);
@@ -128,7 +114,7 @@ remove_project(struct deploy *d, int *removed)
 			return NULL;
 		}
 		/* a container that appeared late, or was busy: once more */
-		remove_objects(d, "container",
+		remove_objects("container",
 		    cJSON_GetObjectItemCaseSensitive(left, "containers"));
 		cJSON_Delete(left);
 	}

@@ -8,7 +8,7 @@
  * SETTLE_MS, has stopped, or 30 s have passed; *infos is the last
  * inspect */
 static bool
-wait_settled(struct deploy *d, const cJSON *ids, cJSON **infos)
+wait_settled(const cJSON *ids, cJSON **infos)
 {
 	int64_t deadline = phx_now_ms() + 30000;
 	const cJSON *info;
@@ -17,7 +17,7 @@ wait_settled(struct deploy *d, const cJSON *ids, cJSON **infos)
 	for (;;) {
 		const char *state;
 		cJSON_Delete(*infos);
-		*infos = inspect(d, ids);
+		*infos = inspect(ids);
 		info = cJSON_GetArrayItem(*infos, 0);
 		state = phx_jstr(phx_cfg(info, "State"), "Status");
 		ok = state && strcmp(state, "running") == 0;
@@ -39,10 +39,11 @@ wait_settled(struct deploy *d, const cJSON *ids, cJSON **infos)
 int
 cmd_restart(struct deploy *d, const char *service, const char *project)
 {
-	char *first, *stream_id, *latest;
+	char *first, *stream_id, *latest, *why = NULL;
 	cJSON *ps, *ids, *infos = NULL, *stt;
 	const cJSON *c, *info;
-	const char *argv[] = { NULL, "restart", "-t", STOP_TIMEOUT, NULL, NULL };
+	static const char *args[] = { "restart", "-t", STOP_TIMEOUT, NULL };
+	const char *ops[] = { NULL, NULL };
 	struct failure f = { 0 };
 	struct phx_run r;
 	bool nl = true, ok;
@@ -60,20 +61,17 @@ cmd_restart(struct deploy *d, const char *service, const char *project)
 	phx_set_deployment_id(stream_id ? stream_id : latest);
 	started = phx_phase_start("restart");
 	pass_copy(first, nl);
-	argv[0] = d->podman;
-	argv[4] = phx_jstr(c, "Id");
-	ok = run_cmd(argv, 0, false, &r) && r.status == 0;
-	if (!ok) {
-		char *e = last_error_line(&r.err);
-		phx_log(PHX_ERROR, "podman restart %s: %s", service, e);
-		free(e);
+	ops[0] = phx_jstr(c, "Id");
+	if (!phx_podman(args, ops, &r, &why)) {
+		phx_log(PHX_ERROR, "service %s: %s", service, why);
+		free(why);
 	}
 	ids = cJSON_CreateArray();
 	cJSON_AddItemToArray(ids, cJSON_CreateString(phx_jstr(c, "Id")));
-	ok = wait_settled(d, ids, &infos);
+	ok = wait_settled(ids, &infos);
 	info = cJSON_GetArrayItem(infos, 0);
 	if (ok) {
-		stt = stats(d, ids);
+		stt = stats(ids);
 		phx_emit(container_record(service, info,
 		    cJSON_GetObjectItemCaseSensitive(stt, phx_jstr(info, "Id"))));
 		cJSON_Delete(stt);

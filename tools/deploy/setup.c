@@ -10,39 +10,24 @@
 
 #include "deploy.h"
 
-static bool
-in_path(const char *cmd)
+/* dies when cmd is not there to run */
+static void
+need(const char *cmd, const char *package)
 {
-	const char *path = getenv("PATH");
-	char *copy, *save = NULL;
-	bool found = false;
+	char *p = phx_which(cmd);
 
-	if (strchr(cmd, '/'))
-		return access(cmd, X_OK) == 0;
-	if (!path)
-		return false;
-	copy = phx_strdup(path);
-	for (char *dir = strtok_r(copy, ":", &save); dir && !found;
-	    dir = strtok_r(NULL, ":", &save)) {
-		char *p = phx_asprintf("%s/%s", *dir ? dir : ".", cmd);
-		struct stat st;
-		found = stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
-		    access(p, X_OK) == 0;
-		free(p);
-	}
-	free(copy);
-	return found;
+	if (!p)
+		phx_die(PHX_EXIT_ENV, "%s: not found in PATH; install %s "
+		    "(make deps)", cmd, package);
+	free(p);
 }
 
 void
 need_tools(struct deploy *d, bool compose_too)
 {
-	if (!in_path(d->podman))
-		phx_die(PHX_EXIT_ENV, "%s: not found in PATH; install Podman "
-		    "(make deps)", d->podman);
-	if (compose_too && !in_path(d->composecmd))
-		phx_die(PHX_EXIT_ENV, "%s: not found in PATH; install podman-compose "
-		    "(make deps)", d->composecmd);
+	need(d->podman, "Podman");
+	if (compose_too)
+		need(d->composecmd, "podman-compose");
 }
 
 /* one phx-deploy at a time per project: two would remove each other's
@@ -67,20 +52,11 @@ lock_project(const char *project)
 	free(path);
 }
 
-static bool
-valid_project(const char *p)
-{
-	if (!p || !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-	    (*p >= '0' && *p <= '9')))
-		return false;
-	return strspn(p, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789_.-") == strlen(p);
-}
-
 void
 settings(struct deploy *d, const char *project)
 {
-	d->podman = phx_cfg_str(d->cfg, "deployment.podman", "podman");
+	phx_podman_setup(d->cfg);
+	d->podman = phx_podman_program();
 	d->composecmd = phx_cfg_str(d->cfg, "deployment.compose", "podman-compose");
 	d->project = project ? project
 	    : phx_cfg_str(d->cfg, "deployment.project", "phoenix-hydra");
@@ -90,7 +66,7 @@ settings(struct deploy *d, const char *project)
 	d->timeout_ms = (int64_t)phx_cfg_num(d->cfg, "deployment.timeout", 300000);
 	d->cleanup = phx_cfg_bool(d->cfg, "deployment.cleanup_on_failure", true);
 	d->log_lines = (int)phx_cfg_num(d->cfg, "deployment.log_lines", 50);
-	if (!valid_project(d->project))
+	if (!phx_podman_valid_name(d->project))
 		phx_die(PHX_EXIT_USAGE, "project name \"%s\": use letters, digits, "
 		    "'_', '.', '-', starting with a letter or digit", d->project);
 }

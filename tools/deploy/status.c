@@ -14,8 +14,8 @@ emit_containers(struct deploy *d, const cJSON *st)
 	bool all = true;
 
 	ids = ids_of(ps, "Id");
-	infos = inspect(d, ids);
-	stt = stats(d, ids);
+	infos = inspect(ids);
+	stt = stats(ids);
 	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(st, "services")) {
 		const cJSON *c = container_of(ps, svc->valuestring);
 		const cJSON *info = c ? info_by_id(infos, phx_jstr(c, "Id")) : NULL;

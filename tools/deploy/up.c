@@ -16,8 +16,8 @@ emit_up(struct deploy *d, const cJSON *infos, int64_t started, int attempt)
 	cJSON_ArrayForEach(svc, services) {
 		const cJSON *info = NULL, *i;
 		cJSON_ArrayForEach(i, infos)
-			if (phx_jstr(phx_cfg(i, "Config.Labels"), LABEL_SERVICE) &&
-			    strcmp(phx_jstr(phx_cfg(i, "Config.Labels"), LABEL_SERVICE),
+			if (phx_podman_label(i, PHX_LABEL_SERVICE) &&
+			    strcmp(phx_podman_label(i, PHX_LABEL_SERVICE),
 			    svc->string) == 0)
 				info = i;
 		if (!info)
@@ -30,13 +30,13 @@ emit_up(struct deploy *d, const cJSON *infos, int64_t started, int attempt)
 		cJSON_AddItemToArray(containers, rec);
 	}
 	ids = ids_of(infos, "Id");
-	st = stats(d, ids);
+	st = stats(ids);
 	cJSON_Delete(ids);
 	cJSON_ArrayForEach(svc, services) {
 		const cJSON *i;
 		cJSON_ArrayForEach(i, infos)
-			if (phx_jstr(phx_cfg(i, "Config.Labels"), LABEL_SERVICE) &&
-			    strcmp(phx_jstr(phx_cfg(i, "Config.Labels"), LABEL_SERVICE),
+			if (phx_podman_label(i, PHX_LABEL_SERVICE) &&
+			    strcmp(phx_podman_label(i, PHX_LABEL_SERVICE),
 			    svc->string) == 0)
 				phx_emit(container_record(svc->string, i,
 				    cJSON_GetObjectItemCaseSensitive(st, phx_jstr(i, "Id"))));
@@ -56,7 +56,7 @@ clean_attempt(struct deploy *d, const char *when)
 	int removed[3] = { 0 };
 
 	if (cJSON_GetArraySize(ps))
-		preserve(d, phx_jstr(d->state, "deployment_id"), when, ps);
+		preserve(phx_jstr(d->state, "deployment_id"), when, ps);
 	cJSON_Delete(ps);
 	left = remove_project(d, removed);
 	if (left) {
@@ -105,7 +105,7 @@ attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	args_add(&a, d->project);
 	args_add(&a, "up");
 	args_add(&a, "-d");
-	run_cmd(a.v, d->timeout_ms, true, &pc);
+	run_compose(a.v, d->timeout_ms, &pc);
 	args_free(&a);
 	save_compose_log(d, attempt, &pc);
 	if (pc.exec_failed) {
@@ -143,7 +143,7 @@ replace_earlier(struct deploy *d)
 		mark_stack(prev, "replaced", "replaced_by",
 		    phx_jstr(d->state, "deployment_id"));
 	free(prev);
-	preserve(d, phx_jstr(d->state, "deployment_id"), "before", old);
+	preserve(phx_jstr(d->state, "deployment_id"), "before", old);
 	left = remove_project(d, removed);
 	cJSON_Delete(old);
 	if (left) {

@@ -234,7 +234,16 @@ check_new(struct service *svc, const cJSON *j, const cJSON *entry,
 	case K_HTTP: ok = setup_http(c, j); break;
 	case K_TCP: ok = setup_tcp(c); break;
 	case K_PG: ok = setup_pg(c, j, entry); break;
-	default: c->hc.container = phx_strdup(target); ok = true; break;
+	default:
+		/* "--help" would be podman's option, exit 0: healthy */
+		if (!phx_podman_valid_name(target)) {
+			c->invalid = phx_asprintf("invalid container name \"%s\"",
+			    target);
+			return c;
+		}
+		c->hc.container = phx_strdup(target);
+		ok = true;
+		break;
 	}
 	if (!ok) {
 		c->invalid = phx_asprintf("bad %s target \"%s\"",

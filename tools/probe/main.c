@@ -47,7 +47,7 @@ load_defaults(void)
 	settings_from_config(d, section);
 	probe.concurrency = (int)clamp_num(phx_cfg_num(section, "concurrency",
 	    32), 1, MAX_COUNT, 32);
-	probe.podman = phx_cfg_str(probe.cfg, "deployment.podman", "podman");
+	phx_podman_setup(probe.cfg);
 }
 
 static int64_t

@@ -64,7 +64,7 @@ struct pg_part {
 /* podman healthcheck run, a child process with a pipe */
 struct hc_part {
 	char *container;
-	pid_t pid;
+	struct phx_run run;   /* phx_run_start's: pid, then status */
 	int pipefd;
 };
 
@@ -127,7 +127,6 @@ struct probe_state {
 	bool wait;
 	int64_t deadline_ms, deadline_at;
 	int concurrency;
-	const char *podman;
 	struct check *waiting;  /* by due time */
 	struct check *polled;   /* postgres and healthcheck attempts */
 	struct service **svcs;

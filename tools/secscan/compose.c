@@ -1,5 +1,6 @@
-/* The compose file: the networks each service declares, and the line
- * of each service for SARIF locations. */
+/* The compose file: its internal networks, and the line of each
+ * service for SARIF locations. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,62 +90,6 @@ load_compose(bool must)
 	return true;
 }
 
-/* the podman network name of compose network KEY, as podman-compose
- * 1.0.3 names it */
-static char *
-network_name(const char *key, const char *project)
-{
-	const cJSON *desc = jpath(secscan.compose, "networks");
-	const cJSON *ext;
-	const char *name;
-
-	desc = cJSON_GetObjectItemCaseSensitive(desc, key);
-	ext = cJSON_GetObjectItemCaseSensitive(desc, "external");
-	if ((name = phx_jstr(ext, "name")) || (name = phx_jstr(desc, "name")))
-		return phx_strdup(name);
-	if (cJSON_IsTrue(ext) || cJSON_IsObject(ext))
-		return phx_strdup(key);
-	return phx_asprintf("%s_%s", project ? project : "", key);
-}
-
-/* the networks service SVC is declared on, as podman network names;
- * NULL when the compose file has no such service */
-cJSON *
-declared_networks(const char *svc, const char *project)
-{
-	const cJSON *srv = jpath(secscan.compose, "services");
-	const cJSON *nets = jpath(secscan.compose, "networks"), *it, *list;
-	cJSON *out;
-	const char *dflt = NULL;
-
-	srv = cJSON_GetObjectItemCaseSensitive(srv, svc);
-	if (!cJSON_IsObject(srv))
-		return NULL;
-	out = cJSON_CreateArray();
-	if (phx_jstr(srv, "network_mode"))
-		return out;   /* host/none/container:X: no compose networks */
-	if (cJSON_GetArraySize(nets) == 1)
-		dflt = nets->child->string;
-	else if (!cJSON_GetArraySize(nets) ||
-	    cJSON_GetObjectItemCaseSensitive(nets, "default"))
-		dflt = "default";
-	list = cJSON_GetObjectItemCaseSensitive(srv, "networks");
-	cJSON_ArrayForEach(it, list) {
-		const char *key = cJSON_IsString(it) ? it->valuestring : it->string;
-		if (key) {
-			char *n = network_name(key, project);
-			add_unique(out, n);
-			free(n);
-		}
-	}
-	if (!cJSON_GetArraySize(list) && dflt) {
-		char *n = network_name(dflt, project);
-		add_unique(out, n);
-		free(n);
-	}
-	return out;
-}
-
 /* whether the compose file declares podman network NAME internal */
 bool
 declared_internal(const char *name, const char *project)
@@ -152,7 +97,8 @@ declared_internal(const char *name, const char *project)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, jpath(secscan.compose, "networks")) {
-		char *n = network_name(it->string, project);
+		char *n = phx_compose_network_name(secscan.compose, it->string,
+		    project);
 		bool match = strcmp(n, name) == 0;
 		free(n);
 		if (match)

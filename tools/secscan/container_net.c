@@ -46,7 +46,7 @@ check_declared(const struct target *t, const struct subject *s,
 		    "no compose file could be read");
 		return;
 	}
-	decl = declared_networks(t->service, project);
+	decl = phx_compose_networks(secscan.compose, t->service, project);
 	if (!decl) {
 		finding(R_NETDECL, s, PHX_ST_SKIP, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "not checked: %s declares no "
@@ -105,8 +105,7 @@ check_reach(const struct target *t, const struct subject *s, const cJSON *have)
 			    cJSON_GetObjectItemCaseSensitive(c, "Names"), 0) ?
 			    cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c,
 			    "Names"), 0)->valuestring : cid;
-			const char *proj = phx_jstr(cJSON_GetObjectItemCaseSensitive(c,
-			    "Labels"), "io.podman.compose.project");
+			const char *proj = phx_podman_label(c, PHX_LABEL_PROJECT);
 			if (!cid || (id && strcmp(cid, id) == 0) ||
 			    !str_in_array(nets, net->valuestring))
 				continue;

@@ -29,13 +29,16 @@ sensitive_port(long port)
 	return false;
 }
 
+/* port: lib's reading of the binding; raw: podman's own, the evidence */
 static void
-check_port(const struct subject *s, const char *field, const char *cport,
-    const cJSON *b, cJSON *privileged)
+check_port(const struct subject *s, const char *field, const cJSON *port,
+    const cJSON *raw, cJSON *privileged)
 {
-	const char *ip = phx_jstr(b, "HostIp"), *hp = phx_jstr(b, "HostPort");
-	long host = hp ? strtol(hp, NULL, 10) : 0, ctr = strtol(cport, NULL, 10);
+	const char *ip = phx_jstr(port, "host_ip");
+	long host = (long)phx_jnum(port, "host_port", 0);
+	long ctr = (long)phx_jnum(port, "container_port", 0);
 	bool sens = sensitive_port(ctr) || sensitive_port(host);
+	char *cport = phx_asprintf("%ld/%s", ctr, phx_jstr(port, "protocol"));
 	char *ev = phx_asprintf("%s[\"%s\"]", field, cport);
 	const char *tag = sens ? " (sensitive)" : "";
 
@@ -44,42 +47,42 @@ check_port(const struct subject *s, const char *field, const char *cport,
 	if (host > 0 && host < 1024)
 		cJSON_AddItemToArray(privileged, cJSON_CreateNumber((double)host));
 	if (is_loopback(ip))
-		finding(R_PORT, s, PHX_ST_PASS, SEV_RULE, ev, cJSON_Duplicate(b, true),
-		    "%s%s published on %s:%s only (loopback)", cport, tag, ip, hp);
+		finding(R_PORT, s, PHX_ST_PASS, SEV_RULE, ev, cJSON_Duplicate(raw, true),
+		    "%s%s published on %s:%ld only (loopback)", cport, tag, ip, host);
 	else if (all_interfaces(ip))
 		finding(R_PORT, s, sens ? PHX_ST_FAIL : PHX_ST_WARN,
-		    sens ? PHX_SEV_HIGH : PHX_SEV_MEDIUM, ev, cJSON_Duplicate(b, true),
+		    sens ? PHX_SEV_HIGH : PHX_SEV_MEDIUM, ev, cJSON_Duplicate(raw, true),
 		    "%s%s published on ALL host interfaces (HostIp \"%s\") as "
-		    "port %s", cport, tag, ip, hp);
+		    "port %ld", cport, tag, ip, host);
 	else
 		finding(R_PORT, s, sens ? PHX_ST_FAIL : PHX_ST_INFO,
-		    sens ? PHX_SEV_HIGH : PHX_SEV_LOW, ev, cJSON_Duplicate(b, true),
-		    "%s%s published on %s:%s, reachable from other hosts", cport,
-		    tag, ip, hp);
+		    sens ? PHX_SEV_HIGH : PHX_SEV_LOW, ev, cJSON_Duplicate(raw, true),
+		    "%s%s published on %s:%ld, reachable from other hosts", cport,
+		    tag, ip, host);
 	free(ev);
+	free(cport);
 }
 
 void
 check_ports(const struct target *t, const struct subject *s)
 {
-	const char *field = ".NetworkSettings.Ports";
-	const cJSON *ports = jpath(t->inspect, "NetworkSettings.Ports"), *p, *b;
+	const char *from;
+	cJSON *ports = phx_podman_ports(t->inspect, &from);
 	cJSON *privileged = cJSON_CreateArray();
-	int n = 0;
+	char *field = phx_asprintf(".%s", from);
+	const cJSON *port = ports->child, *p, *b;
 
-	if (!cJSON_GetArraySize(ports)) {
-		/* a stopped container has no runtime ports */
-		field = ".HostConfig.PortBindings";
-		ports = jpath(t->inspect, "HostConfig.PortBindings");
-	}
-	cJSON_ArrayForEach(p, ports)
+	/* lib read the bindings in podman's order */
+	cJSON_ArrayForEach(p, jpath(t->inspect, from))
 		cJSON_ArrayForEach(b, p) {
-			check_port(s, field, p->string, b, privileged);
-			n++;
+			if (!port)
+				break;
+			check_port(s, field, port, b, privileged);
+			port = port->next;
 		}
-	if (!n)
-		finding(R_PORT, s, PHX_ST_PASS, SEV_RULE, field, dup_or_null(ports),
-		    "no published port");
+	if (!cJSON_GetArraySize(ports))
+		finding(R_PORT, s, PHX_ST_PASS, SEV_RULE, field, dup_or_null(
+		    jpath(t->inspect, from)), "no published port");
 	if (cJSON_GetArraySize(privileged))
 		finding(R_PRIVPORT, s, PHX_ST_FAIL, SEV_RULE, field, privileged,
 		    "privileged host ports (below 1024) published");
@@ -88,4 +91,6 @@ check_ports(const struct target *t, const struct subject *s)
 		finding(R_PRIVPORT, s, PHX_ST_PASS, SEV_RULE, field, cJSON_CreateArray(),
 		    "no privileged host port published");
 	}
+	cJSON_Delete(ports);
+	free(field);
 }

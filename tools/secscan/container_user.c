@@ -27,8 +27,9 @@ passwd_uid(const struct target *t, const char *user, char **why)
 	src = phx_asprintf("%s:/etc/passwd", jpath_str(t->inspect, "Id"));
 	dst = phx_asprintf("%s/passwd", dir);
 	{
-		const char *args[] = { "cp", "--", src, dst, NULL };
-		if (podman(args, &run, why))
+		static const char *args[] = { "cp", NULL };
+		const char *ops[] = { src, dst, NULL };
+		if (phx_podman(args, ops, &run, why))
 			text = read_regular(dst, NULL, why);
 		phx_run_free(&run);
 	}

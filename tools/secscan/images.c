@@ -8,27 +8,6 @@
 
 #define SCAN_TIMEOUT_MS 600000
 
-static char *
-find_in_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *copy, *save = NULL, *found = NULL;
-
-	if (!path)
-		return NULL;
-	copy = phx_strdup(path);
-	for (char *d = strtok_r(copy, ":", &save); d && !found;
-	    d = strtok_r(NULL, ":", &save)) {
-		char *p = phx_asprintf("%s/%s", *d ? d : ".", name);
-		if (access(p, X_OK) == 0)
-			found = p;
-		else
-			free(p);
-	}
-	free(copy);
-	return found;
-}
-
 static void
 count_severity(cJSON *counts, const char *sev)
 {
@@ -82,8 +61,9 @@ scan_image(const char *scanner, const char *exe, const char *image,
 	}
 	tar = phx_asprintf("%s/image.tar", dir);
 	{
-		const char *args[] = { "save", "-o", tar, "--", id, NULL };
-		if (!podman(args, &run, &why))
+		const char *args[] = { "save", "-o", tar, NULL };
+		const char *ops[] = { id, NULL };
+		if (!phx_podman(args, ops, &run, &why))
 			goto skip;
 		phx_run_free(&run);
 	}
@@ -154,7 +134,7 @@ scan_images(void)
 	}
 	for (size_t i = 0; i < 2 && !exe; i++)
 		if (strcmp(want, "auto") == 0 || strcmp(want, names[i]) == 0)
-			if ((exe = find_in_path(names[i])))
+			if ((exe = phx_which(names[i])))
 				scanner = names[i];
 	if (!exe) {
 		finding(R_VULN, &none, PHX_ST_SKIP, SEV_RULE, "PATH",

@@ -80,7 +80,7 @@ scan(void)
 		if (!secscan.info)
 			return;
 		inspect_targets();
-		if (secscan.podman_missing)
+		if (phx_podman_missing())
 			return;
 	}
 	if (secscan.targets) {
@@ -167,7 +167,7 @@ configure(struct cli *cli)
 	    strcmp(secscan.scanner, "grype") && strcmp(secscan.scanner, "none"))
 		phx_die(PHX_EXIT_USAGE, "scanner: expected auto, trivy, grype or "
 		    "none, got \"%s\"", secscan.scanner);
-	secscan.podman = phx_cfg_str(secscan.cfg, "deployment.podman", "podman");
+	phx_podman_setup(secscan.cfg);
 	if (secscan.compose_file)
 		load_compose(true);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -197,7 +197,7 @@ finish(int64_t started)
 		cJSON_AddNumberToObject(counts, key, secscan.counts[i]);
 	}
 	cJSON_AddNumberToObject(counts, "ignored", secscan.ignored);
-	status = secscan.podman_missing ? PHX_EXIT_ENV :
+	status = phx_podman_missing() ? PHX_EXIT_ENV :
 	    secscan.missing_argv ? PHX_EXIT_USAGE :
 	    secscan.failed || secscan.errors ? PHX_EXIT_FAIL : PHX_EXIT_OK;
 	phx_phase_end("secscan", started, status == PHX_EXIT_OK ? "ok" :
@@ -248,10 +248,10 @@ main(int argc, char *argv[])
 	else
 		phx_log(PHX_INFO, "security validation is off "
 		    "(deployment.security_validation)");
-	if (secscan.podman_missing)
+	if (phx_podman_missing())
 		phx_emit_error("podman", "%s could not be run; no container scanned",
-		    secscan.podman);
-	if (secscan.sarif && !write_sarif(!secscan.podman_missing && !secscan.errors))
+		    phx_podman_program());
+	if (secscan.sarif && !write_sarif(!phx_podman_missing() && !secscan.errors))
 		secscan.errors++;
 	status = finish(started);
 	phx_reader_free(rd);

@@ -51,7 +51,6 @@ struct tls_target {
 /* the run's state that several files read or write (defined in main.c) */
 struct secscan_state {
 	cJSON *cfg;
-	const char *podman;
 	enum phx_sev fail_on;
 	const char *sarif;
 	const char *compose_file;
@@ -70,7 +69,6 @@ struct secscan_state {
 	int ignored, errors, scanned;
 	bool failed;             /* a FAIL at or above fail_on */
 	bool missing_argv;       /* a container named on the command line is gone */
-	bool podman_missing;     /* podman could not be run at all */
 };
 
 extern struct secscan_state secscan;
@@ -100,9 +98,7 @@ void sarif_add(int r, enum phx_status st, enum phx_sev sev, const struct subject
     const char *msg, const cJSON *evidence);
 bool write_sarif(bool ok);
 
-/* engine.c: running podman */
-bool podman(const char *const *args, struct phx_run *run, char **why);
-cJSON *podman_json(const char *const *args, char **why);
+/* engine.c: what podman reports */
 void load_engine(void);
 cJSON *default_caps(void);
 const cJSON *network_info(const char *name);
@@ -124,7 +120,6 @@ char *read_regular(const char *path, size_t *len, char **why);
 /* compose.c */
 const char *compose_path(void);
 bool load_compose(bool must);
-cJSON *declared_networks(const char *svc, const char *project);
 bool declared_internal(const char *name, const char *project);
 
 /* container*.c: the checks of one container */

@@ -47,14 +47,10 @@ add_target(const char *ref, const char *service, bool from_argv)
 void
 add_project(const char *project)
 {
-	char *filter = phx_asprintf("label=io.podman.compose.project=%s", project);
-	const char *args[] = { "ps", "-a", "--filter", filter, "--format", "json",
-	    NULL };
 	char *why = NULL;
-	cJSON *list = podman_json(args, &why);
+	cJSON *list = phx_podman_project_ps(project, &why);
 	const cJSON *c;
 
-	free(filter);
 	if (!list) {
 		phx_emit_error("podman", "%s", why);
 		phx_log(PHX_ERROR, "%s", why);
@@ -69,24 +65,23 @@ add_project(const char *project)
 	}
 	cJSON_ArrayForEach(c, list)
 		if (phx_jstr(c, "Id"))
-			add_target(phx_jstr(c, "Id"), phx_jstr(cJSON_GetObjectItem(c,
-			    "Labels"), "com.docker.compose.service"), true);
+			add_target(phx_jstr(c, "Id"),
+			    phx_podman_label(c, PHX_LABEL_SERVICE), true);
 	cJSON_Delete(list);
 }
 
 static void
 adopt_inspect(struct target *t, cJSON *obj)
 {
-	const cJSON *labels;
-	const char *oci;
+	const char *oci, *svc;
 	char *text, *why = NULL;
 
 	t->inspect = obj;
 	t->name = jpath_str(t->inspect, "Name");
-	labels = jpath(t->inspect, "Config.Labels");
-	t->project = phx_jstr(labels, "io.podman.compose.project");
-	if (!t->service && phx_jstr(labels, "com.docker.compose.service"))
-		t->service = phx_strdup(phx_jstr(labels, "com.docker.compose.service"));
+	t->project = phx_podman_label(t->inspect, PHX_LABEL_PROJECT);
+	svc = phx_podman_label(t->inspect, PHX_LABEL_SERVICE);
+	if (!t->service && svc)
+		t->service = phx_strdup(svc);
 	/* the runtime config tells which namespaces really exist; podman 4.3's
 	 * inspect reports IpcMode "shareable" even for --ipc host */
 	oci = jpath_str(t->inspect, "OCIConfigPath");
@@ -103,8 +98,9 @@ adopt_inspect(struct target *t, cJSON *obj)
 static bool
 inspect_target(struct target *t, char **why)
 {
-	const char *args[] = { "container", "inspect", "--", t->ref, NULL };
-	cJSON *arr = podman_json(args, why), *obj;
+	static const char *args[] = { "container", "inspect", NULL };
+	const char *ops[] = { t->ref, NULL };
+	cJSON *arr = phx_podman_json(args, ops, why), *obj;
 
 	if (!arr)
 		return false;
@@ -126,14 +122,15 @@ inspect_target(struct target *t, char **why)
 static void
 inspect_batch(struct target *first)
 {
-	const char *args[INSPECT_BATCH + 4] = { "container", "inspect", "--" };
+	static const char *args[] = { "container", "inspect", NULL };
+	const char *ops[INSPECT_BATCH + 1] = { NULL };
 	size_t n = 0;
 	char *why = NULL;
 	cJSON *arr;
 
 	for (struct target *t = first; t && n < INSPECT_BATCH; t = t->next)
-		args[3 + n++] = t->ref;
-	arr = podman_json(args, &why);
+		ops[n++] = t->ref;
+	arr = phx_podman_json(args, ops, &why);
 	free(why);
 	if (cJSON_GetArraySize(arr) == (int)n)
 		for (struct target *t = first; n--; t = t->next)
@@ -141,43 +138,50 @@ inspect_batch(struct target *first)
 	cJSON_Delete(arr);
 }
 
+/* reports a target that cannot be scanned, unlinks and frees it */
+static void
+drop_target(struct target **pp, const char *reason, const char *why)
+{
+	struct target *t = *pp;
+
+	phx_emit_error(reason, "container %s%s%s: %s", t->ref,
+	    t->service ? " of service " : "", t->service ? t->service : "", why);
+	phx_log(PHX_ERROR, "container %s: %s", t->ref, why);
+	if (t->from_argv)
+		secscan.missing_argv = true;
+	else
+		secscan.errors++;
+	*pp = t->next;
+	cJSON_Delete(t->inspect);
+	free(t->ref);
+	free(t->service);
+	free(t);
+}
+
 void
 inspect_targets(void)
 {
 	struct target **pp = &secscan.targets;
 
-	for (struct target *t = secscan.targets; t && !secscan.podman_missing;) {
+	/* "--latest" would inspect whatever container is newest */
+	while (*pp)
+		if (!phx_podman_valid_name((*pp)->ref))
+			drop_target(pp, "invalid", "invalid container name or id; "
+			    "not inspected");
+		else
+			pp = &(*pp)->next;
+	for (struct target *t = secscan.targets; t && !phx_podman_missing();) {
 		inspect_batch(t);
 		for (int i = 0; t && i < INSPECT_BATCH; i++)
 			t = t->next;
 	}
-	if (secscan.podman_missing)
-		return;
-	while (*pp) {
-		struct target *t = *pp;
+	for (pp = &secscan.targets; *pp && !phx_podman_missing();) {
 		char *why = NULL;
-		if (t->inspect || inspect_target(t, &why)) {
-			pp = &t->next;
-			continue;
-		}
-		if (secscan.podman_missing) {
-			free(why);
-			return;
-		}
-		phx_emit_error("missing", "container %s%s%s: %s", t->ref,
-		    t->service ? " of service " : "", t->service ? t->service : "",
-		    why);
-		phx_log(PHX_ERROR, "%s", why);
-		if (t->from_argv)
-			secscan.missing_argv = true;
-		else
-			secscan.errors++;
+		if ((*pp)->inspect || inspect_target(*pp, &why))
+			pp = &(*pp)->next;
+		else if (!phx_podman_missing())
+			drop_target(pp, "missing", why);
 		free(why);
-		*pp = t->next;
-		cJSON_Delete(t->inspect);
-		free(t->ref);
-		free(t->service);
-		free(t);
 	}
 }
 
