@@ -106,8 +106,8 @@ name_width(const struct agg *agg)
 }
 
 static void
-text_services(struct out *o, const struct agg *agg, const struct style *sty,
-    int w)
+text_services(struct out *o, const struct agg *agg, const struct result *r,
+    const struct style *sty, int w)
 {
 	struct phx_buf *b = &o->b;
 	unsigned char *st = service_states(agg);
@@ -126,8 +126,9 @@ text_services(struct out *o, const struct agg *agg, const struct style *sty,
 		for (size_t k = 0; k < agg->nchecks; k++) {
 			const struct check *f = &agg->checks[k];
 			if (f->svc == i && strcmp(f->status, "healthy") != 0) {
-				phx_buf_printf(b, "  %s %s: %s", f->kind,
-				    or(f->reason, "?"), or(f->message, ""));
+				phx_buf_printf(b, "  %s %s: %s%s", f->kind,
+				    or(f->reason, "?"), or(f->message, ""),
+				    r->has_root ? UPSTREAM : "");
 				break;
 			}
 		}
@@ -139,8 +140,8 @@ text_services(struct out *o, const struct agg *agg, const struct style *sty,
 }
 
 static void
-text_tests(struct out *o, const struct agg *agg, const struct style *sty,
-    int w)
+text_tests(struct out *o, const struct agg *agg, const struct result *r,
+    const struct style *sty, int w)
 {
 	struct phx_buf *b = &o->b;
 	for (size_t i = 0; i < agg->ntests; i++) {
@@ -150,12 +151,17 @@ text_tests(struct out *o, const struct agg *agg, const struct style *sty,
 		free(key);
 		status_word(b, sty, t->status, 10);
 		phx_buf_printf(b, "%7.2f s", t->duration_ms / 1000.0);
-		if (strcmp(t->status, "passed") != 0) {
+		/* skipped for the root cause: a pointer, not its words again */
+		if (r->has_root && same_str(t->reason, "upstream"))
+			phx_buf_printf(b, " %s", UPSTREAM);
+		else if (strcmp(t->status, "passed") != 0) {
 			if (t->step)
 				phx_buf_printf(b, "  step %s", t->step);
 			if (t->reason || t->message)
 				phx_buf_printf(b, "  %s: %s", or(t->reason, "?"),
 				    or(t->message, ""));
+			if (r->has_root)
+				phx_buf_addstr(b, UPSTREAM);
 		}
 		phx_buf_addstr(b, "\n");
 		out_mark(o);
@@ -218,8 +224,8 @@ text_write(struct out *o, const struct agg *agg, const struct result *r,
 
 	phx_buf_printf(b, "%sdeployment %s%s  %.1f s\n", sty->bold,
 	    or(phx_deployment_id(), "(none)"), sty->off, duration_seconds(agg));
-	text_services(o, agg, sty, w);
-	text_tests(o, agg, sty, w);
+	text_services(o, agg, r, sty, w);
+	text_tests(o, agg, r, sty, w);
 	text_findings(o, agg, sty, verbose);
 	text_totals(agg, b);
 	for (size_t i = 0; i < r->nerrors; i++)
