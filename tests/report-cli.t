@@ -89,6 +89,28 @@ PHX_SECURITY_FAIL_ON=CRITICAL phx-report -n -f json <"$T_TMP/sec.ndjson" >"$T_TM
 is "$(jq -r '[.errors[] | select(startswith("finding"))] | length' "$T_TMP/r.json")" 2 \
     "PHX_SECURITY_FAIL_ON=CRITICAL: only the CRITICAL ones count"
 
+# ---- a run that proves nothing: --allow-empty, report.allow_empty ----
+phx-report -n <"$data/probe-nothing.in.ndjson" >/dev/null 2>&1
+is "$?" 2 "a probe that checked no service: INCOMPLETE"
+phx-report -n --allow-empty <"$data/probe-nothing.in.ndjson" >"$T_TMP/out" 2>&1
+is "$?" 0 "--allow-empty: SUCCESS as before"
+PHX_REPORT_ALLOW_EMPTY=true phx-report -n <"$data/secscan-only.in.ndjson" >/dev/null 2>&1
+is "$?" 0 "PHX_REPORT_ALLOW_EMPTY=true: SUCCESS"
+printf 'report:\n  allow_empty: true\n' >"$T_TMP/allow.yaml"
+phx-report -n -c "$T_TMP/allow.yaml" <"$data/no-compose-file.in.ndjson" >/dev/null 2>&1
+is "$?" 0 "report.allow_empty: true in the configuration: SUCCESS"
+printf 'report:\n  allow_empty: maybe\n' >"$T_TMP/bad.yaml"
+phx-report -n -c "$T_TMP/bad.yaml" <"$data/probe-nothing.in.ndjson" >/dev/null 2>"$T_TMP/err"
+is "$?" 2 "report.allow_empty must be true or false"
+phx-report -n --allow-empty <"$data/restarts.in.ndjson" >"$T_TMP/out" 2>&1
+is "$?" 1 "--allow-empty does not excuse a restarted container"
+phx-report -n --allow-empty <"$data/root-cause.in.ndjson" >"$T_TMP/out" 2>&1
+is "$?" 1 "--allow-empty: a failed deployment still fails"
+is "$(grep -c 'root cause:' "$T_TMP/out")" 1 "the root cause is said once"
+is "$(grep '^reason' "$T_TMP/out" | head -1)" \
+    "reason   root cause: phx-deploy ended in error: compose file infra/podman/compose.ymll not found" \
+    "and first, in the error record's words"
+
 # ---- colour and progress on a terminal ----
 tty_run() { script -qec "$1" /dev/null </dev/null; }
 tty_run "phx-report -n $data/unhealthy.in.ndjson" >"$T_TMP/tty" 2>&1
