@@ -181,12 +181,18 @@ static const struct field security_fields[] = {
 	{ NULL, 0, NULL },
 };
 
+static const struct field report_fields[] = {
+	{ "allow_empty", T_BOOL, NULL },
+	{ NULL, 0, NULL },
+};
+
 static const struct field root_fields[] = {
 	{ "deployment", T_MAP, deployment_fields },
 	{ "probe", T_MAP, probe_fields },
 	{ "services", T_DICT, service_value },
 	{ "tests", T_MAP, tests_fields },
 	{ "security", T_MAP, security_fields },
+	{ "report", T_MAP, report_fields },
 	{ "include", T_STRLIST, NULL },
 	{ NULL, 0, NULL },
 };
@@ -206,7 +212,8 @@ static const char default_config[] =
     "3306,5432,5984,6379,9200,11211,27017],\"ignore\":[],\"min_cert_days\":30,"
     "\"scanner\":\"auto\",\"rules\":{},\"tls_ports\":{},\"max_pids\":1024,"
     "\"sensitive_mounts\":[\"/\",\"/boot\",\"/dev\",\"/etc\",\"/lib\",\"/lib64\","
-    "\"/proc\",\"/root\",\"/sys\",\"/usr\",\"/var/lib/containers\"]}}";
+    "\"/proc\",\"/root\",\"/sys\",\"/usr\",\"/var/lib/containers\"]},"
+    "\"report\":{\"allow_empty\":false}}";
 
 /* ---- scalars ---- */
 

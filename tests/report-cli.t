@@ -77,7 +77,9 @@ is "$?" 0 "another deployment's failure does not fail this one"
 is "$(jq .stream.other_deployments "$T_TMP/r.json")" 15 "its records are counted"
 
 # ---- --fail-on ----
-sed 's/"phase":"secscan","event":"end","status":"failed"/"phase":"secscan","event":"end","status":"ok"/' \
+# (and no restarted container: that fails a run at any --fail-on)
+sed -e 's/"phase":"secscan","event":"end","status":"failed"/"phase":"secscan","event":"end","status":"ok"/' \
+    -e 's/"restarts":1/"restarts":0/' \
     "$data/security-findings.in.ndjson" >"$T_TMP/sec.ndjson"
 phx-report -n --fail-on NONE <"$T_TMP/sec.ndjson" >/dev/null 2>&1
 is "$?" 0 "--fail-on NONE: FAIL findings do not fail the run"
@@ -90,10 +92,31 @@ is "$(jq -r '[.errors[] | select(startswith("finding"))] | length' "$T_TMP/r.jso
 # a finding's group: its category field, else (older records) its id
 { printf '{"v":1,"type":"finding","deployment_id":"deploy_20261127_120000","ts":"2026-11-27T12:00:00.000Z","source":"x","id":"X-1","service":"a","status":"FAIL","severity":"LOW","category":"network"}\n'
   printf '{"v":1,"type":"finding","deployment_id":"deploy_20261127_120000","ts":"2026-11-27T12:00:00.000Z","source":"x","id":"PHX-SEC-002","service":"a","status":"PASS","severity":"HIGH"}\n'
-} | phx-report -n -f json --fail-on never >"$T_TMP/r.json" 2>/dev/null
+} | phx-report -n -f json --fail-on never --allow-empty >"$T_TMP/r.json" 2>/dev/null
 is "$? $(jq -c '.security_validation | [.rootless_containers, .network_isolation, .fail_on, [.findings[].category]]' "$T_TMP/r.json")" \
     '0 [true,false,"NONE",["network","rootless"]]' \
     "group from the category field, else from the id; --fail-on never"
+# ---- a run that proves nothing: --allow-empty, report.allow_empty ----
+phx-report -n <"$data/probe-nothing.in.ndjson" >/dev/null 2>&1
+is "$?" 2 "a probe that checked no service: INCOMPLETE"
+phx-report -n --allow-empty <"$data/probe-nothing.in.ndjson" >"$T_TMP/out" 2>&1
+is "$?" 0 "--allow-empty: SUCCESS as before"
+PHX_REPORT_ALLOW_EMPTY=true phx-report -n <"$data/secscan-only.in.ndjson" >/dev/null 2>&1
+is "$?" 0 "PHX_REPORT_ALLOW_EMPTY=true: SUCCESS"
+printf 'report:\n  allow_empty: true\n' >"$T_TMP/allow.yaml"
+phx-report -n -c "$T_TMP/allow.yaml" <"$data/no-compose-file.in.ndjson" >/dev/null 2>&1
+is "$?" 0 "report.allow_empty: true in the configuration: SUCCESS"
+printf 'report:\n  allow_empty: maybe\n' >"$T_TMP/bad.yaml"
+phx-report -n -c "$T_TMP/bad.yaml" <"$data/probe-nothing.in.ndjson" >/dev/null 2>"$T_TMP/err"
+is "$?" 2 "report.allow_empty must be true or false"
+phx-report -n --allow-empty <"$data/restarts.in.ndjson" >"$T_TMP/out" 2>&1
+is "$?" 1 "--allow-empty does not excuse a restarted container"
+phx-report -n --allow-empty <"$data/root-cause.in.ndjson" >"$T_TMP/out" 2>&1
+is "$?" 1 "--allow-empty: a failed deployment still fails"
+is "$(grep -c 'root cause:' "$T_TMP/out")" 1 "the root cause is said once"
+is "$(grep '^reason' "$T_TMP/out" | head -1)" \
+    "reason   root cause: phx-deploy ended in error: compose file infra/podman/compose.ymll not found" \
+    "and first, in the error record's words"
 
 # ---- colour and progress on a terminal ----
 tty_run() { script -qec "$1" /dev/null </dev/null; }

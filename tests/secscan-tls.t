@@ -118,14 +118,14 @@ is "$(jq -r --arg t "https://localhost:$EXPIRED/" 'select(.type == "finding" and
 
 # one --fail-on grammar and one rule in phx-secscan and phx-report: for
 # the same findings (FAIL HIGH and FAIL MEDIUM) every level, NEVER too, gives
-# both the same exit; phx-report judges a stream whose phase passed
+# both the same exit; phx-report judges a stream whose phase passed (--allow-empty: a scan alone proves no run, see phx-report(1))
 two() { phx-secscan "$@" -t "localhost:$SELF" -t "localhost:$LEGACY" </dev/null 2>err; }
 two -c sec.yaml --fail-on never >never.ndjson
 is "$? $(cat err)" "0 " "--fail-on never accepted, as phx-report accepts it"
 for lvl in LOW medium HIGH Critical NONE never NEVER; do
 	two -c sec.yaml --fail-on "$lvl" >/dev/null
 	s=$?
-	phx-report -n --fail-on "$lvl" <never.ndjson >/dev/null 2>&1
+	phx-report -n --allow-empty --fail-on "$lvl" <never.ndjson >/dev/null 2>&1
 	printf '%s %s %s,' "$lvl" "$s" "$?"
 done >agree
 is "$(cat agree)" "LOW 1 1,medium 1 1,HIGH 1 1,Critical 0 0,NONE 0 0,never 0 0,NEVER 0 0," \
@@ -133,7 +133,7 @@ is "$(cat agree)" "LOW 1 1,medium 1 1,HIGH 1 1,Critical 0 0,NONE 0 0,never 0 0,N
 printf 'security:\n  ca_file: %s\n  fail_on: never\n' "$T_TMP/ca.crt" >never.yaml
 two -c never.yaml >/dev/null
 s=$?
-phx-report -n -c never.yaml <never.ndjson >/dev/null 2>&1
+phx-report -n --allow-empty -c never.yaml <never.ndjson >/dev/null 2>&1
 is "$s $? $(cat err)" "0 0 " "security.fail_on: never accepted by both"
 two -c sec.yaml --fail-on sometimes >/dev/null
 is "$? $(cat err)" '2 phx-secscan: error: --fail-on: expected LOW, MEDIUM, HIGH, CRITICAL or NONE, got "sometimes"' \

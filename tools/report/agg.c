@@ -128,6 +128,8 @@ agg_free(struct agg *agg)
 	free(agg->dep.status); free(agg->dep.project);
 	free(agg->dep.compose_file); free(agg->dep.reason);
 	free(agg->dep.message);
+	free(agg->deploy_error.text); free(agg->deploy_error.message);
+	free(agg->deploy_error.service);
 	table_free(&agg->services_t); table_free(&agg->checks_t);
 	table_free(&agg->tests_t); table_free(&agg->findings_t);
 	table_free(&agg->containers_t); table_free(&agg->phases_t);

@@ -349,8 +349,28 @@ on_deployment(struct agg *agg, const cJSON *rec, int64_t ts)
 	d->duration_ms = phx_jnum(rec, "duration_ms", d->duration_ms);
 }
 
+/* phx-deploy's earliest error is where a failed run began */
 static void
-on_error(struct agg *agg, const cJSON *rec)
+keep_deploy_error(struct agg *agg, const cJSON *rec, int64_t ts,
+    const char *text)
+{
+	struct first_error *e = &agg->deploy_error;
+
+	if (!same_str(phx_jstr(rec, "source"), "phx-deploy"))
+		return;
+	if (e->text && (ts < 0 || e->ts < 0 || ts >= e->ts))
+		return;
+	free(e->text);
+	e->text = phx_strdup(text);
+	set_text(&e->message, or(phx_jstr(rec, "message"),
+	    or(phx_jstr(rec, "reason"), "error")));
+	free(e->service);
+	e->service = clip(phx_jstr(rec, "service"));
+	e->ts = ts;
+}
+
+static void
+on_error(struct agg *agg, const cJSON *rec, int64_t ts)
 {
 	const char *svc = phx_jstr(rec, "service");
 	char *s = phx_asprintf("%s: %s%s%s: %s",
@@ -360,6 +380,7 @@ on_error(struct agg *agg, const cJSON *rec)
 
 	if (strlen(s) > 2 * MAX_TEXT)
 		s[2 * MAX_TEXT] = '\0';
+	keep_deploy_error(agg, rec, ts, s);
 	add_bounded(agg->record_errors, &agg->nrecord_errors,
 	    &agg->more_record_errors, s);
 }
@@ -417,7 +438,7 @@ fold(struct agg *agg, const cJSON *rec, const char *type)
 	else if (strcmp(type, "deployment") == 0)
 		on_deployment(agg, rec, ts);
 	else if (strcmp(type, "error") == 0)
-		on_error(agg, rec);
+		on_error(agg, rec, ts);
 	else if (strcmp(type, "verdict") != 0)   /* an earlier report's */
 		count_unknown(agg, type);
 }

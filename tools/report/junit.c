@@ -242,7 +242,7 @@ junit_problems(const struct agg *agg, struct suite *s, int which,
 			junit_case(s, "errors", e, 0, "error", "error", e, NULL);
 	}
 	if (which == S_STREAM && (agg->st.cut || agg->ninput_errors ||
-	    agg->st.records == 0)) {
+	    agg->st.records == 0 || (r->unproven && !r->has_root))) {
 		struct phx_buf m = { 0 };
 		for (size_t i = 0; i < r->nerrors; i++)
 			if (strncmp(r->errors[i], "phase ", 6) != 0)

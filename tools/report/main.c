@@ -19,7 +19,7 @@ enum format { F_TEXT, F_JSON, F_JUNIT, F_PROMETHEUS, F_NDJSON };
 struct opts {
 	enum format format;
 	const char *output, *junit, *metrics, *input, *id;
-	bool store, verbose;
+	bool store, verbose, allow_empty;
 	const char *fail_on;
 };
 
@@ -32,7 +32,7 @@ usage(FILE *f)
 	fprintf(f, "usage: %s [-hnqvV] [-c config] "
 	    "[-f text|json|junit|prometheus|ndjson] "
 	    "[-o file] [--junit file] [--metrics file] [--fail-on severity] "
-	    "[--deployment-id id | file]\n", phx_progname);
+	    "[--allow-empty] [--deployment-id id | file]\n", phx_progname);
 }
 
 static int
@@ -50,7 +50,7 @@ parse_format(const char *s)
 static void
 parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 {
-	enum { O_JUNIT = 256, O_METRICS, O_FAIL_ON };
+	enum { O_JUNIT = 256, O_METRICS, O_FAIL_ON, O_ALLOW_EMPTY };
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -62,6 +62,7 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		{ "junit", required_argument, NULL, O_JUNIT },
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "fail-on", required_argument, NULL, O_FAIL_ON },
+		{ "allow-empty", no_argument, NULL, O_ALLOW_EMPTY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
@@ -87,6 +88,7 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		case O_JUNIT: o->junit = optarg; break;
 		case O_METRICS: o->metrics = optarg; break;
 		case O_FAIL_ON: o->fail_on = optarg; break;
+		case O_ALLOW_EMPTY: o->allow_empty = true; break;
 		default: usage(stderr); phx_exit(PHX_EXIT_USAGE);
 		}
 	}
@@ -173,6 +175,8 @@ configure(int argc, char **argv, struct opts *o, struct result *r)
 	r->fail_on = o->fail_on ? phx_fail_on(o->fail_on, "--fail-on") :
 	    phx_fail_on(phx_cfg_str(cfg, "security.fail_on", "HIGH"),
 	    "security.fail_on");
+	r->allow_empty = o->allow_empty ||
+	    phx_cfg_bool(cfg, "report.allow_empty", false);
 	cJSON_Delete(cfg);
 	free(co.files);
 }

@@ -86,6 +86,12 @@ struct deployment {
 	bool seen;
 };
 
+/* an error record kept whole: text as listed among the record errors */
+struct first_error {
+	char *text, *message, *service;
+	int64_t ts;
+};
+
 /* what the stream itself looked like */
 struct stream_stats {
 	unsigned long lines, records, foreign, invalid, long_lines;
@@ -109,6 +115,7 @@ struct agg {
 	struct port ports[MAX_PORTS];
 	size_t nports;
 	struct deployment dep;
+	struct first_error deploy_error;  /* phx-deploy's earliest error */
 	char *input_errors[MAX_ERRORS];   /* invalid lines, in order */
 	size_t ninput_errors;
 	char *record_errors[MAX_ERRORS];  /* error records, deduplicated */
@@ -126,7 +133,13 @@ struct result {
 	unsigned long more_errors;
 	char *report_path;
 	enum phx_sev fail_on;         /* PHX_SEV_NONE: never */
+	bool allow_empty;             /* a run that checked nothing may pass */
+	bool unproven;                /* nothing shows that the run checked */
+	bool has_root;                /* errors[0] is the root cause */
 };
+
+/* the mark of a reason that follows from the root cause */
+#define UPSTREAM " (upstream: see root cause)"
 
 /* text goes to up to three places (files are written to a temporary
  * name and renamed when complete); each piece is redacted on its way

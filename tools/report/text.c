@@ -136,8 +136,8 @@ name_width(const struct agg *agg)
 }
 
 static void
-text_services(struct out *o, const struct agg *agg, const struct style *sty,
-    int w)
+text_services(struct out *o, const struct agg *agg, const struct result *r,
+    const struct style *sty, int w)
 {
 	struct phx_buf *b = &o->b;
 	unsigned char *st = service_states(agg);
@@ -156,8 +156,9 @@ text_services(struct out *o, const struct agg *agg, const struct style *sty,
 		for (size_t k = 0; k < agg->nchecks; k++) {
 			const struct check *f = &agg->checks[k];
 			if (f->svc == i && strcmp(f->status, "healthy") != 0) {
-				seg(b, "  %s %s: %s", f->kind,
-				    or(f->reason, "?"), or(f->message, ""));
+				seg(b, "  %s %s: %s%s", f->kind,
+				    or(f->reason, "?"), or(f->message, ""),
+				    r->has_root ? UPSTREAM : "");
 				break;
 			}
 		}
@@ -169,8 +170,8 @@ text_services(struct out *o, const struct agg *agg, const struct style *sty,
 }
 
 static void
-text_tests(struct out *o, const struct agg *agg, const struct style *sty,
-    int w)
+text_tests(struct out *o, const struct agg *agg, const struct result *r,
+    const struct style *sty, int w)
 {
 	struct phx_buf *b = &o->b;
 	for (size_t i = 0; i < agg->ntests; i++) {
@@ -180,12 +181,17 @@ text_tests(struct out *o, const struct agg *agg, const struct style *sty,
 		free(key);
 		status_word(b, sty, t->status, 10);
 		phx_buf_printf(b, "%7.2f s", t->duration_ms / 1000.0);
-		if (strcmp(t->status, "passed") != 0) {
+		/* skipped for the root cause: a pointer, not its words again */
+		if (r->has_root && same_str(t->reason, "upstream"))
+			phx_buf_printf(b, " %s", UPSTREAM);
+		else if (strcmp(t->status, "passed") != 0) {
 			if (t->step)
 				seg(b, "  step %s", t->step);
 			if (t->reason || t->message)
 				seg(b, "  %s: %s", or(t->reason, "?"),
 				    or(t->message, ""));
+			if (r->has_root)
+				phx_buf_addstr(b, UPSTREAM);
 		}
 		phx_buf_addstr(b, "\n");
 		out_mark(o);
@@ -250,8 +256,8 @@ text_write(struct out *o, const struct agg *agg, const struct result *r,
 	phx_buf_printf(b, "%sdeployment ", sty->bold);
 	seg(b, "%s", or(phx_deployment_id(), "(none)"));
 	phx_buf_printf(b, "%s  %.1f s\n", sty->off, duration_seconds(agg));
-	text_services(o, agg, sty, w);
-	text_tests(o, agg, sty, w);
+	text_services(o, agg, r, sty, w);
+	text_tests(o, agg, r, sty, w);
 	text_findings(o, agg, sty, verbose);
 	text_totals(agg, b);
 	for (size_t i = 0; i < r->nerrors; i++) {
