@@ -65,6 +65,15 @@ FAKE_EXIT_report=1 run rollback --rollback -o "$T_TMP/failed"
 is "$(grep '\[rollback\]' "$FAKE_LOG")" "phx-deploy [rollback] [deploy_20260101_000000]" \
     "FAILED with --rollback: that deployment rolled back"
 
+# a probe that dies before phx-deploy has said which deployment it made:
+# the deployment is still known, and taken down
+printf '#!/bin/sh\nexit 2\n' >"$T_TMP/quitter"
+chmod +x "$T_TMP/quitter"
+FAKE_SLOW=1 FAKE_ID=deploy_20260404_040404 run early --probe "$T_TMP/quitter" -o "$T_TMP/early"
+is "$st" 2 "the probe stage quits at once: exit 2"
+is "$(grep '\[down\]' "$FAKE_LOG")" "phx-deploy [down] [deploy_20260404_040404]" \
+    "the probe stage quits at once: the deployment made after is taken down"
+
 # --- no deployment created: nothing taken down, whatever a report says ---
 mkdir -p "$T_TMP/stale"
 printf '{"deployment_id":"deploy_20250101_000000","status":"SUCCESS"}\n' \
