@@ -129,5 +129,8 @@ is "$?" 2 "unknown option: exit 2"
 like "$(cat "$T_TMP/err")" "usage: phx-validate" "unknown option: usage on stderr"
 "$V" -c "$T_TMP/nonexistent.yaml" >/dev/null 2>&1
 is "$?" 2 "unreadable -c file: exit 2"
+: >"$FAKE_LOG"
+"$V" --services '' >/dev/null 2>&1
+is "$?:$(wc -l <"$FAKE_LOG")" "2:0" "--services '': usage error, nothing run (not a full run)"
 
 done_testing
