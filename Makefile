@@ -127,11 +127,12 @@ install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
 	    $(DESTDIR)$(DATADIR)/configs/deployment-validation
-	for t in $(TOOLS); do cp $$t $(DESTDIR)$(BINDIR)/; done
-	cp pipelines/validate $(DESTDIR)$(BINDIR)/phx-validate
+	# phx-validate runs the tools beside it: all in one bindir, for anyone
+	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
+	install -m 755 pipelines/validate $(DESTDIR)$(BINDIR)/phx-validate
 	for m in $(MANALL); do s=$${m##*.}; \
-	    cp $$m $(DESTDIR)$(MANDIR)/man$$s/; done
-	cp configs/deployment-validation/*.yaml \
+	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
+	install -m 644 configs/deployment-validation/*.yaml \
 	    $(DESTDIR)$(DATADIR)/configs/deployment-validation/
 
 uninstall:

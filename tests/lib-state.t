@@ -16,7 +16,7 @@ stream() {
 # validate makes the state directory before any tool does
 (umask 000; PHX_STATE_DIR=$S/v pipelines/validate --deployment-id "$ID" \
     >/dev/null 2>&1)
-is "$(stat -c %a "$S/v" "$S/v/latest" | tr '\n' ' ')" "700 700 " \
+is "$(stat -c %a "$S/v" "$S/v"/validate.* | tr '\n' ' ')" "700 700 " \
 	"validate, umask 000: state directory 0700"
 
 # the tools: directories 0700 whatever the umask (mkdir's mode is masked)

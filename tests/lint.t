@@ -1,16 +1,18 @@
 #!/bin/bash
-# Every tool: -h (usage on one line, exit 0), -V, an unknown option
+# Every tool and phx-validate: -h (usage on one line, exit 0), -V, an unknown option
 # (exit 2), a man page with EXIT STATUS and EXAMPLES that mandoc -Tlint
 # finds clean; the shell scripts are shellcheck-clean.
 . "$(dirname "$0")/lib.sh"
 
-for t in phx-deploy phx-probe phx-functest phx-secscan phx-report; do
-	out=$("$t" -h 2>&1)
+for t in phx-deploy phx-probe phx-functest phx-secscan phx-report phx-validate; do
+	cmd=$t
+	[ "$t" = phx-validate ] && cmd=pipelines/validate
+	out=$("$cmd" -h 2>&1)
 	st=$?
 	is "$st:$(printf '%s\n' "$out" | wc -l)" "0:1" "$t -h: one usage line, exit 0"
 	like "$out" "^usage: $t " "$t -h: says usage"
-	like "$("$t" -V 2>&1)" "^$t [0-9]+\.[0-9]+\.[0-9]+ \(records v1\)$" "$t -V"
-	"$t" --no-such-option </dev/null >/dev/null 2>"$T_TMP/err"
+	like "$("$cmd" -V 2>&1)" "^$t [0-9]+\.[0-9]+\.[0-9]+ \(records v1\)$" "$t -V"
+	"$cmd" --no-such-option </dev/null >/dev/null 2>"$T_TMP/err"
 	is "$?" 2 "$t: unknown option, exit 2"
 	like "$(cat "$T_TMP/err")" "usage: $t" "$t: unknown option, usage on stderr"
 	m=man/$t.1
