@@ -546,7 +546,10 @@ scrub_json(const char *s, size_t len, char **json, size_t *outlen)
 	*json = NULL;
 	while (p < s + len && isspace((unsigned char)*p))
 		p++;
-	if (p == s + len || !strchr("{[\"", *p))
+	/* cJSON takes a raw NUL inside a string but keeps the value only up
+	 * to it: what follows would be judged by no one */
+	if (p == s + len || !strchr("{[\"", *p) ||
+	    memchr(p, '\0', (size_t)(s + len - p)))
 		return false;
 	doc = cJSON_ParseWithLengthOpts(s, len, &end, false);
 	for (const char *k = end; doc && k < s + len; k++)
