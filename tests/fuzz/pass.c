@@ -3,6 +3,7 @@
  * scheme://user:PASS@host or password=PASS, masked by design) */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -20,6 +21,17 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+static bool
+strcasestr_len(const char *s, size_t len, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (size_t i = 0; i + n <= len; i++)
+		if (strncasecmp(s + i, word, n) == 0)
+			return true;
+	return false;
+}
+
 /* true when text mode (an over-long line's) masks something in s */
 static bool
 text_masked(const char *s, size_t len)
@@ -34,6 +46,14 @@ text_masked(const char *s, size_t len)
 	return masked;
 }
 
+/* a chunk starts a scan afresh, so a cut inside a word can make a
+ * pattern of its tail ("PG|PASSWORD=..."): over-masking, not judged here */
+static bool
+cut_pattern(const char *s, size_t len)
+{
+	return memmem(s, len, "://", 3) || strcasestr_len(s, len, "password=");
+}
+
 /* true when some line of data is rewritten by redaction on its own: a
  * line that fits value by value, an over-long one as text (a URL's
  * password may run across quotes there, so more is masked) */
@@ -46,7 +66,8 @@ has_pattern(const uint8_t *data, size_t size, size_t maxline)
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p), rlen;
 		char *r = len < maxline ? phx_redact_mem(p, len, &rlen) : NULL;
-		bool masked = r || (len >= maxline && text_masked(p, len));
+		bool masked = r || (len >= maxline && (text_masked(p, len) ||
+		    cut_pattern(p, len)));
 		free(r);
 		if (masked)
 			return true;

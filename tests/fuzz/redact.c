@@ -4,6 +4,7 @@
  * line through phx_redact_mem, not in phx_scrub's result, not in the
  * text streamed through phx_redact_chunk; a line that was one JSON
  * document still is one after redaction */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +68,23 @@ check_json(const cJSON *j)
 		check_json(it);
 }
 
+/* JSON as its RFC has it, as far as cJSON is lenient: no raw control
+ * byte, no \u without four hex digits (cJSON takes both) */
+static bool
+strict(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		if ((unsigned char)s[i] < 0x20 && s[i] != '\t' && s[i] != '\r')
+			return false;
+		if (s[i] != '\\' || ++i >= len || s[i] != 'u')
+			continue;
+		for (size_t k = 1; k <= 4; k++)
+			if (i + k >= len || !isxdigit((unsigned char)s[i + k]))
+				return false;
+	}
+	return true;
+}
+
 static void
 one_line(const char *line, size_t len)
 {
@@ -74,7 +92,8 @@ one_line(const char *line, size_t len)
 	char *r = phx_redact_mem(line, len, &rlen);
 	const char *out = r ? r : line;
 	size_t olen = r ? rlen : len;
-	cJSON *in = cJSON_ParseWithLength(line, len), *got;
+	cJSON *in = strict(line, len) ? cJSON_ParseWithLength(line, len) : NULL;
+	cJSON *got;
 
 	check_clean("phx_redact_mem", out, olen);
 	got = cJSON_ParseWithLength(out, olen);
