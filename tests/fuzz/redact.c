@@ -85,6 +85,22 @@ strict(const char *s, size_t len)
 	return true;
 }
 
+/* one JSON document and nothing but white space after it */
+static cJSON *
+parse_whole(const char *s, size_t len)
+{
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(s, len, &end, false);
+
+	while (doc && end < s + len && isspace((unsigned char)*end))
+		end++;
+	if (doc && end != s + len) {
+		cJSON_Delete(doc);
+		return NULL;
+	}
+	return doc;
+}
+
 static void
 one_line(const char *line, size_t len)
 {
@@ -92,11 +108,11 @@ one_line(const char *line, size_t len)
 	char *r = phx_redact_mem(line, len, &rlen);
 	const char *out = r ? r : line;
 	size_t olen = r ? rlen : len;
-	cJSON *in = strict(line, len) ? cJSON_ParseWithLength(line, len) : NULL;
+	cJSON *in = strict(line, len) ? parse_whole(line, len) : NULL;
 	cJSON *got;
 
 	check_clean("phx_redact_mem", out, olen);
-	got = cJSON_ParseWithLength(out, olen);
+	got = parse_whole(out, olen);
 	if (in && !got)
 		fuzz_fail("redacted JSON no longer parses: \"%.*s\"",
 		    (int)(olen > 300 ? 300 : olen), out);
