@@ -3,6 +3,7 @@
  * (exit 2) on a bad file, leaving what it built to the exit, which
  * in-process would pile up and be taken for leaks.  The child must end
  * with 0 or 2; a sanitizer's report or a signal fails the input. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/wait.h>
@@ -92,8 +93,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		phx_edie(PHX_EXIT_ENV, "fork");
 	if (pid == 0)
 		load_child();
-	if (waitpid(pid, &status, 0) < 0)
-		phx_edie(PHX_EXIT_ENV, "waitpid");
+	/* libFuzzer's timeout alarm interrupts the wait every second */
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			phx_edie(PHX_EXIT_ENV, "waitpid");
 	if (!WIFEXITED(status) || (WEXITSTATUS(status) != 0 &&
 	    WEXITSTATUS(status) != PHX_EXIT_USAGE))
 		fuzz_fail("phx_config_load: %s %d", WIFEXITED(status) ?
