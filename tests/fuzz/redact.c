@@ -69,7 +69,9 @@ check_json(const cJSON *j)
 }
 
 /* JSON as its RFC has it, as far as cJSON is lenient: no raw control
- * byte, no \u without four hex digits (cJSON takes both) */
+ * byte, no \u without four hex digits (cJSON takes both); and no \u0000,
+ * after which cJSON loses the rest of a string: such a line is masked as
+ * text, never leaking, but a mask may then cross quotes */
 static bool
 strict(const char *s, size_t len)
 {
@@ -81,6 +83,8 @@ strict(const char *s, size_t len)
 		for (size_t k = 1; k <= 4; k++)
 			if (i + k >= len || !isxdigit((unsigned char)s[i + k]))
 				return false;
+		if (strncmp(s + i + 1, "0000", 4) == 0)
+			return false;
 	}
 	return true;
 }
