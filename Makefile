@@ -31,6 +31,15 @@ LIBA    = $(BUILD)/lib/libphx.a
 UNIT    = $(BUILD)/tests/unit/phx-unit
 MAN1    = $(wildcard man/*.1)
 MANALL  = $(wildcard man/*.[1-9])
+FUZZNAMES = pass config compose redact report
+FUZZ_SECONDS = 60
+FUZZSAN = -fsanitize=address,undefined,float-cast-overflow \
+	-fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZDIR = $(BUILD)/tests/fuzz
+REPLAY  = $(FUZZNAMES:%=$(FUZZDIR)/replay-%)
+FUZZERS = $(FUZZNAMES:%=$(FUZZDIR)/fuzz-%)
+REPORTOBJ = $(patsubst %.c,$(BUILD)/%.o,\
+	$(filter-out tools/report/main.c,$(wildcard tools/report/*.c)))
 
 DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	libcjson-dev libyaml-dev jq mandoc perl curl openssl ca-certificates \
@@ -39,7 +48,7 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
 	shellcheck hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
 
-all: $(TOOLS) $(UNIT)
+all: $(TOOLS) $(UNIT) $(REPLAY)
 
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
@@ -65,6 +74,51 @@ $(UNIT): $(UNITSRC) $(LIBA)
 	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -o $@ $(UNITSRC) $(LIBA) $(SANFLAGS) $(LDFLAGS) $(LDLIBS)
 
 -include $(LIBOBJ:.o=.d) $(patsubst %.c,$(BUILD)/%.d,$(foreach t,$(TOOLNAMES),$(call tool_src,$(t)))) $(UNIT).d
+
+# fuzzing (tests/fuzz/): each harness NAME.c is linked twice, with
+# replay.c into a plain program `make` builds (tests/fuzz-regress.t runs
+# it over tests/fuzz/regress/NAME/ and the seeds) and, by `make fuzz`,
+# with clang's libFuzzer under build/fuzz/, run FUZZ_SECONDS each
+fuzz_deps = $(FUZZDIR)/$(1).o $(FUZZDIR)/common.o \
+	$(if $(filter report,$(1)),$(REPORTOBJ)) $(LIBA)
+
+$(FUZZDIR)/%.o: tests/fuzz/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PHX_CFLAGS) -Itools/report $(CFLAGS) -MMD -MP -c -o $@ $<
+
+define fuzz_link
+$(FUZZDIR)/replay-$(1): $(FUZZDIR)/replay.o $(call fuzz_deps,$(1))
+	$$(CC) $$(CFLAGS) -o $$@ $$^ $$(SANFLAGS) $$(LDFLAGS) $$(LDLIBS)
+$(FUZZDIR)/fuzz-$(1): $(call fuzz_deps,$(1))
+	$$(CC) $$(CFLAGS) -fsanitize=fuzzer -o $$@ $$^ $$(SANFLAGS) \
+	    $$(LDFLAGS) $$(LDLIBS)
+endef
+$(foreach f,$(FUZZNAMES),$(eval $(call fuzz_link,$(f))))
+
+-include $(FUZZNAMES:%=$(FUZZDIR)/%.d) $(FUZZDIR)/common.d $(FUZZDIR)/replay.d
+
+fuzzers: $(FUZZERS) $(REPLAY)
+
+# each harness FUZZ_SECONDS from its seeds (new inputs kept under
+# build/fuzz/corpus/); any crash, leak, UB or failed property fails
+fuzz:
+	$(MAKE) BUILD=build/fuzz CC=clang CFLAGS='-O1 -g' \
+	    SANFLAGS='$(FUZZSAN) -fsanitize=fuzzer-no-link' fuzzers
+	@set -e; for f in $(FUZZNAMES); do \
+	    mkdir -p build/fuzz/corpus/$$f build/fuzz/crash/$$f; \
+	    dict=tests/fuzz/json.dict; \
+	    case $$f in config|compose) dict=tests/fuzz/yaml.dict;; esac; \
+	    echo "== fuzz-$$f $(FUZZ_SECONDS)s (log build/fuzz/$$f.log)"; \
+	    if ! build/fuzz/tests/fuzz/fuzz-$$f -max_total_time=$(FUZZ_SECONDS) \
+	        -timeout=20 -max_len=65536 -close_fd_mask=2 -dict=$$dict \
+	        -print_final_stats=1 -artifact_prefix=build/fuzz/crash/$$f/ \
+	        build/fuzz/corpus/$$f tests/fuzz/corpus/$$f \
+	        >build/fuzz/$$f.log 2>&1; then \
+	        tail -n 40 build/fuzz/$$f.log; \
+	        echo "fuzz-$$f: finding in build/fuzz/crash/$$f/" >&2; exit 1; fi; \
+	    grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec' \
+	        build/fuzz/$$f.log || true; \
+	done
 
 check: all images
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
@@ -144,6 +198,7 @@ uninstall:
 
 clean:
 	rm -f lib/*.[od] tools/*.[od] tools/*/*.[od] $(LIBA) $(TOOLS) $(UNIT) $(UNIT).d
+	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: all check check-unit check-asan lint deps images demo bench install uninstall clean
+.PHONY: all fuzz fuzzers check check-unit check-asan lint deps images demo bench install uninstall clean

@@ -532,6 +532,29 @@ phx_redact_json(cJSON *root)
 	return changed;
 }
 
+/* cJSON keeps a string only up to a NUL: a raw one, \u0000, or a \u
+ * without four hex digits (read as 0).  What follows it would be judged
+ * by no one, so such text is masked as text. */
+static bool
+hides_after_nul(const char *s, size_t len)
+{
+	const char *end = s + len, *p = s;
+
+	if (memchr(s, '\0', len))
+		return true;
+	for (; (p = memchr(p, '\\', (size_t)(end - p))) != NULL &&
+	    p + 1 < end; p += 2) {
+		if (p[1] != 'u')
+			continue;
+		if (end - p < 6 || strncmp(p + 2, "0000", 4) == 0)
+			return true;
+		for (int i = 2; i < 6; i++)
+			if (!isxdigit((unsigned char)p[i]))
+				return true;
+	}
+	return false;
+}
+
 /* s as one JSON document, scrubbed and printed again into *json (NULL
  * when no value held a secret: a match across quotes is none); false
  * when s is not one JSON document */
@@ -546,7 +569,8 @@ scrub_json(const char *s, size_t len, char **json, size_t *outlen)
 	*json = NULL;
 	while (p < s + len && isspace((unsigned char)*p))
 		p++;
-	if (p == s + len || !strchr("{[\"", *p))
+	if (p == s + len || !strchr("{[\"", *p) ||
+	    hides_after_nul(p, (size_t)(s + len - p)))
 		return false;
 	doc = cJSON_ParseWithLengthOpts(s, len, &end, false);
 	for (const char *k = end; doc && k < s + len; k++)

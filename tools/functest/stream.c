@@ -1,5 +1,6 @@
 /* phx-functest: the stream, passed on; its health verdicts decide which
  * suites are skipped */
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,15 +10,56 @@
 
 struct health {
 	char *service, *check, *status, *reason, *message, *source;
-	struct health *next;
+	struct health *next;   /* the same service's, newest first */
 };
 
-static struct health *healths;
+/* tsearch trees: every (service, check) and, per service, its newest
+ * verdict heading the list of its others; a stream of many distinct
+ * services stays O(n log n) */
+static void *by_check, *by_service;
+
+static int
+cmp_service(const void *a, const void *b)
+{
+	return strcmp(((const struct health *)a)->service,
+	    ((const struct health *)b)->service);
+}
+
+static int
+cmp_check(const void *a, const void *b)
+{
+	int c = cmp_service(a, b);
+
+	return c ? c : strcmp(((const struct health *)a)->check,
+	    ((const struct health *)b)->check);
+}
 
 static char *
 dup_or_null(const char *s)
 {
 	return s ? phx_strdup(s) : NULL;
+}
+
+/* the (service, check) entry, made when new */
+static struct health *
+health_slot(const char *service, const char *check)
+{
+	struct health key = { .service = (char *)service, .check = (char *)check };
+	struct health **found = tfind(&key, &by_check, cmp_check), *h, **head;
+
+	if (found)
+		return *found;
+	h = phx_calloc(1, sizeof *h);
+	h->service = phx_strdup(service);
+	h->check = phx_strdup(check);
+	if (!tsearch(h, &by_check, cmp_check) ||
+	    !(head = tsearch(h, &by_service, cmp_service)))
+		phx_die(PHX_EXIT_ENV, "out of memory");
+	if (*head != h) {   /* the service had others: h heads them now */
+		h->next = *head;
+		*head = h;
+	}
+	return h;
 }
 
 /* the latest verdict per service and check */
@@ -30,16 +72,7 @@ remember_health(const cJSON *rec)
 
 	if (!service || !phx_jstr(rec, "status"))
 		return;
-	for (h = healths; h; h = h->next)
-		if (strcmp(h->service, service) == 0 && strcmp(h->check, check) == 0)
-			break;
-	if (!h) {
-		h = phx_calloc(1, sizeof *h);
-		h->service = phx_strdup(service);
-		h->check = phx_strdup(check);
-		h->next = healths;
-		healths = h;
-	}
+	h = health_slot(service, check);
 	free(h->status);
 	free(h->reason);
 	free(h->message);
@@ -50,6 +83,15 @@ remember_health(const cJSON *rec)
 	h->source = dup_or_null(phx_jstr(rec, "source"));
 }
 
+static struct health *
+service_healths(const char *service)
+{
+	struct health key = { .service = (char *)service };
+	struct health **head = tfind(&key, &by_service, cmp_service);
+
+	return head ? *head : NULL;
+}
+
 void
 apply_health(void)
 {
@@ -57,9 +99,9 @@ apply_health(void)
 		struct suite *s = &functest.suites[i];
 		if (!s->service || s->skip_reason)
 			continue;
-		for (struct health *h = healths; h; h = h->next) {
-			if (strcmp(h->service, s->service) != 0 ||
-			    strcmp(h->status, "healthy") == 0)
+		for (struct health *h = service_healths(s->service); h;
+		    h = h->next) {
+			if (strcmp(h->status, "healthy") == 0)
 				continue;
 			s->skip_reason = "unhealthy";
 			s->upstream_reason = h->reason;
@@ -109,18 +151,30 @@ read_stream(void)
 	return started;
 }
 
+static void
+health_free(void *p)
+{
+	struct health *h = p;
+
+	free(h->service);
+	free(h->check);
+	free(h->status);
+	free(h->reason);
+	free(h->message);
+	free(h->source);
+	free(h);
+}
+
+static void
+no_free(void *p)
+{
+	(void)p;
+}
+
 void
 free_healths(void)
 {
-	while (healths) {
-		struct health *h = healths->next;
-		free(healths->service);
-		free(healths->check);
-		free(healths->status);
-		free(healths->reason);
-		free(healths->message);
-		free(healths->source);
-		free(healths);
-		healths = h;
-	}
+	tdestroy(by_service, no_free);
+	tdestroy(by_check, health_free);
+	by_service = by_check = NULL;
 }
