@@ -137,6 +137,17 @@ char *phx_redact(const char *s);           /* always a malloc'd copy */
  * text): call it on the value BEFORE clipping or escaping it */
 char *phx_scrub(const char *s);
 void phx_secrets_clear(void);
+/* an over-long line, chunk by chunk (phx_pass does it for standard
+ * output; a tool storing a stream itself does the same): writes to out
+ * what is safe to write now, holds back enough bytes that a secret split
+ * between two chunks is still seen whole; final writes the rest */
+struct phx_redact_stream {
+	struct phx_buf held;
+	size_t forced;   /* held bytes a mask crossing the cut still covers */
+};
+void phx_redact_chunk(struct phx_redact_stream *st, const char *s, size_t len,
+    bool final, struct phx_buf *out);
+bool phx_redact_pending(const struct phx_redact_stream *st);
 
 /* ---- records and standard output (out.c) ---- */
 /* a new record: v, type, deployment_id, ts, source, in that order */

@@ -129,8 +129,8 @@ struct result {
 };
 
 /* text goes to up to three places (files are written to a temporary
- * name and renamed when complete); each piece is redacted on its way
- * out and ends at an entry boundary, so no secret is ever split */
+ * name and renamed when complete); every value in it was masked before
+ * it was cut or encoded */
 struct out {
 	struct phx_buf b;
 	FILE *f[3];
@@ -151,6 +151,7 @@ enum { SVC_UNKNOWN, SVC_HEALTHY, SVC_UNHEALTHY };
 /* util.c: clipped copies, defaults */
 char *clip(const char *s);
 char *clip_text(const char *s);
+char *clip_masked(char *s, size_t max);
 void set_str(char **dst, const char *src);
 void set_text(char **dst, const char *src);
 const char *or(const char *s, const char *dflt);
