@@ -460,3 +460,12 @@ phx_compose_load(const char *path, char **err)
 	free(data);
 	return c;
 }
+
+void
+phx_compose_secrets(const char *path)
+{
+	char *err = NULL;
+
+	cJSON_Delete(phx_compose_load(path, &err));
+	free(err);
+}

@@ -457,14 +457,13 @@ yaml_die(char *err, bool included)
 {
 	char *q = strchr(err, '"'), *last = strrchr(err, '"');
 
-	if (q && last > q && included)
+	if (!q || last == q)
+		phx_die(PHX_EXIT_USAGE, "%s", err);
+	if (included)
 		phx_die(PHX_EXIT_USAGE, "%.*s", (int)(q - err - 1), err);
-	if (q && last > q) {
-		*last = '\0';
-		phx_die(PHX_EXIT_USAGE, "%.*s\"%s\"%s", (int)(q - err), err,
-		    token(q + 1), token(last + 1));
-	}
-	phx_die(PHX_EXIT_USAGE, "%s", err);
+	*last = '\0';
+	phx_die(PHX_EXIT_USAGE, "%.*s\"%s\"%s", (int)(q - err), err,
+	    token(q + 1), token(last + 1));
 }
 
 static cJSON *
@@ -638,6 +637,7 @@ phx_config_load(const struct phx_config_opts *opts)
 	}
 	apply_env(cfg);
 	phx_secrets_from_config(cfg);
+	phx_compose_secrets(phx_cfg_str(cfg, "deployment.compose_file", ""));
 	return cfg;
 }
 

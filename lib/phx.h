@@ -294,6 +294,10 @@ bool phx_curl_not_after(const struct curl_certinfo *ci, time_t *not_after);
 cJSON *phx_compose_parse(const char *name, const char *data, size_t len,
     const char *dir, char **err);
 cJSON *phx_compose_load(const char *path, char **err);
+/* registers the secrets of the compose project at path (values under
+ * secret-looking names in its .env, env_files and environment:), as
+ * loading it does; quietly: a file absent or in error gives what it can */
+void phx_compose_secrets(const char *path);
 /* a service's published ports: [{host_ip,host_port,container_port,
  * protocol}], host_port absent when ephemeral; NULL when a spec is bad
  * (that spec as JSON in *bad, malloc'd) */
