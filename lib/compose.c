@@ -1,7 +1,8 @@
 /* Compose files, read the way podman-compose 1.0.3 reads them: YAML 1.1
  * typing of plain scalars, merge keys, then ${VAR} substitution in
  * strings from the environment and the .env beside the file (all in
- * yaml.c).  Checked
+ * yaml.c).  Values of secret-looking names in .env, env_file and
+ * environment: are registered to be masked.  Checked
  * just enough that a deployment cannot half-start: services exist and
  * each names an image; published ports parse.  Errors name
  * file:line:column. */
@@ -38,19 +39,18 @@ set_err(struct cdoc *c, const cJSON *item, bool key, const char *fmt, ...)
 	c->err = phx_yaml_msg(c->y, item, key, "%s", msg);
 }
 
-/* ---- .env (python-dotenv's common subset) ---- */
+/* ---- .env and env_file (python-dotenv's common subset) ---- */
 
-static cJSON *
-load_dotenv(const char *dir)
+/* NAME=value lines of the file at path into env, the first of a name
+ * winning; a file that cannot be read adds nothing */
+static void
+read_envfile(const char *path, cJSON *env)
 {
-	char *path = phx_asprintf("%s/.env", dir);
 	char *text = phx_read_file(path, NULL);
-	cJSON *env = cJSON_CreateObject();
 	char *save = NULL;
 
-	free(path);
 	if (!text)
-		return env;
+		return;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char *eq, *v, *end;
 
@@ -77,7 +77,100 @@ load_dotenv(const char *dir)
 			cJSON_AddStringToObject(env, l, v);
 	}
 	phx_free_secret(text);
+}
+
+static cJSON *
+load_dotenv(const char *dir)
+{
+	char *path = phx_asprintf("%s/.env", dir);
+	cJSON *env = cJSON_CreateObject();
+
+	read_envfile(path, env);
+	free(path);
 	return env;
+}
+
+/* ---- secrets the compose project holds ---- */
+
+/* A value compose hands a container under a name that looks secret (as
+ * phx_is_secret_name judges) is masked wherever phx shows it, like one
+ * from phx's own environment: podman's output and inspect JSON repeat
+ * them, and phx was never told about them otherwise. */
+static void
+secrets_from_vars(const cJSON *vars)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, vars)
+		if (cJSON_IsString(it) && phx_is_secret_name(it->string))
+			phx_secret_add(it->valuestring);
+}
+
+/* environment: as a mapping (a number given as written) or a list of
+ * NAME=value */
+static void
+environment_vars(const cJSON *env, cJSON *vars)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, env) {
+		const char *eq;
+		char *name;
+
+		if (cJSON_IsObject(env) && cJSON_IsString(it))
+			cJSON_AddStringToObject(vars, it->string, it->valuestring);
+		else if (cJSON_IsObject(env) && cJSON_IsNumber(it)) {
+			char *v = phx_asprintf("%.17g", it->valuedouble);
+			cJSON_AddStringToObject(vars, it->string, v);
+			free(v);
+		} else if (cJSON_IsString(it) &&
+		    (eq = strchr(it->valuestring, '=')) != NULL) {
+			name = phx_strdup(it->valuestring);
+			name[eq - it->valuestring] = '\0';
+			cJSON_AddStringToObject(vars, name, eq + 1);
+			free(name);
+		}
+	}
+}
+
+/* env_file: a path, or a list of paths or of {path: ...}, relative to
+ * the compose file's directory */
+static void
+env_file_vars(const cJSON *files, const char *dir, cJSON *vars)
+{
+	const cJSON *it = cJSON_IsString(files) ? files : NULL;
+
+	if (!it && cJSON_IsArray(files))
+		it = files->child;
+	for (; it; it = cJSON_IsString(files) ? NULL : it->next) {
+		const char *f = cJSON_IsString(it) ? it->valuestring :
+		    phx_jstr(it, "path");
+		char *path;
+
+		if (!f || !*f)
+			continue;
+		path = f[0] == '/' ? phx_strdup(f) : phx_asprintf("%s/%s", dir, f);
+		read_envfile(path, vars);
+		free(path);
+	}
+}
+
+static void
+compose_secrets(const cJSON *top, const char *dir)
+{
+	const cJSON *svc;
+
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(top,
+	    "services")) {
+		cJSON *vars = cJSON_CreateObject();
+
+		environment_vars(cJSON_GetObjectItemCaseSensitive(svc,
+		    "environment"), vars);
+		env_file_vars(cJSON_GetObjectItemCaseSensitive(svc, "env_file"),
+		    dir, vars);
+		secrets_from_vars(vars);
+		cJSON_Delete(vars);
+	}
 }
 
 /* ---- ports ---- */
@@ -325,17 +418,20 @@ phx_compose_parse(const char *name, const char *data, size_t len,
     const char *dir, char **err)
 {
 	cJSON *dotenv = load_dotenv(dir ? dir : ".");
-	struct cdoc c = { phx_yaml_parse(name, data, len, PHX_YAML_TYPED, dotenv,
-	    err), NULL };
+	struct cdoc c = { NULL, NULL };
 	cJSON *top = NULL;
 
+	secrets_from_vars(dotenv);
+	c.y = phx_yaml_parse(name, data, len, PHX_YAML_TYPED, dotenv, err);
 	cJSON_Delete(dotenv);
 	if (!c.y)
 		return NULL;
 	if (!phx_yaml_root(c.y))
 		c.err = phx_asprintf("%s: empty file, no services defined", name);
-	else
+	else {
+		compose_secrets(phx_yaml_root(c.y), dir ? dir : ".");
 		check_compose(&c, phx_yaml_root(c.y));
+	}
 	if (!c.err)
 		top = phx_yaml_take(c.y);
 	phx_yaml_free(c.y);
@@ -427,4 +523,13 @@ phx_compose_networks(const cJSON *compose, const char *svc,
 	if (!cJSON_GetArraySize(list) && dflt)
 		add_network(out, compose, dflt, project);
 	return out;
+}
+
+void
+phx_compose_secrets(const char *path)
+{
+	char *err = NULL;
+
+	cJSON_Delete(phx_compose_load(path, &err));
+	free(err);
 }

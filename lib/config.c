@@ -328,6 +328,19 @@ scalar_value(enum ftype t, const char *s, bool plain)
 
 /* ---- YAML documents ---- */
 
+/* at most 32 bytes of a token, escaped: no line of some other file */
+static char *
+token(const char *s)
+{
+	struct phx_buf b = { 0 };
+
+	for (size_t n = 32; *s && n; s++, n--)
+		phx_buf_printf(&b, isprint((unsigned char)*s) && !strchr("\"\\",
+		    *s) ? "%c" : "\\x%02x", (unsigned char)*s);
+	phx_buf_addstr(&b, *s ? "..." : "");
+	return (char *)phx_buf_str(&b);
+}
+
 static void __attribute__((noreturn, format(printf, 4, 5)))
 item_die(const struct phx_yaml *y, const cJSON *item, bool key,
     const char *fmt, ...)
@@ -374,7 +387,7 @@ convert_mapping(const struct phx_yaml *y, const cJSON *map,
 			sub = find_field(f->sub, it->string);
 			if (!sub)
 				item_die(y, it, true, "unknown key \"%s\"%s%s",
-				    it->string, *path ? " in " : "", path);
+				    token(it->string), *path ? " in " : "", path);
 		} else if (f && f->type == T_DICT)
 			sub = &f->sub[0];
 		child = join_path(path, it->string);
@@ -419,7 +432,7 @@ check_int_range(const struct phx_yaml *y, const cJSON *item, enum ftype t,
 	if ((t == T_INT || t == T_INTLIST) && parse_int(item->valuestring, &i) &&
 	    (i < INT_MIN || i > INT_MAX))
 		item_die(y, item, false, "%s: %s is out of range (%d to %d)", path,
-		    item->valuestring, INT_MIN, INT_MAX);
+		    token(item->valuestring), INT_MIN, INT_MAX);
 }
 
 static cJSON *
@@ -439,21 +452,36 @@ convert(const struct phx_yaml *y, const cJSON *item, const struct field *f,
 		v = scalar_value(t, item->valuestring, phx_yaml_plain(y, item));
 		if (!v)
 			item_die(y, item, false, "%s: expected %s, got \"%s\"", path,
-			    type_name(t), item->valuestring);
+			    type_name(t), token(item->valuestring));
 		return v;
 	}
 	item_die(y, item, false, "%s: expected %s", *path ? path : "top level",
 	    type_name(t));
 }
 
+/* a YAML error: its token cut, or (an included file) left out */
+static void __attribute__((noreturn))
+yaml_die(char *err, bool included)
+{
+	char *q = strchr(err, '"'), *last = strrchr(err, '"');
+
+	if (!q || last == q)
+		phx_die(PHX_EXIT_USAGE, "%s", err);
+	if (included)
+		phx_die(PHX_EXIT_USAGE, "%.*s", (int)(q - err - 1), err);
+	*last = '\0';
+	phx_die(PHX_EXIT_USAGE, "%.*s\"%s\"%s", (int)(q - err), err,
+	    token(q + 1), token(last + 1));
+}
+
 static cJSON *
-load_file(const char *file)
+load_file(const char *file, bool included)
 {
 	static const struct field root = { "", T_MAP, root_fields };
 	size_t len;
 	char *data = phx_read_file(file, &len), *err;
 	struct phx_yaml *y;
-	const cJSON *top;
+	const cJSON *top, *it;
 	cJSON *cfg;
 
 	if (!data)
@@ -461,8 +489,15 @@ load_file(const char *file)
 	y = phx_yaml_parse(file, data, len, 0, NULL, &err);
 	phx_free_secret(data);
 	if (!y)
-		phx_die(PHX_EXIT_USAGE, "%s", err);
+		yaml_die(err, included);
 	top = phx_yaml_root(y);
+	/* an included mapping with none of our keys is not quoted at all */
+	it = included && cJSON_IsObject(top) ? top->child : NULL;
+	while (it && !find_field(root_fields, it->string))
+		it = it->next;
+	if (included && cJSON_IsObject(top) && top->child && !it)
+		phx_die(PHX_EXIT_USAGE, "%s", phx_yaml_msg(y, top, false,
+		    "not a phx configuration file (no known key)"));
 	if (!top || (cJSON_IsString(top) && !*top->valuestring))
 		cfg = cJSON_CreateObject();
 	else
@@ -503,7 +538,7 @@ set_from_env(cJSON *cfg, const char *var, const char *section,
 	v = scalar_value(f->type, val, true);
 	if (!v)
 		phx_die(PHX_EXIT_USAGE, "%s: expected %s, got \"%s\"", var,
-		    type_name(f->type), val);
+		    type_name(f->type), token(val));
 	sec = cJSON_GetObjectItemCaseSensitive(cfg, section);
 	if (cJSON_GetObjectItemCaseSensitive(sec, f->key))
 		cJSON_ReplaceItemInObjectCaseSensitive(sec, f->key, v);
@@ -567,7 +602,7 @@ default_dir(void)
 static void
 merge_file(cJSON *cfg, const char *file, int depth)
 {
-	cJSON *c = load_file(file);
+	cJSON *c = load_file(file, depth > 0);
 	const cJSON *inc = cJSON_GetObjectItemCaseSensitive(c, "include");
 	const cJSON *it;
 
@@ -610,6 +645,7 @@ phx_config_load(const struct phx_config_opts *opts)
 	}
 	apply_env(cfg);
 	phx_secrets_from_config(cfg);
+	phx_compose_secrets(phx_cfg_str(cfg, "deployment.compose_file", ""));
 	return cfg;
 }
 

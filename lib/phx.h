@@ -137,6 +137,17 @@ char *phx_redact(const char *s);           /* always a malloc'd copy */
  * text): call it on the value BEFORE clipping or escaping it */
 char *phx_scrub(const char *s);
 void phx_secrets_clear(void);
+/* an over-long line, chunk by chunk (phx_pass does it for standard
+ * output; a tool storing a stream itself does the same): writes to out
+ * what is safe to write now, holds back enough bytes that a secret split
+ * between two chunks is still seen whole; final writes the rest */
+struct phx_redact_stream {
+	struct phx_buf held;
+	size_t forced;   /* held bytes a mask crossing the cut still covers */
+};
+void phx_redact_chunk(struct phx_redact_stream *st, const char *s, size_t len,
+    bool final, struct phx_buf *out);
+bool phx_redact_pending(const struct phx_redact_stream *st);
 
 /* ---- records and standard output (out.c) ---- */
 /* a new record: v, type, deployment_id, ts, source, in that order */
@@ -295,6 +306,10 @@ bool phx_curl_not_after(const struct curl_certinfo *ci, time_t *not_after);
 cJSON *phx_compose_parse(const char *name, const char *data, size_t len,
     const char *dir, char **err);
 cJSON *phx_compose_load(const char *path, char **err);
+/* registers the secrets of the compose project at path (values under
+ * secret-looking names in its .env, env_files and environment:), as
+ * loading it does; quietly: a file absent or in error gives what it can */
+void phx_compose_secrets(const char *path);
 /* a service's published ports: [{host_ip,host_port,container_port,
  * protocol}], host_port absent when ephemeral; NULL when a spec is bad
  * (that spec as JSON in *bad, malloc'd) */

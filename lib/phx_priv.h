@@ -33,16 +33,6 @@ void phx_secrets_from_env(void);           /* *_PASSWORD, *_TOKEN, *_API_KEY, ..
 void phx_secrets_from_config(const cJSON *cfg);
 /* masks every string (value and key) in the tree; true if any changed */
 bool phx_redact_json(cJSON *root);
-/* an over-long line, chunk by chunk: writes to out what is safe to write
- * now, holds back phx_redact_hold() bytes so a secret split between two
- * chunks is still seen whole; final writes the rest */
-struct phx_redact_stream {
-	struct phx_buf held;
-	size_t forced;   /* held bytes a mask crossing the cut still covers */
-};
-void phx_redact_chunk(struct phx_redact_stream *st, const char *s, size_t len,
-    bool final, struct phx_buf *out);
-bool phx_redact_pending(const struct phx_redact_stream *st);
 size_t phx_redact_hold(void);
 
 /* ---- logging (log.c) ---- */

@@ -148,4 +148,26 @@ cfg "$T_TMP/big.yaml" >/dev/null
 is "$? $(err)" "2 phx-unit: error: $T_TMP/big.yaml:3:11: services.core.port: 99999999999 is out of range (-2147483648 to 2147483647)" \
     "port: 99999999999: out of range"
 
+# an error quotes at most 32 escaped bytes of the token, never a line of
+# some other file: include: [/etc/shadow] named no key of its own
+H='$6$Salt5678$HashHashHashHashHashHashHash'
+printf 'root:%s:20228:0:99999:7:::\ndaemon:*:20228:0:99999:7:::\n' "$H" >"$T_TMP/shadow"
+printf 'include: [%s]\n' "$T_TMP/shadow" >"$T_TMP/inc.yaml"
+phx-probe -n -c "$T_TMP/inc.yaml" </dev/null >/dev/null 2>"$T_TMP/err"
+is "$? $(err)" "2 phx-probe: error: $T_TMP/shadow:1:1: not a phx configuration file (no known key)" \
+    "include: [shadow]: said without its content"
+printf 'root:%s:1:\nroot:%s:1:\n' "$H" "$H" >"$T_TMP/shadow2"
+printf 'include: [%s]\n' "$T_TMP/shadow2" >"$T_TMP/inc2.yaml"
+phx-probe -n -c "$T_TMP/inc2.yaml" </dev/null >/dev/null 2>"$T_TMP/err"
+is "$? $(err)" "2 phx-probe: error: $T_TMP/shadow2:2:1: duplicate key" \
+    "include: a duplicate key of another file is not quoted"
+printf 'deployment:\n  %s: 1\n' "$(printf 'k%.0s' $(seq 40))" >"$T_TMP/long.yaml"
+cfg "$T_TMP/long.yaml" >/dev/null
+is "$? $(err)" "2 phx-unit: error: $T_TMP/long.yaml:2:3: unknown key \"$(printf 'k%.0s' $(seq 32))...\" in deployment" \
+    "a long unknown key: 32 bytes of it"
+printf 'probe:\n  retries: "a\\tb\\"c\\\\d\\u00e9"\n' >"$T_TMP/esc.yaml"
+cfg "$T_TMP/esc.yaml" >/dev/null
+is "$? $(err)" '2 phx-unit: error: '"$T_TMP"'/esc.yaml:2:12: probe.retries: expected an integer, got "a\x09b\x22c\x5cd\xc3\xa9"' \
+    "a bad value: escaped"
+
 done_testing

@@ -373,10 +373,10 @@ static void
 on_error(struct agg *agg, const cJSON *rec, int64_t ts)
 {
 	const char *svc = phx_jstr(rec, "service");
-	char *s = phx_asprintf("%s: %s%s%s: %s",
+	char *s = clip_masked(phx_asprintf("%s: %s%s%s: %s",
 	    or(phx_jstr(rec, "source"), "?"), svc ? svc : "", svc ? ": " : "",
 	    or(phx_jstr(rec, "reason"), "error"),
-	    or(phx_jstr(rec, "message"), "(no message)"));
+	    or(phx_jstr(rec, "message"), "(no message)")), 2 * MAX_TEXT);
 
 	if (strlen(s) > 2 * MAX_TEXT)
 		s[2 * MAX_TEXT] = '\0';

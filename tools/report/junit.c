@@ -10,7 +10,9 @@
 static void
 xml_add(struct phx_buf *b, const char *text)
 {
-	const unsigned char *s = (const unsigned char *)(text ? text : "");
+	/* masked before it is escaped: an entity must not hide a secret */
+	char *clean = phx_scrub(text ? text : "");
+	const unsigned char *s = (const unsigned char *)clean;
 
 	while (*s) {
 		int n = utf8_seq((const char *)s);
@@ -31,6 +33,7 @@ xml_add(struct phx_buf *b, const char *text)
 		}
 		s += n ? n : 1;
 	}
+	free(clean);
 }
 
 /* a testsuite is generated twice: to count (out NULL), then to write */

@@ -5,22 +5,20 @@
 
 #include "report.h"
 
+/* every value was masked before it was cut or encoded (add_shown,
+ * out_json, xml_add, prom_label): masking the encoded bytes here instead
+ * would eat quotes and markup */
 static void
 out_flush(struct out *o)
 {
-	size_t len;
-	char *clean;
+	size_t len = o->b.len;
 
-	if (!o->b.len)
+	if (!len)
 		return;
-	clean = phx_redact_mem(o->b.data, o->b.len, &len);
-	if (!clean)
-		len = o->b.len;
 	for (int i = 0; i < o->n; i++)
 		if (!o->failed[i] && (errno = 0, true) &&
-		    fwrite(clean ? clean : o->b.data, 1, len, o->f[i]) != len)
+		    fwrite(o->b.data, 1, len, o->f[i]) != len)
 			o->failed[i] = errno ? errno : EIO;
-	free(clean);
 	o->b.len = 0;
 }
 
@@ -121,7 +119,7 @@ utf8_seq(const char *str)
 	return n;
 }
 
-/* text for a terminal, as git and ls -b show names: redacted first (an
+/* text for a terminal, as git and ls -b show names: masked first (an
  * escape must not hide a secret from the mask), then every C0 and C1
  * control, DEL and byte that is not UTF-8 escaped (\e \a \r \n ...,
  * else \xNN), and a backslash doubled, so a record can neither drive
@@ -131,7 +129,7 @@ add_shown(struct phx_buf *b, const char *s)
 {
 	static const char ctl[] = "\a\b\t\n\v\f\r\033\\";
 	static const char esc[] = "abtnvfre\\";
-	char *clean = phx_redact(s);
+	char *clean = phx_scrub(s);
 
 	for (const char *p = clean; *p;) {
 		const char *c = strchr(ctl, *p);
@@ -161,11 +159,39 @@ shown(const char *s)
 	return b.data;
 }
 
-/* a cJSON value printed and consumed */
+/* v's strings and the keys not ours (names from records), masked */
+static void
+scrub_tree(cJSON *v)
+{
+	char *clean;
+
+	if (v->string && !(v->type & cJSON_StringIsConst)) {
+		clean = phx_scrub(v->string);
+		phx_free_secret(v->string);
+		v->string = clean;
+	}
+	if (cJSON_IsString(v) && v->valuestring) {
+		clean = phx_scrub(v->valuestring);
+		if (!(v->type & cJSON_IsReference))
+			phx_free_secret(v->valuestring);
+		v->valuestring = clean;
+		v->type &= ~cJSON_IsReference;
+	}
+	if (v->type & cJSON_IsReference)
+		return;
+	for (cJSON *c = v->child; c; c = c->next)
+		scrub_tree(c);
+}
+
+/* a cJSON value printed and consumed; its strings masked before cJSON
+ * escapes them */
 void
 out_json(struct out *o, cJSON *v)
 {
-	char *s = cJSON_PrintUnformatted(v);
+	char *s;
+
+	scrub_tree(v);
+	s = cJSON_PrintUnformatted(v);
 
 	cJSON_Delete(v);
 	if (!s)

@@ -16,8 +16,11 @@ prom_head(struct phx_buf *b, const char *name, const char *help)
 static void
 prom_label(struct phx_buf *b, const char *name, const char *value, bool first)
 {
+	/* masked before it is escaped */
+	char *clean = phx_scrub(value ? value : "");
+
 	phx_buf_printf(b, "%s%s=\"", first ? "{" : ",", name);
-	for (const char *p = value ? value : ""; *p;) {
+	for (const char *p = clean; *p;) {
 		int n = utf8_seq(p);
 
 		if (*p == '\\' || *p == '"')
@@ -31,6 +34,7 @@ prom_label(struct phx_buf *b, const char *name, const char *value, bool first)
 		p += n ? n : 1;
 	}
 	phx_buf_addstr(b, "\"");
+	free(clean);
 }
 
 static void

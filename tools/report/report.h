@@ -142,8 +142,8 @@ struct result {
 #define UPSTREAM " (upstream: see root cause)"
 
 /* text goes to up to three places (files are written to a temporary
- * name and renamed when complete); each piece is redacted on its way
- * out and ends at an entry boundary, so no secret is ever split */
+ * name and renamed when complete); every value in it was masked before
+ * it was cut or encoded */
 struct out {
 	struct phx_buf b;
 	FILE *f[3];
@@ -164,6 +164,7 @@ enum { SVC_UNKNOWN, SVC_HEALTHY, SVC_UNHEALTHY };
 /* util.c: clipped copies, defaults */
 char *clip(const char *s);
 char *clip_text(const char *s);
+char *clip_masked(char *s, size_t max);
 void set_str(char **dst, const char *src);
 void set_text(char **dst, const char *src);
 const char *or(const char *s, const char *dflt);

@@ -38,16 +38,45 @@ store_open(void)
 	return phx_wfile_fp(stream);
 }
 
+/* the end of an over-long line, held back until the next chunk shows
+ * whether a secret runs on into it (as phx_pass does for stdout) */
+static struct phx_redact_stream long_line;
+
+static void
+store_chunk(FILE *f, const char *s, size_t len, bool final)
+{
+	struct phx_buf b = { 0 };
+
+	phx_redact_chunk(&long_line, s, len, final, &b);
+	fwrite(b.data ? b.data : "", 1, b.len, f);
+	phx_buf_free(&b);
+}
+
+/* an over-long line that ended without a newline (at end of input) */
+static void
+store_finish(FILE *f)
+{
+	if (phx_redact_pending(&long_line))
+		store_chunk(f, "", 0, true);
+}
+
 void
 store_line(FILE *f, const struct phx_input *in)
 {
 	size_t rlen;
-	char *clean = phx_redact_mem(in->line, in->len, &rlen);
+	char *clean;
 
-	fwrite(clean ? clean : in->line, 1, clean ? rlen : in->len, f);
+	if (!in->continued)
+		store_finish(f);
+	if (in->chunk) {
+		store_chunk(f, in->line, in->len, in->newline);
+	} else {
+		clean = phx_redact_mem(in->line, in->len, &rlen);
+		fwrite(clean ? clean : in->line, 1, clean ? rlen : in->len, f);
+		free(clean);
+	}
 	if (in->newline)
 		putc('\n', f);
-	free(clean);
 }
 /* the id the run is stored under: the stream's, else a new one (an
  * invalid one is an input error) */
@@ -58,7 +87,11 @@ settle_id(struct agg *agg, bool store)
 	char *claimed;
 
 	if (id && !phx_valid_deployment_id(id)) {
-		char *e = phx_asprintf("deployment id \"%.64s\" is not valid", id);
+		/* masked before it is cut: no prefix of a secret shows */
+		char *clean = phx_scrub(id);
+		char *e = phx_asprintf("deployment id \"%.64s\" is not valid",
+		    clean);
+		free(clean);
 		add_bounded(agg->input_errors, &agg->ninput_errors, NULL, e);
 		phx_set_deployment_id(NULL);
 		unsetenv("PHX_DEPLOYMENT_ID");
@@ -77,7 +110,7 @@ store_close(FILE *f, const char *id)
 	char *dir = phx_deployment_path(id, NULL);
 	char *path = phx_deployment_path(id, "stream.ndjson");
 
-	(void)f;    /* the stream's own: stream */
+	store_finish(f);
 	phx_mkdirs(dir);
 	if (!phx_wfile_commit(stream))
 		phx_edie(PHX_EXIT_ENV, "%s", stream_name);

@@ -5,18 +5,35 @@
 
 #include "report.h"
 
+/* A value that must be cut is masked first: cut first, a secret's
+ * prefix no longer matches and would show.  One kept whole stays as the
+ * record said (a status or severity is judged by it) and is masked
+ * where it is rendered. */
 static char *
 clipn(const char *s, size_t max)
 {
 	size_t n;
-	char *d;
+	char *d, *clean = NULL;
 
 	if (!s)
 		return NULL;
+	if (strnlen(s, max + 1) > max)
+		s = clean = phx_scrub(s);
 	n = strnlen(s, max);
 	d = phx_malloc(n + 1);
 	memcpy(d, s, n);
 	d[n] = '\0';
+	phx_free_secret(clean);
+	return d;
+}
+
+/* a whole text masked, then cut to max bytes; consumes s */
+char *
+clip_masked(char *s, size_t max)
+{
+	char *d = clipn(s, max);
+
+	phx_free_secret(s);
 	return d;
 }
 
