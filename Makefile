@@ -136,6 +136,12 @@ check-asan:
 	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 
+# clang's UBSan (float-cast-overflow and all) over the same suite
+check-asan-clang:
+	$(MAKE) BUILD=build/asan-clang CC=clang SAN=1 CFLAGS='-O1 -g' check \
+	    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
 lint:
 	mandoc -Tlint -W warning $(MANALL)
 	shellcheck -s sh pipelines/validate infra/podman/images/build
@@ -201,4 +207,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: all fuzz fuzzers check check-unit check-asan lint deps images demo bench install uninstall clean
+.PHONY: all fuzz fuzzers check check-unit check-asan check-asan-clang lint deps images demo bench install uninstall clean
