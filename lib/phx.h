@@ -217,6 +217,22 @@ bool phx_cfg_bool(const cJSON *cfg, const char *path, bool dflt);
 /* resolves value or value_env ("password" / "password_env"); malloc'd or NULL */
 char *phx_cfg_secret(const cJSON *obj, const char *key);
 
+/* ---- the command line (opt.c) ---- */
+/* the options every tool takes, for its getopt_long (which <getopt.h>
+ * declares): "x:" PHX_OPT_SHORT, and { PHX_OPT_LONG, ..., { NULL } } */
+#define PHX_OPT_SHORT "c:hqVv"
+#define PHX_OPT_LONG \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "version", no_argument, NULL, 'V' }
+/* an option the tool's own switch does not take: -c appends to copts,
+ * -q and -v set the log level, -h prints usage to stdout and exits 0,
+ * -V the version; anything else prints usage to stderr and exits 2 */
+void phx_opt_common(int ch, struct phx_config_opts *copts,
+    void (*usage)(FILE *));
+
 /* ---- the vocabulary of findings (status.c; phx-records(5), phx(7)) ---- */
 /* worst first: a status's rank is its value */
 enum phx_status { PHX_ST_FAIL, PHX_ST_WARN, PHX_ST_SKIP, PHX_ST_INFO,

@@ -113,13 +113,9 @@ static void
 parse_options(int argc, char *argv[], struct cli *cli)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "config", required_argument, NULL, 'c' },
+		PHX_OPT_LONG,
 		{ "file", required_argument, NULL, 'f' },
 		{ "compose-file", required_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "project", required_argument, NULL, 'p' },
 		{ "tls", required_argument, NULL, 't' },
 		{ "fail-on", required_argument, NULL, 'F' },
@@ -129,14 +125,9 @@ parse_options(int argc, char *argv[], struct cli *cli)
 	};
 	int ch;
 
-	cli->copts.files = phx_calloc((size_t)argc + 1, sizeof *cli->copts.files);
-	while ((ch = getopt_long(argc, argv, "hVqvc:f:p:t:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:p:t:" PHX_OPT_SHORT, longopts,
+	    NULL)) != -1) {
 		switch (ch) {
-		case 'h': usage(stdout); exit(PHX_EXIT_OK);
-		case 'V': phx_version();
-		case 'q': phx_log_quieter(); break;
-		case 'v': phx_log_louder(); break;
-		case 'c': cli->copts.files[cli->copts.nfiles++] = optarg; break;
 		case 'f': secscan.compose_file = optarg; break;
 		case 'p': secscan.project = optarg; break;
 		case 't':
@@ -147,7 +138,7 @@ parse_options(int argc, char *argv[], struct cli *cli)
 		case 'F': cli->fail_on = optarg; break;
 		case 'S': secscan.sarif = optarg; break;
 		case 'X': secscan.scanner = optarg; break;
-		default: usage(stderr); exit(PHX_EXIT_USAGE);
+		default: phx_opt_common(ch, &cli->copts, usage);
 		}
 	}
 }
