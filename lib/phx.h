@@ -209,11 +209,16 @@ struct phx_config_opts {
 	size_t nfiles;
 };
 cJSON *phx_config_load(const struct phx_config_opts *opts);
-/* a path: "deployment.timeout" */
+/* a path: "deployment.timeout"; NULL when absent */
 const cJSON *phx_cfg(const cJSON *cfg, const char *path);
-const char *phx_cfg_str(const cJSON *cfg, const char *path, const char *dflt);
-double phx_cfg_num(const cJSON *cfg, const char *path, double dflt);
-bool phx_cfg_bool(const cJSON *cfg, const char *path, bool dflt);
+/* a key the defaults table (config.c) holds, so a merged configuration
+ * always has it: no caller gives a default of its own, and a key not in
+ * the table dies as an internal error naming it */
+const char *phx_cfg_str(const cJSON *cfg, const char *path);
+double phx_cfg_num(const cJSON *cfg, const char *path);
+bool phx_cfg_bool(const cJSON *cfg, const char *path);
+/* an optional key, without a default (security.ca_file): NULL if unset */
+const char *phx_cfg_opt_str(const cJSON *cfg, const char *path);
 /* resolves value or value_env ("password" / "password_env"); malloc'd or NULL */
 char *phx_cfg_secret(const cJSON *obj, const char *key);
 

@@ -913,6 +913,26 @@ test_yaml(void)
 	phx_buf_free(&b);
 }
 
+/* TYPE:KEY read as the tools read it: str, num and bool through their
+ * accessors (which die on a key the defaults lack), any through phx_cfg */
+static void
+cfg_key(const cJSON *cfg, const char *arg)
+{
+	const char *key = strchr(arg, ':');
+
+	if (!key)
+		phx_die(PHX_EXIT_USAGE, "%s: expected TYPE:KEY", arg);
+	key++;
+	if (strncmp(arg, "str:", 4) == 0)
+		(void)phx_cfg_str(cfg, key);
+	else if (strncmp(arg, "num:", 4) == 0)
+		(void)phx_cfg_num(cfg, key);
+	else if (strncmp(arg, "bool:", 5) == 0)
+		(void)phx_cfg_bool(cfg, key);
+	else if (!phx_cfg(cfg, key))
+		phx_die(PHX_EXIT_ENV, "%s: not in the configuration", key);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -938,6 +958,15 @@ main(int argc, char **argv)
 		puts(clean);
 		free(clean);
 		free(s);
+		cJSON_Delete(cfg);
+		phx_exit(PHX_EXIT_OK);
+	}
+	if (argc >= 2 && strcmp(argv[1], "cfgkeys") == 0) {
+		/* phx-unit cfgkeys TYPE:KEY...: each key in the merged
+		 * configuration, with its type */
+		cJSON *cfg = phx_config_load(NULL);
+		for (int i = 2; i < argc; i++)
+			cfg_key(cfg, argv[i]);
 		cJSON_Delete(cfg);
 		phx_exit(PHX_EXIT_OK);
 	}

@@ -95,7 +95,7 @@ main(int argc, char *argv[])
 	parse_options(argc, argv, &o);
 	d.cfg = phx_config_load(&o.copts);
 	free(o.copts.files);
-	phx_set_state_dir(phx_cfg_str(d.cfg, "deployment.state_dir", ".phx"));
+	phx_set_state_dir(phx_cfg_str(d.cfg, "deployment.state_dir"));
 	input_open();
 	status = run_command(&d, &o);
 	input_close();

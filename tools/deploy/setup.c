@@ -80,16 +80,16 @@ valid_project(const char *p)
 void
 settings(struct deploy *d, const char *project)
 {
-	d->podman = phx_cfg_str(d->cfg, "deployment.podman", "podman");
-	d->composecmd = phx_cfg_str(d->cfg, "deployment.compose", "podman-compose");
+	d->podman = phx_cfg_str(d->cfg, "deployment.podman");
+	d->composecmd = phx_cfg_str(d->cfg, "deployment.compose");
 	d->project = project ? project
-	    : phx_cfg_str(d->cfg, "deployment.project", "phoenix-hydra");
-	d->attempts = (int)phx_cfg_num(d->cfg, "deployment.retries", 3);
+	    : phx_cfg_str(d->cfg, "deployment.project");
+	d->attempts = (int)phx_cfg_num(d->cfg, "deployment.retries");
 	if (d->attempts < 1)
 		d->attempts = 1;
-	d->timeout_ms = (int64_t)phx_cfg_num(d->cfg, "deployment.timeout", 300000);
-	d->cleanup = phx_cfg_bool(d->cfg, "deployment.cleanup_on_failure", true);
-	d->log_lines = (int)phx_cfg_num(d->cfg, "deployment.log_lines", 50);
+	d->timeout_ms = (int64_t)phx_cfg_num(d->cfg, "deployment.timeout");
+	d->cleanup = phx_cfg_bool(d->cfg, "deployment.cleanup_on_failure");
+	d->log_lines = (int)phx_cfg_num(d->cfg, "deployment.log_lines");
 	if (!valid_project(d->project))
 		phx_die(PHX_EXIT_USAGE, "project name \"%s\": use letters, digits, "
 		    "'_', '.', '-', starting with a letter or digit", d->project);

@@ -108,13 +108,13 @@ add_to_job(struct job **jobs, size_t *njobs, bool new_job, struct test *t)
 void
 run_all(const cJSON *cfg)
 {
-	bool parallel = phx_cfg_bool(cfg, "tests.parallel", true);
+	bool parallel = phx_cfg_bool(cfg, "tests.parallel");
 	struct test *tests = functest.tests;
 	struct job *jobs = NULL;
 	size_t njobs = 0;
 
 	total_deadline = phx_now_ms() +
-	    (int64_t)phx_cfg_num(cfg, "tests.timeout", 600000);
+	    (int64_t)phx_cfg_num(cfg, "tests.timeout");
 	for (size_t i = 0; i < functest.ntests; i++) {
 		bool first = i == 0 || tests[i].suite != tests[i - 1].suite;
 		bool each = phx_jbool(tests[i].suite->conf, "parallel", false);

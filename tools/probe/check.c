@@ -125,15 +125,27 @@ settings_read(struct settings *s, const cJSON *obj, number_getter *get,
 	    MAX_MS, s->interval);
 }
 
-void
-settings_from_config(struct settings *s, const cJSON *obj)
+/* the configuration always holds every key of probe (its defaults) */
+static double
+cfg_num(const cJSON *cfg, const char *path, double unused)
 {
-	static const char *const keys[6] = { "timeout", "retries",
-	    "backoff.initial", "backoff.max", "backoff.multiplier", "interval" };
+	(void)unused;
+	return phx_cfg_num(cfg, path);
+}
 
-	settings_read(s, obj, phx_cfg_num, keys);
-	s->insecure = phx_cfg_bool(obj, "insecure", s->insecure);
-	expected_from(s, phx_cfg(obj, "expected_status"));
+void
+settings_defaults(struct settings *s, const cJSON *cfg)
+{
+	static const char *const keys[6] = { "probe.timeout", "probe.retries",
+	    "probe.backoff.initial", "probe.backoff.max",
+	    "probe.backoff.multiplier", "probe.interval" };
+
+	settings_read(s, cfg, cfg_num, keys);
+	s->insecure = phx_cfg_bool(cfg, "probe.insecure");
+	/* what an empty expected_status leaves, as it always has */
+	s->nexpected = 1;
+	s->expected[0] = 200;
+	expected_from(s, phx_cfg(cfg, "probe.expected_status"));
 }
 
 /* a check object of a service record: timeout_ms, backoff_initial_ms... */

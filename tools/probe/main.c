@@ -31,21 +31,10 @@ usage(FILE *f)
 static void
 load_defaults(void)
 {
-	struct settings *d = &probe.dflt;
-	const cJSON *section = phx_cfg(probe.cfg, "probe");
-
-	d->timeout = 30000;
-	d->retries = 5;
-	d->binit = 1000;
-	d->bmax = 30000;
-	d->mult = 2;
-	d->interval = 500;
-	d->nexpected = 1;
-	d->expected[0] = 200;
-	settings_from_config(d, section);
-	probe.concurrency = (int)clamp_num(phx_cfg_num(section, "concurrency",
-	    32), 1, MAX_COUNT, 32);
-	probe.podman = phx_cfg_str(probe.cfg, "deployment.podman", "podman");
+	settings_defaults(&probe.dflt, probe.cfg);
+	probe.concurrency = (int)clamp_num(phx_cfg_num(probe.cfg,
+	    "probe.concurrency"), 1, MAX_COUNT, 1);
+	probe.podman = phx_cfg_str(probe.cfg, "deployment.podman");
 }
 
 static int64_t
@@ -139,11 +128,11 @@ setup(struct args *a)
 	if (a->jobs)
 		probe.concurrency = a->jobs;
 	if (deadline < 0)
-		deadline = clamp_num(phx_cfg_num(probe.cfg, "probe.deadline",
-		    0), 0, MAX_MS, 0);
+		deadline = clamp_num(phx_cfg_num(probe.cfg, "probe.deadline"),
+		    0, MAX_MS, 0);
 	if (deadline == 0 && probe.wait)
 		deadline = clamp_num(phx_cfg_num(probe.cfg,
-		    "deployment.timeout", 300000), 0, MAX_MS, 300000);
+		    "deployment.timeout"), 0, MAX_MS, 0);
 	deadline = min64(deadline, MAX_MS);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(probe.multi = curl_multi_init()))

@@ -157,9 +157,9 @@ configure(int argc, char **argv, struct opts *o, struct result *r)
 
 	parse_args(argc, argv, o, &co);
 	cfg = phx_config_load(&co);
-	phx_set_state_dir(phx_cfg_str(cfg, "deployment.state_dir", ".phx"));
+	phx_set_state_dir(phx_cfg_str(cfg, "deployment.state_dir"));
 	r->fail_on = o->fail_on ? phx_fail_on(o->fail_on, "--fail-on") :
-	    phx_fail_on(phx_cfg_str(cfg, "security.fail_on", "HIGH"),
+	    phx_fail_on(phx_cfg_str(cfg, "security.fail_on"),
 	    "security.fail_on");
 	cJSON_Delete(cfg);
 	free(co.files);

@@ -44,7 +44,7 @@ check_limits(const struct target *t, const struct subject *s)
 	double quota = jpath_num(t->inspect, "HostConfig.CpuQuota");
 	double period = jpath_num(t->inspect, "HostConfig.CpuPeriod");
 	double pids = jpath_num(t->inspect, "HostConfig.PidsLimit");
-	long max = (long)phx_cfg_num(secscan.cfg, "security.max_pids", 1024);
+	long max = (long)phx_cfg_num(secscan.cfg, "security.max_pids");
 
 	if (mem > 0)
 		finding(R_MEMORY, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.Memory",

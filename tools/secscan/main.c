@@ -150,15 +150,15 @@ configure(struct cli *cli)
 	free(cli->copts.files);
 	apply_rules();
 	secscan.fail_on = cli->fail_on ? phx_fail_on(cli->fail_on, "--fail-on") :
-	    phx_fail_on(phx_cfg_str(secscan.cfg, "security.fail_on", "HIGH"),
+	    phx_fail_on(phx_cfg_str(secscan.cfg, "security.fail_on"),
 	    "security.fail_on");
 	if (!secscan.scanner)
-		secscan.scanner = phx_cfg_str(secscan.cfg, "security.scanner", "auto");
+		secscan.scanner = phx_cfg_str(secscan.cfg, "security.scanner");
 	if (strcmp(secscan.scanner, "auto") && strcmp(secscan.scanner, "trivy") &&
 	    strcmp(secscan.scanner, "grype") && strcmp(secscan.scanner, "none"))
 		phx_die(PHX_EXIT_USAGE, "scanner: expected auto, trivy, grype or "
 		    "none, got \"%s\"", secscan.scanner);
-	secscan.podman = phx_cfg_str(secscan.cfg, "deployment.podman", "podman");
+	secscan.podman = phx_cfg_str(secscan.cfg, "deployment.podman");
 	if (secscan.compose_file)
 		load_compose(true);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
@@ -234,7 +234,7 @@ main(int argc, char *argv[])
 	started = phx_phase_start("secscan");
 	if (rd)
 		read_stream(rd, &in, kind);
-	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation", true))
+	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
 		scan();
 	else
 		phx_log(PHX_INFO, "security validation is off "
