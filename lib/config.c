@@ -646,6 +646,12 @@ phx_cfg_num(const cJSON *cfg, const char *path)
 	return required(cfg, path, cJSON_IsNumber)->valuedouble;
 }
 
+int64_t
+phx_cfg_int(const cJSON *cfg, const char *path, int64_t min, int64_t max)
+{
+	return phx_num_int(phx_cfg_num(cfg, path), min, min, max);
+}
+
 bool
 phx_cfg_bool(const cJSON *cfg, const char *path)
 {

@@ -153,6 +153,12 @@ void phx_emit_error(const char *reason, const char *fmt, ...)
 /* cJSON helpers that return defaults instead of crashing on absent keys */
 const char *phx_jstr(const cJSON *obj, const char *key);   /* NULL if absent */
 double phx_jnum(const cJSON *obj, const char *key, double dflt);
+/* a number as an integer in [min, max]: beyond them (infinities too) it
+ * is clamped, NaN gives dflt, so no cast sees a value it cannot hold
+ * (undefined behaviour); phx_jint gives dflt when key is absent */
+int64_t phx_num_int(double v, int64_t dflt, int64_t min, int64_t max);
+int64_t phx_jint(const cJSON *obj, const char *key, int64_t dflt, int64_t min,
+    int64_t max);
 bool phx_jbool(const cJSON *obj, const char *key, bool dflt);
 /* adds an integer as JSON digits (cJSON would print every number through
  * "%1.15g" and read it back to check: twenty times the cost) */
@@ -217,6 +223,9 @@ const cJSON *phx_cfg(const cJSON *cfg, const char *path);
 const char *phx_cfg_str(const cJSON *cfg, const char *path);
 double phx_cfg_num(const cJSON *cfg, const char *path);
 bool phx_cfg_bool(const cJSON *cfg, const char *path);
+/* a number key of the table as an integer, clamped to [min, max] */
+int64_t phx_cfg_int(const cJSON *cfg, const char *path, int64_t min,
+    int64_t max);
 /* an optional key, without a default (security.ca_file): NULL if unset */
 const char *phx_cfg_opt_str(const cJSON *cfg, const char *path);
 /* resolves value or value_env ("password" / "password_env"); malloc'd or NULL */

@@ -149,13 +149,13 @@ is "$? $(err)" "2 phx-unit: error: $T_TMP/big.yaml:3:11: services.core.port: 999
     "port: 99999999999: out of range"
 
 # one table of defaults: every key a tool or lib reads (through
-# phx_cfg_str/num/bool, or named in full, as probe's key lists) is in the
+# phx_cfg_str/num/int/bool, or named in full, as probe's key lists) is in the
 # bare default configuration, with the type it is read as
 keys=$(perl -0777 -ne '
 	$src = $_;
 	$opt{$1} = 1 while $src =~ /phx_cfg_opt_str\(\s*[^,()]+,\s*"([^"]+)"/g;
-	while ($src =~ /phx_cfg_(str|num|bool)\(\s*[^,()]+,\s*"([^"]+)"/g) {
-		print "$1:$2\n"; $typed{$2} = 1 }
+	while ($src =~ /phx_cfg_(str|num|int|bool)\(\s*[^,()]+,\s*"([^"]+)"/g) {
+		print $1 eq "int" ? "num" : $1, ":$2\n"; $typed{$2} = 1 }
 	while ($src =~ /"((?:deployment|probe|tests|security)(?:\.[a-z_]+)+)"/g) {
 		print "any:$1\n" unless $typed{$1} || $opt{$1} ||
 		    $1 =~ /\.(?:h|yaml)$/ }

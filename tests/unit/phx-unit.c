@@ -1,6 +1,7 @@
 /* Unit tests for libphx, emitting TAP. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -913,6 +914,24 @@ test_yaml(void)
 	phx_buf_free(&b);
 }
 
+/* numbers from outside as integers: clamped, never an out-of-range cast */
+static void
+test_jint(void)
+{
+	cJSON *o = cJSON_Parse("{\"big\":1e300,\"neg\":-1e300,\"inf\":1e999,"
+	    "\"n\":42.9,\"s\":\"7\"}");
+
+	ok(phx_jint(o, "big", 0, -5, 5) == 5, "jint: 1e300 clamps to max");
+	ok(phx_jint(o, "neg", 0, -5, 5) == -5, "jint: -1e300 clamps to min");
+	ok(phx_jint(o, "inf", 0, INT64_MIN, INT64_MAX) == INT64_MAX,
+	    "jint: infinity clamps to INT64_MAX");
+	ok(phx_jint(o, "n", 0, -100, 100) == 42, "jint: in range, truncated");
+	ok(phx_jint(o, "s", 3, 0, 9) == 3 && phx_jint(o, "no", -1, 0, 9) == -1,
+	    "jint: not a number, or absent: dflt");
+	ok(phx_num_int(NAN, 7, 0, 9) == 7, "num_int: NaN gives dflt");
+	cJSON_Delete(o);
+}
+
 /* TYPE:KEY read as the tools read it: str, num and bool through their
  * accessors (which die on a key the defaults lack), any through phx_cfg */
 static void
@@ -980,6 +999,7 @@ main(int argc, char **argv)
 	test_redact_forms();
 	test_redact_property();
 	test_status();
+	test_jint();
 	test_ids();
 	test_reader();
 	test_run();

@@ -84,12 +84,15 @@ settings(struct deploy *d, const char *project)
 	d->composecmd = phx_cfg_str(d->cfg, "deployment.compose");
 	d->project = project ? project
 	    : phx_cfg_str(d->cfg, "deployment.project");
-	d->attempts = (int)phx_cfg_num(d->cfg, "deployment.retries");
+	d->attempts = (int)phx_cfg_int(d->cfg, "deployment.retries", INT_MIN,
+	    INT_MAX);
 	if (d->attempts < 1)
 		d->attempts = 1;
-	d->timeout_ms = (int64_t)phx_cfg_num(d->cfg, "deployment.timeout");
+	d->timeout_ms = phx_cfg_int(d->cfg, "deployment.timeout", INT64_MIN,
+	    INT64_MAX);
 	d->cleanup = phx_cfg_bool(d->cfg, "deployment.cleanup_on_failure");
-	d->log_lines = (int)phx_cfg_num(d->cfg, "deployment.log_lines");
+	d->log_lines = (int)phx_cfg_int(d->cfg, "deployment.log_lines", INT_MIN,
+	    INT_MAX);
 	if (!valid_project(d->project))
 		phx_die(PHX_EXIT_USAGE, "project name \"%s\": use letters, digits, "
 		    "'_', '.', '-', starting with a letter or digit", d->project);

@@ -32,8 +32,8 @@ static void
 load_defaults(void)
 {
 	settings_defaults(&probe.dflt, probe.cfg);
-	probe.concurrency = (int)clamp_num(phx_cfg_num(probe.cfg,
-	    "probe.concurrency"), 1, MAX_COUNT, 1);
+	probe.concurrency = (int)phx_cfg_int(probe.cfg, "probe.concurrency", 1,
+	    MAX_COUNT);
 	probe.podman = phx_cfg_str(probe.cfg, "deployment.podman");
 }
 
@@ -128,11 +128,10 @@ setup(struct args *a)
 	if (a->jobs)
 		probe.concurrency = a->jobs;
 	if (deadline < 0)
-		deadline = clamp_num(phx_cfg_num(probe.cfg, "probe.deadline"),
-		    0, MAX_MS, 0);
+		deadline = phx_cfg_int(probe.cfg, "probe.deadline", 0, MAX_MS);
 	if (deadline == 0 && probe.wait)
-		deadline = clamp_num(phx_cfg_num(probe.cfg,
-		    "deployment.timeout"), 0, MAX_MS, 0);
+		deadline = phx_cfg_int(probe.cfg, "deployment.timeout", 0,
+		    MAX_MS);
 	deadline = min64(deadline, MAX_MS);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(probe.multi = curl_multi_init()))

@@ -153,7 +153,6 @@ void conds_free(struct check *c);
 
 /* check.c */
 extern const char *const kind_names[];
-int64_t clamp_num(double v, int64_t lo, int64_t hi, int64_t dflt);
 void result_keep(struct check *c, bool ok);
 void result_restore(struct check *c);
 /* from the configuration's probe section */
