@@ -11,7 +11,7 @@ BUILD   = .
 PKGS    = libcurl libpq libcjson yaml-0.1
 CFLAGS  = -O2 -g
 SAN     =
-SANFLAGS = $(SAN:1=-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+SANFLAGS = $(SAN:1=-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all)
 PHX_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow \
 	-Wstrict-prototypes -Wmissing-prototypes -fstack-protector-strong \
 	-D_FORTIFY_SOURCE=2 -Ilib $$(pkg-config --cflags $(PKGS)) \

@@ -205,7 +205,7 @@ static const char default_config[] =
     "\"compose\":\"podman-compose\",\"log_lines\":50},"
     "\"probe\":{\"timeout\":30000,\"retries\":5,\"backoff\":{\"initial\":1000,"
     "\"max\":30000,\"multiplier\":2},\"expected_status\":[200],"
-    "\"insecure\":false,\"deadline\":0,\"concurrency\":32},"
+    "\"insecure\":false,\"interval\":500,\"deadline\":0,\"concurrency\":32},"
     "\"services\":{},"
     "\"tests\":{\"parallel\":true,\"timeout\":600000,\"suites\":{}},"
     "\"security\":{\"fail_on\":\"HIGH\",\"sensitive_ports\":[22,23,2375,2376,"
@@ -645,7 +645,7 @@ phx_config_load(const struct phx_config_opts *opts)
 	}
 	apply_env(cfg);
 	phx_secrets_from_config(cfg);
-	phx_compose_secrets(phx_cfg_str(cfg, "deployment.compose_file", ""));
+	phx_compose_secrets(phx_cfg_str(cfg, "deployment.compose_file"));
 	return cfg;
 }
 
@@ -664,28 +664,50 @@ phx_cfg(const cJSON *cfg, const char *path)
 	return cur;
 }
 
-const char *
-phx_cfg_str(const cJSON *cfg, const char *path, const char *dflt)
+/* the schema gives every value its type and the defaults give every
+ * key of a fixed section a value, so only a stage asking for a key the
+ * defaults lack gets here */
+static const cJSON *
+required(const cJSON *cfg, const char *path, cJSON_bool (*is)(const cJSON *))
 {
 	const cJSON *v = phx_cfg(cfg, path);
 
-	return cJSON_IsString(v) ? v->valuestring : dflt;
+	if (!is(v))
+		phx_die(PHX_EXIT_ENV, "internal error: configuration key %s "
+		    "is not in the defaults", path);
+	return v;
+}
+
+const char *
+phx_cfg_str(const cJSON *cfg, const char *path)
+{
+	return required(cfg, path, cJSON_IsString)->valuestring;
 }
 
 double
-phx_cfg_num(const cJSON *cfg, const char *path, double dflt)
+phx_cfg_num(const cJSON *cfg, const char *path)
 {
-	const cJSON *v = phx_cfg(cfg, path);
+	return required(cfg, path, cJSON_IsNumber)->valuedouble;
+}
 
-	return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+int64_t
+phx_cfg_int(const cJSON *cfg, const char *path, int64_t min, int64_t max)
+{
+	return phx_num_int(phx_cfg_num(cfg, path), min, min, max);
 }
 
 bool
-phx_cfg_bool(const cJSON *cfg, const char *path, bool dflt)
+phx_cfg_bool(const cJSON *cfg, const char *path)
+{
+	return cJSON_IsTrue(required(cfg, path, cJSON_IsBool));
+}
+
+const char *
+phx_cfg_opt_str(const cJSON *cfg, const char *path)
 {
 	const cJSON *v = phx_cfg(cfg, path);
 
-	return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+	return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
 char *

@@ -5,6 +5,7 @@
  * (util <- redact <- log <- out), so it may set up every one of them. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -284,6 +285,29 @@ phx_jnum(const cJSON *obj, const char *key, double dflt)
 	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
 
 	return cJSON_IsNumber(it) ? it->valuedouble : dflt;
+}
+
+int64_t
+phx_num_int(double v, int64_t dflt, int64_t min, int64_t max)
+{
+	if (isnan(v))
+		return dflt;
+	if (v <= (double)min)
+		return min;
+	/* (double)INT64_MAX rounds up to 2^63, which no int64_t holds */
+	if (v >= (double)max)
+		return max;
+	return (int64_t)v;
+}
+
+int64_t
+phx_jint(const cJSON *obj, const char *key, int64_t dflt, int64_t min,
+    int64_t max)
+{
+	const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(it) ? phx_num_int(it->valuedouble, dflt, min, max)
+	    : dflt;
 }
 
 bool

@@ -164,6 +164,12 @@ void phx_emit_error(const char *reason, const char *fmt, ...)
 /* cJSON helpers that return defaults instead of crashing on absent keys */
 const char *phx_jstr(const cJSON *obj, const char *key);   /* NULL if absent */
 double phx_jnum(const cJSON *obj, const char *key, double dflt);
+/* a number as an integer in [min, max]: beyond them (infinities too) it
+ * is clamped, NaN gives dflt, so no cast sees a value it cannot hold
+ * (undefined behaviour); phx_jint gives dflt when key is absent */
+int64_t phx_num_int(double v, int64_t dflt, int64_t min, int64_t max);
+int64_t phx_jint(const cJSON *obj, const char *key, int64_t dflt, int64_t min,
+    int64_t max);
 bool phx_jbool(const cJSON *obj, const char *key, bool dflt);
 /* adds an integer as JSON digits (cJSON would print every number through
  * "%1.15g" and read it back to check: twenty times the cost) */
@@ -220,13 +226,37 @@ struct phx_config_opts {
 	size_t nfiles;
 };
 cJSON *phx_config_load(const struct phx_config_opts *opts);
-/* a path: "deployment.timeout" */
+/* a path: "deployment.timeout"; NULL when absent */
 const cJSON *phx_cfg(const cJSON *cfg, const char *path);
-const char *phx_cfg_str(const cJSON *cfg, const char *path, const char *dflt);
-double phx_cfg_num(const cJSON *cfg, const char *path, double dflt);
-bool phx_cfg_bool(const cJSON *cfg, const char *path, bool dflt);
+/* a key the defaults table (config.c) holds, so a merged configuration
+ * always has it: no caller gives a default of its own, and a key not in
+ * the table dies as an internal error naming it */
+const char *phx_cfg_str(const cJSON *cfg, const char *path);
+double phx_cfg_num(const cJSON *cfg, const char *path);
+bool phx_cfg_bool(const cJSON *cfg, const char *path);
+/* a number key of the table as an integer, clamped to [min, max] */
+int64_t phx_cfg_int(const cJSON *cfg, const char *path, int64_t min,
+    int64_t max);
+/* an optional key, without a default (security.ca_file): NULL if unset */
+const char *phx_cfg_opt_str(const cJSON *cfg, const char *path);
 /* resolves value or value_env ("password" / "password_env"); malloc'd or NULL */
 char *phx_cfg_secret(const cJSON *obj, const char *key);
+
+/* ---- the command line (opt.c) ---- */
+/* the options every tool takes, for its getopt_long (which <getopt.h>
+ * declares): "x:" PHX_OPT_SHORT, and { PHX_OPT_LONG, ..., { NULL } } */
+#define PHX_OPT_SHORT "c:hqVv"
+#define PHX_OPT_LONG \
+	{ "config", required_argument, NULL, 'c' }, \
+	{ "help", no_argument, NULL, 'h' }, \
+	{ "quiet", no_argument, NULL, 'q' }, \
+	{ "verbose", no_argument, NULL, 'v' }, \
+	{ "version", no_argument, NULL, 'V' }
+/* an option the tool's own switch does not take: -c appends to copts,
+ * -q and -v set the log level, -h prints usage to stdout and exits 0,
+ * -V the version; anything else prints usage to stderr and exits 2 */
+void phx_opt_common(int ch, struct phx_config_opts *copts,
+    void (*usage)(FILE *));
 
 /* ---- the vocabulary of findings (status.c; phx-records(5), phx(7)) ---- */
 /* worst first: a status's rank is its value */

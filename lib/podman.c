@@ -17,9 +17,9 @@ static struct {
 void
 phx_podman_setup(const cJSON *cfg)
 {
-	podman.program = phx_cfg_str(cfg, "deployment.podman", "podman");
-	podman.timeout_ms = (int64_t)phx_cfg_num(cfg, "deployment.podman_timeout",
-	    PHX_PODMAN_TIMEOUT_MS);
+	podman.program = phx_cfg_str(cfg, "deployment.podman");
+	podman.timeout_ms = phx_cfg_int(cfg, "deployment.podman_timeout", 1,
+	    INT64_MAX);
 }
 
 const char *

@@ -169,5 +169,27 @@ printf 'probe:\n  retries: "a\\tb\\"c\\\\d\\u00e9"\n' >"$T_TMP/esc.yaml"
 cfg "$T_TMP/esc.yaml" >/dev/null
 is "$? $(err)" '2 phx-unit: error: '"$T_TMP"'/esc.yaml:2:12: probe.retries: expected an integer, got "a\x09b\x22c\x5cd\xc3\xa9"' \
     "a bad value: escaped"
+# one table of defaults: every key a tool or lib reads (through
+# phx_cfg_str/num/int/bool, or named in full, as probe's key lists) is in the
+# bare default configuration, with the type it is read as
+keys=$(perl -0777 -ne '
+	$src = $_;
+	$opt{$1} = 1 while $src =~ /phx_cfg_opt_str\(\s*[^,()]+,\s*"([^"]+)"/g;
+	while ($src =~ /phx_cfg_(str|num|int|bool)\(\s*[^,()]+,\s*"([^"]+)"/g) {
+		print $1 eq "int" ? "num" : $1, ":$2\n"; $typed{$2} = 1 }
+	while ($src =~ /"((?:deployment|probe|tests|security)(?:\.[a-z_]+)+)"/g) {
+		print "any:$1\n" unless $typed{$1} || $opt{$1} ||
+		    $1 =~ /\.(?:h|yaml)$/ }
+' tools/*/*.c lib/*.c | sort -u)
+mkdir "$T_TMP/empty"
+PHX_CONFIG_DIR=$T_TMP/empty "$UNIT" cfgkeys $keys >/dev/null 2>"$T_TMP/err"
+is "$? $(err)" "0 " "every configuration key read ($(echo "$keys" | wc -l)) is in the defaults table"
+check "the key list finds the accessors' keys" grep -qx 'num:deployment.timeout' <<<"$keys"
+check "the key list finds probe's defaults" grep -qx 'any:probe.interval' <<<"$keys"
+PHX_CONFIG_DIR=$T_TMP/empty "$UNIT" cfgkeys num:deployment.nosuch >/dev/null 2>"$T_TMP/err"
+is "$? $(err)" "3 phx-unit: error: internal error: configuration key deployment.nosuch is not in the defaults" \
+    "a key not in the defaults: an internal error naming it"
+PHX_CONFIG_DIR=$T_TMP/empty "$UNIT" cfgkeys str:deployment.timeout >/dev/null 2>"$T_TMP/err"
+is "$?" 3 "a key read as the wrong type: an internal error"
 
 done_testing

@@ -39,4 +39,14 @@ FNR == 1 { infn = 0; cand = "" }
 ' lib/*.c tools/*/*.c)
 is "$long" "" "no function over 80 lines"
 
+# one table of defaults (lib/config.c): no stage gives a config accessor
+# a default of its own
+dflt=$(perl -0777 -ne '
+	print "$ARGV: $1\n" while
+	    /(phx_cfg_(?:str|num|bool|opt_str)\(\s*[^,()]+,\s*"[^"]*"\s*,[^;]*)/g;
+	print "$ARGV: $1\n" while
+	    /(phx_j(?:str|num|bool|int)\(\s*[\w.>-]*cfg\s*,[^;]*)/g;
+' lib/*.c tools/*/*.c)
+is "$dflt" "" "no literal default passed to a config accessor"
+
 done_testing

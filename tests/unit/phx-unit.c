@@ -1,6 +1,7 @@
 /* Unit tests for libphx, emitting TAP. */
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1035,6 +1036,44 @@ test_declared(void)
 	ok(!phx_declares_healthcheck(NULL, NULL), "healthcheck: none at all");
 }
 
+/* numbers from outside as integers: clamped, never an out-of-range cast */
+static void
+test_jint(void)
+{
+	cJSON *o = cJSON_Parse("{\"big\":1e300,\"neg\":-1e300,\"inf\":1e999,"
+	    "\"n\":42.9,\"s\":\"7\"}");
+
+	ok(phx_jint(o, "big", 0, -5, 5) == 5, "jint: 1e300 clamps to max");
+	ok(phx_jint(o, "neg", 0, -5, 5) == -5, "jint: -1e300 clamps to min");
+	ok(phx_jint(o, "inf", 0, INT64_MIN, INT64_MAX) == INT64_MAX,
+	    "jint: infinity clamps to INT64_MAX");
+	ok(phx_jint(o, "n", 0, -100, 100) == 42, "jint: in range, truncated");
+	ok(phx_jint(o, "s", 3, 0, 9) == 3 && phx_jint(o, "no", -1, 0, 9) == -1,
+	    "jint: not a number, or absent: dflt");
+	ok(phx_num_int(NAN, 7, 0, 9) == 7, "num_int: NaN gives dflt");
+	cJSON_Delete(o);
+}
+
+/* TYPE:KEY read as the tools read it: str, num and bool through their
+ * accessors (which die on a key the defaults lack), any through phx_cfg */
+static void
+cfg_key(const cJSON *cfg, const char *arg)
+{
+	const char *key = strchr(arg, ':');
+
+	if (!key)
+		phx_die(PHX_EXIT_USAGE, "%s: expected TYPE:KEY", arg);
+	key++;
+	if (strncmp(arg, "str:", 4) == 0)
+		(void)phx_cfg_str(cfg, key);
+	else if (strncmp(arg, "num:", 4) == 0)
+		(void)phx_cfg_num(cfg, key);
+	else if (strncmp(arg, "bool:", 5) == 0)
+		(void)phx_cfg_bool(cfg, key);
+	else if (!phx_cfg(cfg, key))
+		phx_die(PHX_EXIT_ENV, "%s: not in the configuration", key);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1063,6 +1102,15 @@ main(int argc, char **argv)
 		cJSON_Delete(cfg);
 		phx_exit(PHX_EXIT_OK);
 	}
+	if (argc >= 2 && strcmp(argv[1], "cfgkeys") == 0) {
+		/* phx-unit cfgkeys TYPE:KEY...: each key in the merged
+		 * configuration, with its type */
+		cJSON *cfg = phx_config_load(NULL);
+		for (int i = 2; i < argc; i++)
+			cfg_key(cfg, argv[i]);
+		cJSON_Delete(cfg);
+		phx_exit(PHX_EXIT_OK);
+	}
 	phx_log_quieter();
 	phx_log_quieter();
 	test_durations();
@@ -1073,6 +1121,7 @@ main(int argc, char **argv)
 	test_redact_forms();
 	test_redact_property();
 	test_status();
+	test_jint();
 	test_ids();
 	test_reader();
 	test_run();

@@ -1,6 +1,7 @@
 /* what went wrong with a service, and the error record saying it */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,7 +106,7 @@ diagnose_not_started(const char *name, const cJSON *info,
 
 	cJSON_ArrayForEach(p, ports) {
 		const char *ip = phx_jstr(p, "host_ip");
-		int port = (int)phx_jnum(p, "host_port", 0);
+		int port = (int)phx_jint(p, "host_port", 0, INT_MIN, INT_MAX);
 		if (port && port_taken(ip, port)) {
 			f->reason = phx_strdup("port_in_use");
 			f->port = port;
@@ -153,7 +154,8 @@ diagnose(struct deploy *d, const char *name, const cJSON *svc,
 		diagnose_not_started(name, info, pc, f);
 		return;
 	}
-	f->exit_code = (int)phx_jnum(phx_cfg(info, "State"), "ExitCode", 0);
+	f->exit_code = (int)phx_jint(phx_cfg(info, "State"), "ExitCode", 0,
+	    INT_MIN, INT_MAX);
 	f->log_tail = container_log(f->container, d->log_lines, false);
 	cJSON_AddStringToObject(f->crec, "log_tail", f->log_tail);
 	if (state && (strcmp(state, "exited") == 0 || strcmp(state, "stopped") == 0 ||

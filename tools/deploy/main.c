@@ -32,33 +32,23 @@ static void
 parse_options(int argc, char *argv[], struct options *o)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
+		PHX_OPT_LONG,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "file", required_argument, NULL, 'f' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "project", required_argument, NULL, 'p' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char **files = phx_calloc((size_t)argc + 1, sizeof *files);
 	const char *cmd;
 	int ch;
 
 	memset(o, 0, sizeof *o);
-	o->copts.files = files;
-	while ((ch = getopt_long(argc, argv, "c:f:hnp:qvV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:np:" PHX_OPT_SHORT, longopts,
+	    NULL)) != -1) {
 		switch (ch) {
-		case 'c': files[o->copts.nfiles++] = optarg; break;
 		case 'f': o->compose = optarg; break;
-		case 'h': usage(stdout); free(files); phx_exit(PHX_EXIT_OK);
 		case 'n': deploy_globals.dry_run = true; break;
 		case 'p': o->project = optarg; break;
-		case 'q': phx_log_quieter(); break;
-		case 'v': phx_log_louder(); break;
-		case 'V': free(files); phx_version();
-		default: usage(stderr); free(files); phx_exit(PHX_EXIT_USAGE);
+		default: phx_opt_common(ch, &o->copts, usage);
 		}
 	}
 	o->args = argv + optind;
@@ -69,7 +59,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	    strcmp(cmd, "restart") == 0) && o->nargs != 2) ||
 	    (strcmp(cmd, "status") == 0 && o->nargs > 2)) {
 		usage(stderr);
-		free(files);
+		free(o->copts.files);
 		phx_exit(PHX_EXIT_USAGE);
 	}
 }
@@ -105,7 +95,7 @@ main(int argc, char *argv[])
 	parse_options(argc, argv, &o);
 	d.cfg = phx_config_load(&o.copts);
 	free(o.copts.files);
-	phx_set_state_dir(phx_cfg_str(d.cfg, "deployment.state_dir", ".phx"));
+	phx_set_state_dir(phx_cfg_str(d.cfg, "deployment.state_dir"));
 	input_open();
 	status = run_command(&d, &o);
 	input_close();

@@ -102,7 +102,8 @@ container_record(const char *service, const cJSON *info, const cJSON *st)
 	cJSON_AddStringToObject(rec, "health", health_of(info));
 	if (st) {
 		cJSON_AddNumberToObject(rec, "cpu_percent",
-		    (double)(int64_t)(phx_jnum(st, "CPU", 0) * 100) / 100);
+		    (double)phx_num_int(phx_jnum(st, "CPU", 0) * 100, 0, INT64_MIN,
+		    INT64_MAX) / 100);
 		cJSON_AddNumberToObject(rec, "mem_bytes", phx_jnum(st, "MemUsage", 0));
 		cJSON_AddNumberToObject(rec, "mem_limit_bytes",
 		    phx_jnum(st, "MemLimit", 0));

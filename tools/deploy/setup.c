@@ -57,15 +57,18 @@ settings(struct deploy *d, const char *project)
 {
 	phx_podman_setup(d->cfg);
 	d->podman = phx_podman_program();
-	d->composecmd = phx_cfg_str(d->cfg, "deployment.compose", "podman-compose");
+	d->composecmd = phx_cfg_str(d->cfg, "deployment.compose");
 	d->project = project ? project
-	    : phx_cfg_str(d->cfg, "deployment.project", "phoenix-hydra");
-	d->attempts = (int)phx_cfg_num(d->cfg, "deployment.retries", 3);
+	    : phx_cfg_str(d->cfg, "deployment.project");
+	d->attempts = (int)phx_cfg_int(d->cfg, "deployment.retries", INT_MIN,
+	    INT_MAX);
 	if (d->attempts < 1)
 		d->attempts = 1;
-	d->timeout_ms = (int64_t)phx_cfg_num(d->cfg, "deployment.timeout", 300000);
-	d->cleanup = phx_cfg_bool(d->cfg, "deployment.cleanup_on_failure", true);
-	d->log_lines = (int)phx_cfg_num(d->cfg, "deployment.log_lines", 50);
+	d->timeout_ms = phx_cfg_int(d->cfg, "deployment.timeout", INT64_MIN,
+	    INT64_MAX);
+	d->cleanup = phx_cfg_bool(d->cfg, "deployment.cleanup_on_failure");
+	d->log_lines = (int)phx_cfg_int(d->cfg, "deployment.log_lines", INT_MIN,
+	    INT_MAX);
 	if (!phx_podman_valid_name(d->project))
 		phx_die(PHX_EXIT_USAGE, "project name \"%s\": use letters, digits, "
 		    "'_', '.', '-', starting with a letter or digit", d->project);

@@ -280,7 +280,7 @@ cmd_up(struct deploy *d, const char *compose, const char *project)
 
 	settings(d, project);
 	load_compose(d, compose ? compose
-	    : phx_cfg_str(d->cfg, "deployment.compose_file", "infra/podman/compose.yaml"),
+	    : phx_cfg_str(d->cfg, "deployment.compose_file"),
 	    NULL, 0);
 	if (!deploy_globals.dry_run) {
 		need_tools(d, true);

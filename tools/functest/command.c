@@ -1,4 +1,5 @@
 /* phx-functest: automation commands, exec'd in their own process group */
+#include <limits.h>
 #include <regex.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -137,8 +138,9 @@ command_test(struct test_run *r)
 	struct phx_run run = { 0 };
 	char **argv = command_argv(r->t), **env = NULL;
 	size_t nenv = 0;
-	int want = (int)phx_jnum(r->t->conf, "expect_exit",
-	    phx_jnum(r->t->suite->conf, "expect_exit", 0));
+	int want = (int)phx_jint(r->t->conf, "expect_exit",
+	    phx_jint(r->t->suite->conf, "expect_exit", 0, INT_MIN, INT_MAX),
+	    INT_MIN, INT_MAX);
 	int64_t left = left_ms(r);
 
 	if (left <= 0) {

@@ -40,41 +40,21 @@ parse_options(int argc, char *argv[], struct phx_config_opts *copts,
     char ***only, size_t *nonly)
 {
 	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "quiet", no_argument, NULL, 'q' },
+		PHX_OPT_LONG,
 		{ "test-suite", required_argument, NULL, 's' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "c:hqs:vV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:" PHX_OPT_SHORT, longopts,
+	    NULL)) != -1) {
 		switch (c) {
-		case 'c':
-			copts->files = phx_reallocarray(copts->files,
-			    copts->nfiles + 1, sizeof *copts->files);
-			copts->files[copts->nfiles++] = optarg;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(PHX_EXIT_OK);
-		case 'q':
-			phx_log_quieter();
-			break;
 		case 's':
 			*only = phx_reallocarray(*only, *nonly + 1, sizeof **only);
 			(*only)[(*nonly)++] = optarg;
 			break;
-		case 'v':
-			phx_log_louder();
-			break;
-		case 'V':
-			phx_version();
 		default:
-			usage(stderr);
-			exit(PHX_EXIT_USAGE);
+			phx_opt_common(c, copts, usage);
 		}
 	}
 	if (optind < argc) {

@@ -40,8 +40,9 @@ test_timeout(const struct test *t)
 {
 	const cJSON *v = opt(t, "timeout");
 
-	return cJSON_IsNumber(v) && v->valuedouble > 0 ? (int64_t)v->valuedouble
-	    : TEST_TIMEOUT_MS;
+	return cJSON_IsNumber(v) && v->valuedouble > 0 ?
+	    phx_num_int(v->valuedouble, TEST_TIMEOUT_MS, 1, INT64_MAX) :
+	    TEST_TIMEOUT_MS;
 }
 
 static void
@@ -108,13 +109,13 @@ add_to_job(struct job **jobs, size_t *njobs, bool new_job, struct test *t)
 void
 run_all(const cJSON *cfg)
 {
-	bool parallel = phx_cfg_bool(cfg, "tests.parallel", true);
+	bool parallel = phx_cfg_bool(cfg, "tests.parallel");
 	struct test *tests = functest.tests;
 	struct job *jobs = NULL;
 	size_t njobs = 0;
 
 	total_deadline = phx_now_ms() +
-	    (int64_t)phx_cfg_num(cfg, "tests.timeout", 600000);
+	    phx_cfg_int(cfg, "tests.timeout", 0, INT64_MAX / 2);
 	for (size_t i = 0; i < functest.ntests; i++) {
 		bool first = i == 0 || tests[i].suite != tests[i - 1].suite;
 		bool each = phx_jbool(tests[i].suite->conf, "parallel", false);

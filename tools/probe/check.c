@@ -63,21 +63,6 @@ result_restore(struct check *c)
 	c->cond_results = cJSON_Duplicate(k->cond_results, true);
 }
 
-/* a number from a record or the configuration as an integer in [lo, hi]:
- * beyond them, infinities too, it is clamped, and NaN leaves dflt; so no
- * cast ever sees a value it cannot hold */
-int64_t
-clamp_num(double v, int64_t lo, int64_t hi, int64_t dflt)
-{
-	if (isnan(v))
-		return dflt;
-	if (v <= (double)lo)
-		return lo;
-	if (v >= (double)hi)
-		return hi;
-	return (int64_t)v;
-}
-
 /* a number or an array of them, each clamped; NaN is left out, and
  * nothing left keeps what there was */
 static void
@@ -88,13 +73,13 @@ expected_from(struct settings *s, const cJSON *es)
 	const cJSON *it, *arr = cJSON_IsArray(es) ? es : NULL;
 
 	if (cJSON_IsNumber(es) && !isnan(es->valuedouble))
-		codes[n++] = (long)clamp_num(es->valuedouble, STATUS_MIN,
-		    STATUS_MAX, 0);
+		codes[n++] = (long)phx_num_int(es->valuedouble, 0, STATUS_MIN,
+		    STATUS_MAX);
 	cJSON_ArrayForEach(it, arr)
 		if (cJSON_IsNumber(it) && !isnan(it->valuedouble) &&
 		    n < MAX_EXPECTED)
-			codes[n++] = (long)clamp_num(it->valuedouble,
-			    STATUS_MIN, STATUS_MAX, 0);
+			codes[n++] = (long)phx_num_int(it->valuedouble, 0,
+			    STATUS_MIN, STATUS_MAX);
 	if (!n)
 		return;
 	memcpy(s->expected, codes, n * sizeof *codes);
@@ -111,29 +96,41 @@ settings_read(struct settings *s, const cJSON *obj, number_getter *get,
 {
 	double mult = get(obj, keys[4], s->mult);
 
-	s->timeout = clamp_num(get(obj, keys[0], (double)s->timeout), 1,
-	    MAX_MS, s->timeout);
-	s->retries = (int)clamp_num(get(obj, keys[1], s->retries), 1,
-	    MAX_COUNT, s->retries);
-	s->binit = clamp_num(get(obj, keys[2], (double)s->binit), 0, MAX_MS,
-	    s->binit);
-	s->bmax = clamp_num(get(obj, keys[3], (double)s->bmax), 0, MAX_MS,
-	    s->bmax);
+	s->timeout = phx_num_int(get(obj, keys[0], (double)s->timeout),
+	    s->timeout, 1, MAX_MS);
+	s->retries = (int)phx_num_int(get(obj, keys[1], s->retries),
+	    s->retries, 1, MAX_COUNT);
+	s->binit = phx_num_int(get(obj, keys[2], (double)s->binit), s->binit,
+	    0, MAX_MS);
+	s->bmax = phx_num_int(get(obj, keys[3], (double)s->bmax), s->bmax, 0,
+	    MAX_MS);
 	if (!isnan(mult))
 		s->mult = mult < 1 ? 1 : mult > MAX_MULT ? MAX_MULT : mult;
-	s->interval = clamp_num(get(obj, keys[5], (double)s->interval), 1,
-	    MAX_MS, s->interval);
+	s->interval = phx_num_int(get(obj, keys[5], (double)s->interval),
+	    s->interval, 1, MAX_MS);
+}
+
+/* the configuration always holds every key of probe (its defaults) */
+static double
+cfg_num(const cJSON *cfg, const char *path, double unused)
+{
+	(void)unused;
+	return phx_cfg_num(cfg, path);
 }
 
 void
-settings_from_config(struct settings *s, const cJSON *obj)
+settings_defaults(struct settings *s, const cJSON *cfg)
 {
-	static const char *const keys[6] = { "timeout", "retries",
-	    "backoff.initial", "backoff.max", "backoff.multiplier", "interval" };
+	static const char *const keys[6] = { "probe.timeout", "probe.retries",
+	    "probe.backoff.initial", "probe.backoff.max",
+	    "probe.backoff.multiplier", "probe.interval" };
 
-	settings_read(s, obj, phx_cfg_num, keys);
-	s->insecure = phx_cfg_bool(obj, "insecure", s->insecure);
-	expected_from(s, phx_cfg(obj, "expected_status"));
+	settings_read(s, cfg, cfg_num, keys);
+	s->insecure = phx_cfg_bool(cfg, "probe.insecure");
+	/* what an empty expected_status leaves, as it always has */
+	s->nexpected = 1;
+	s->expected[0] = 200;
+	expected_from(s, phx_cfg(cfg, "probe.expected_status"));
 }
 
 /* a check object of a service record: timeout_ms, backoff_initial_ms... */
@@ -153,11 +150,11 @@ static void
 settings_from_options(struct settings *s)
 {
 	if (probe.opt.timeout >= 0)
-		s->timeout = clamp_num((double)probe.opt.timeout, 1, MAX_MS, 1);
+		s->timeout = phx_num_int((double)probe.opt.timeout, 1, 1, MAX_MS);
 	if (probe.opt.retries >= 0)
 		s->retries = probe.opt.retries;
 	if (probe.opt.interval >= 0)
-		s->interval = clamp_num((double)probe.opt.interval, 1, MAX_MS, 1);
+		s->interval = phx_num_int((double)probe.opt.interval, 1, 1, MAX_MS);
 	if (probe.opt.insecure)
 		s->insecure = true;
 }

@@ -13,8 +13,7 @@ struct probe_state probe = { .opt = { -1, -1, -1, false } };
 
 /* what the command line asks for, besides the overrides in probe.opt */
 struct args {
-	const char *files[16];
-	size_t nfiles;
+	struct phx_config_opts copts;
 	const char *services;
 	bool all, no_input;
 	int64_t deadline;
@@ -22,31 +21,19 @@ struct args {
 };
 
 static void
-usage(FILE *f, int status)
+usage(FILE *f)
 {
 	fprintf(f, "usage: %s [-hknqVvw] [-c file] [-d deadline] [-i interval] "
 	    "[-j jobs] [-r retries] [-s service,...] [-t timeout] [-a] "
 	    "[[name=]target ...]\n", phx_progname);
-	exit(status);
 }
 
 static void
 load_defaults(void)
 {
-	struct settings *d = &probe.dflt;
-	const cJSON *section = phx_cfg(probe.cfg, "probe");
-
-	d->timeout = 30000;
-	d->retries = 5;
-	d->binit = 1000;
-	d->bmax = 30000;
-	d->mult = 2;
-	d->interval = 500;
-	d->nexpected = 1;
-	d->expected[0] = 200;
-	settings_from_config(d, section);
-	probe.concurrency = (int)clamp_num(phx_cfg_num(section, "concurrency",
-	    32), 1, MAX_COUNT, 32);
+	settings_defaults(&probe.dflt, probe.cfg);
+	probe.concurrency = (int)phx_cfg_int(probe.cfg, "probe.concurrency", 1,
+	    MAX_COUNT);
 	phx_podman_setup(probe.cfg);
 }
 
@@ -90,52 +77,39 @@ static int
 parse_options(int argc, char *argv[], struct args *a)
 {
 	static const struct option longopts[] = {
+		PHX_OPT_LONG,
 		{ "all", no_argument, NULL, 'a' },
-		{ "config", required_argument, NULL, 'c' },
 		{ "deadline", required_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
 		{ "interval", required_argument, NULL, 'i' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "no-input", no_argument, NULL, 'n' },
-		{ "quiet", no_argument, NULL, 'q' },
 		{ "retries", required_argument, NULL, 'r' },
 		{ "services", required_argument, NULL, 's' },
 		{ "timeout", required_argument, NULL, 't' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "version", no_argument, NULL, 'V' },
 		{ "wait", no_argument, NULL, 'w' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "ac:d:hi:j:knqr:s:t:vVw", longopts,
-	    NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "ad:i:j:knr:s:t:w" PHX_OPT_SHORT,
+	    longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a': a->all = true; break;
-		case 'c':
-			if (a->nfiles == sizeof a->files / sizeof *a->files)
-				phx_die(PHX_EXIT_USAGE, "too many -c files");
-			a->files[a->nfiles++] = optarg;
-			break;
 		case 'd': a->deadline = duration_arg(optarg, "--deadline"); break;
-		case 'h': usage(stdout, PHX_EXIT_OK); break;
 		case 'i':
 			probe.opt.interval = duration_arg(optarg, "--interval");
 			break;
 		case 'j': a->jobs = count_arg(optarg, "--jobs"); break;
 		case 'k': probe.opt.insecure = true; break;
 		case 'n': a->no_input = true; break;
-		case 'q': phx_log_quieter(); break;
 		case 'r': probe.opt.retries = count_arg(optarg, "--retries"); break;
 		case 's': a->services = optarg; break;
 		case 't':
 			probe.opt.timeout = duration_arg(optarg, "--timeout");
 			break;
-		case 'v': phx_log_louder(); break;
-		case 'V': phx_version(); break;
 		case 'w': probe.wait = true; break;
-		default: usage(stderr, PHX_EXIT_USAGE);
+		default: phx_opt_common(ch, &a->copts, usage);
 		}
 	}
 	return optind;
@@ -145,20 +119,19 @@ parse_options(int argc, char *argv[], struct args *a)
 static void
 setup(struct args *a)
 {
-	struct phx_config_opts copts = { a->files, a->nfiles };
 	int64_t deadline = a->deadline;
 
 	phx_out_hold();
-	probe.cfg = phx_config_load(&copts);
+	probe.cfg = phx_config_load(&a->copts);
+	free(a->copts.files);
 	load_defaults();
 	if (a->jobs)
 		probe.concurrency = a->jobs;
 	if (deadline < 0)
-		deadline = clamp_num(phx_cfg_num(probe.cfg, "probe.deadline",
-		    0), 0, MAX_MS, 0);
+		deadline = phx_cfg_int(probe.cfg, "probe.deadline", 0, MAX_MS);
 	if (deadline == 0 && probe.wait)
-		deadline = clamp_num(phx_cfg_num(probe.cfg,
-		    "deployment.timeout", 300000), 0, MAX_MS, 300000);
+		deadline = phx_cfg_int(probe.cfg, "deployment.timeout", 0,
+		    MAX_MS);
 	deadline = min64(deadline, MAX_MS);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(probe.multi = curl_multi_init()))

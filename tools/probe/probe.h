@@ -152,10 +152,10 @@ void conds_free(struct check *c);
 
 /* check.c */
 extern const char *const kind_names[];
-int64_t clamp_num(double v, int64_t lo, int64_t hi, int64_t dflt);
 void result_keep(struct check *c, bool ok);
 void result_restore(struct check *c);
-void settings_from_config(struct settings *s, const cJSON *obj);
+/* from the configuration's probe section */
+void settings_defaults(struct settings *s, const cJSON *cfg);
 bool split_hostport(const char *t, char **host, char **port);
 struct check *check_new(struct service *svc, const cJSON *j,
     const cJSON *entry, const struct settings *base);

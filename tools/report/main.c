@@ -52,9 +52,7 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 {
 	enum { O_JUNIT = 256, O_METRICS, O_FAIL_ON, O_ALLOW_EMPTY };
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "config", required_argument, NULL, 'c' },
+		PHX_OPT_LONG,
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "deployment-id", required_argument, NULL, 'd' },
@@ -63,33 +61,23 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "fail-on", required_argument, NULL, O_FAIL_ON },
 		{ "allow-empty", no_argument, NULL, O_ALLOW_EMPTY },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "hVc:f:o:d:nqv", longopts,
+	while ((c = getopt_long(argc, argv, "f:o:d:n" PHX_OPT_SHORT, longopts,
 	    NULL)) != -1) {
 		switch (c) {
-		case 'h': usage(stdout); phx_exit(PHX_EXIT_OK);
-		case 'V': phx_version();
-		case 'c':
-			co->files = phx_reallocarray(co->files, co->nfiles + 1,
-			    sizeof *co->files);
-			co->files[co->nfiles++] = optarg;
-			break;
 		case 'f': o->format = (enum format)parse_format(optarg); break;
 		case 'o': o->output = optarg; break;
 		case 'd': o->id = optarg; break;
 		case 'n': o->store = false; break;
-		case 'q': phx_log_quieter(); break;
-		case 'v': phx_log_louder(); o->verbose = true; break;
+		case 'v': o->verbose = true; phx_opt_common(c, co, usage); break;
 		case O_JUNIT: o->junit = optarg; break;
 		case O_METRICS: o->metrics = optarg; break;
 		case O_FAIL_ON: o->fail_on = optarg; break;
 		case O_ALLOW_EMPTY: o->allow_empty = true; break;
-		default: usage(stderr); phx_exit(PHX_EXIT_USAGE);
+		default: phx_opt_common(c, co, usage);
 		}
 	}
 	if (argc - optind > 1 || (argc - optind == 1 && o->id)) {
@@ -171,12 +159,12 @@ configure(int argc, char **argv, struct opts *o, struct result *r)
 
 	parse_args(argc, argv, o, &co);
 	cfg = phx_config_load(&co);
-	phx_set_state_dir(phx_cfg_str(cfg, "deployment.state_dir", ".phx"));
+	phx_set_state_dir(phx_cfg_str(cfg, "deployment.state_dir"));
 	r->fail_on = o->fail_on ? phx_fail_on(o->fail_on, "--fail-on") :
-	    phx_fail_on(phx_cfg_str(cfg, "security.fail_on", "HIGH"),
+	    phx_fail_on(phx_cfg_str(cfg, "security.fail_on"),
 	    "security.fail_on");
 	r->allow_empty = o->allow_empty ||
-	    phx_cfg_bool(cfg, "report.allow_empty", false);
+	    phx_cfg_bool(cfg, "report.allow_empty");
 	cJSON_Delete(cfg);
 	free(co.files);
 }

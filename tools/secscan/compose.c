@@ -52,7 +52,7 @@ compose_path(void)
 		return secscan.compose_file;
 	if (secscan.stream_compose)
 		return secscan.stream_compose;
-	return phx_cfg_str(secscan.cfg, "deployment.compose_file", NULL);
+	return phx_cfg_str(secscan.cfg, "deployment.compose_file");
 }
 
 /* the compose file, read as phx_compose_load() reads it but only when it

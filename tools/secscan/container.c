@@ -1,5 +1,6 @@
 /* The checks of one container, in the order they are reported; the
  * engine check; health and resource limits. */
+#include <limits.h>
 #include <string.h>
 
 #include "secscan.h"
@@ -44,7 +45,8 @@ check_limits(const struct target *t, const struct subject *s)
 	double quota = jpath_num(t->inspect, "HostConfig.CpuQuota");
 	double period = jpath_num(t->inspect, "HostConfig.CpuPeriod");
 	double pids = jpath_num(t->inspect, "HostConfig.PidsLimit");
-	long max = (long)phx_cfg_num(secscan.cfg, "security.max_pids", 1024);
+	long max = (long)phx_cfg_int(secscan.cfg, "security.max_pids", INT_MIN,
+	    INT_MAX);
 
 	if (mem > 0)
 		finding(R_MEMORY, s, PHX_ST_PASS, SEV_RULE, ".HostConfig.Memory",

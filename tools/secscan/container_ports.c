@@ -1,4 +1,5 @@
 /* A container's published ports. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -24,7 +25,8 @@ sensitive_port(long port)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, phx_cfg(secscan.cfg, "security.sensitive_ports"))
-		if (cJSON_IsNumber(it) && (long)it->valuedouble == port)
+		if (cJSON_IsNumber(it) &&
+		    phx_num_int(it->valuedouble, -1, INT_MIN, INT_MAX) == port)
 			return true;
 	return false;
 }

@@ -113,13 +113,9 @@ static void
 parse_options(int argc, char *argv[], struct cli *cli)
 {
 	static const struct option longopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ "config", required_argument, NULL, 'c' },
+		PHX_OPT_LONG,
 		{ "file", required_argument, NULL, 'f' },
 		{ "compose-file", required_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "verbose", no_argument, NULL, 'v' },
 		{ "project", required_argument, NULL, 'p' },
 		{ "tls", required_argument, NULL, 't' },
 		{ "fail-on", required_argument, NULL, 'F' },
@@ -129,14 +125,9 @@ parse_options(int argc, char *argv[], struct cli *cli)
 	};
 	int ch;
 
-	cli->copts.files = phx_calloc((size_t)argc + 1, sizeof *cli->copts.files);
-	while ((ch = getopt_long(argc, argv, "hVqvc:f:p:t:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "f:p:t:" PHX_OPT_SHORT, longopts,
+	    NULL)) != -1) {
 		switch (ch) {
-		case 'h': usage(stdout); exit(PHX_EXIT_OK);
-		case 'V': phx_version();
-		case 'q': phx_log_quieter(); break;
-		case 'v': phx_log_louder(); break;
-		case 'c': cli->copts.files[cli->copts.nfiles++] = optarg; break;
 		case 'f': secscan.compose_file = optarg; break;
 		case 'p': secscan.project = optarg; break;
 		case 't':
@@ -147,7 +138,7 @@ parse_options(int argc, char *argv[], struct cli *cli)
 		case 'F': cli->fail_on = optarg; break;
 		case 'S': secscan.sarif = optarg; break;
 		case 'X': secscan.scanner = optarg; break;
-		default: usage(stderr); exit(PHX_EXIT_USAGE);
+		default: phx_opt_common(ch, &cli->copts, usage);
 		}
 	}
 }
@@ -159,10 +150,10 @@ configure(struct cli *cli)
 	free(cli->copts.files);
 	apply_rules();
 	secscan.fail_on = cli->fail_on ? phx_fail_on(cli->fail_on, "--fail-on") :
-	    phx_fail_on(phx_cfg_str(secscan.cfg, "security.fail_on", "HIGH"),
+	    phx_fail_on(phx_cfg_str(secscan.cfg, "security.fail_on"),
 	    "security.fail_on");
 	if (!secscan.scanner)
-		secscan.scanner = phx_cfg_str(secscan.cfg, "security.scanner", "auto");
+		secscan.scanner = phx_cfg_str(secscan.cfg, "security.scanner");
 	if (strcmp(secscan.scanner, "auto") && strcmp(secscan.scanner, "trivy") &&
 	    strcmp(secscan.scanner, "grype") && strcmp(secscan.scanner, "none"))
 		phx_die(PHX_EXIT_USAGE, "scanner: expected auto, trivy, grype or "
@@ -243,7 +234,7 @@ main(int argc, char *argv[])
 	started = phx_phase_start("secscan");
 	if (rd)
 		read_stream(rd, &in, kind);
-	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation", true))
+	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
 		scan();
 	else
 		phx_log(PHX_INFO, "security validation is off "

@@ -1,4 +1,5 @@
 /* TLS endpoints: chain, host name, legacy protocols, expiry. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,7 +91,8 @@ check_tls_legacy(const struct tls_target *tt, const struct subject *s)
 static void
 check_tls_expiry(const struct subject *s, time_t not_after)
 {
-	long min = (long)phx_cfg_num(secscan.cfg, "security.min_cert_days", 30);
+	long min = (long)phx_cfg_int(secscan.cfg, "security.min_cert_days",
+	    INT_MIN, INT_MAX);
 	char when[32];
 	struct tm tm;
 	double days;
@@ -173,7 +175,7 @@ add_tls(const char *service, const char *spec, const char *ca_file)
 	tt->url = url;
 	tt->service = service ? phx_strdup(service) : NULL;
 	if (!ca_file)
-		ca_file = phx_cfg_str(secscan.cfg, "security.ca_file", NULL);
+		ca_file = phx_cfg_opt_str(secscan.cfg, "security.ca_file");
 	tt->ca_file = ca_file ? phx_strdup(ca_file) : NULL;
 	*tail = tt;
 }
