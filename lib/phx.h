@@ -81,6 +81,22 @@ int64_t phx_ts_parse(const char *ts);      /* -1 when not RFC 3339 */
 /* "30", "1.5s", "500ms", "2m", "1h" -> milliseconds; -1 when invalid */
 int64_t phx_duration_ms(const char *s);
 
+/* ---- signals (signal.c): INT, TERM and HUP end every stage ---- */
+/* the signal caught, 0 until one is; pass &phx_signal as phx_run's cancel */
+extern volatile sig_atomic_t phx_signal;
+/* catches them, without SA_RESTART; cleanup NULL: record the signal (the
+ * stage winds down and exits phx_signal_status()), else cleanup runs in
+ * the handler (async-signal-safe only) and the signal then kills */
+void phx_signal_catch(void (*cleanup)(void));
+/* a descriptor that turns readable once a signal is caught, for a poll
+ * loop; call it before phx_signal_catch */
+int phx_signal_fd(void);
+/* the exit status for the signal caught, 128+N, or 0 */
+int phx_signal_status(void);
+/* sleeps ms, through unrelated interruptions, but stops at once when a
+ * signal is caught; false then */
+bool phx_sleep_ms(int64_t ms);
+
 /* ---- deployment ids and the state directory (state.c) ---- */
 const char *phx_state_dir(void);           /* PHX_STATE_DIR, or config, or .phx */
 void phx_set_state_dir(const char *dir);

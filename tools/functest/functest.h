@@ -10,7 +10,6 @@
 #define FUNCTEST_H
 
 #include <regex.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -70,7 +69,6 @@ struct functest {
 	struct test *tests;
 	size_t ntests;
 	unsigned counts[4];      /* passed, failed, skipped, error */
-	volatile sig_atomic_t stop_signal;
 };
 
 extern struct functest functest;

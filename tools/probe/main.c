@@ -81,7 +81,6 @@ finish(int status)
 	curl_global_cleanup();
 	cJSON_Delete((cJSON *)probe.cfg);
 	phx_secrets_clear();
-	signals_close();
 	phx_exit(status);
 }
 
@@ -163,7 +162,8 @@ setup(struct args *a)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(probe.multi = curl_multi_init()))
 		phx_die(PHX_EXIT_ENV, "cannot initialise libcurl");
-	setup_signals();
+	phx_signal_fd();
+	phx_signal_catch(NULL);
 	probe.deadline_ms = deadline;
 }
 
@@ -194,10 +194,10 @@ phase_end(void)
 	cJSON *cnt;
 	int status;
 
-	if (probe.signo) {
+	if (phx_signal) {
 		phx_phase_end("probe", t0, "error", NULL);
-		phx_log(PHX_ERROR, "interrupted by signal %d", (int)probe.signo);
-		return 128 + probe.signo;
+		phx_log(PHX_ERROR, "interrupted by signal %d", (int)phx_signal);
+		return phx_signal_status();
 	}
 	cnt = cJSON_CreateObject();
 	cJSON_AddNumberToObject(cnt, "healthy", probe.healthy);
@@ -224,7 +224,7 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < probe.nsvcs; i++)
 		service_start(probe.svcs[i]);
 	run_loop();
-	if (probe.signo)
+	if (phx_signal)
 		abort_all();
 	finish(phase_end());
 }
