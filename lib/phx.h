@@ -228,6 +228,14 @@ unsigned long phx_reader_invalid(const struct phx_reader *r);
 /* writes the input's original bytes (redacted if they hold a secret);
  * in out.c */
 void phx_pass(const struct phx_input *in);
+/* standard input as the stream of the stages before, named "stdin"; NULL
+ * when it is a terminal (or closed): there is no stream then */
+struct phx_reader *phx_stream_open(void);
+/* reads the stream to its end, handing each line to see (may be NULL)
+ * before passing it on; returns the phase's start, which is emitted once
+ * the first line has come (at once without a stream) */
+typedef void (*phx_stream_fn)(const struct phx_input *in, enum phx_rd rd);
+int64_t phx_stream_pass(const char *phase, phx_stream_fn see);
 
 /* ---- configuration (config.c) ---- */
 /* defaults < config files < PHX_* environment; dies (exit 2) on error */

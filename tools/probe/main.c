@@ -177,10 +177,9 @@ add_services(struct args *a, int ntargets, char *targets[])
 	for (int i = 0; i < ntargets; i++)
 		add_target(targets[i]);
 	adhoc = ntargets > 0 || a->services || a->all;
-	if (!a->no_input && !isatty(STDIN_FILENO)) {
-		probe.in = phx_reader_new(STDIN_FILENO, "stdin", 0);
+	if (!a->no_input && (probe.in = phx_stream_open()))
 		phx_reader_nonblock(probe.in);
-	} else if (!adhoc)
+	else if (!adhoc)
 		a->all = true;
 	if (a->services || a->all)
 		add_config_services(a->services, a->all);
