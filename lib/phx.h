@@ -252,7 +252,19 @@ bool phx_cfg_bool(const cJSON *cfg, const char *path, bool dflt);
 /* resolves value or value_env ("password" / "password_env"); malloc'd or NULL */
 char *phx_cfg_secret(const cJSON *obj, const char *key);
 
-/* ---- the vocabulary of findings (status.c; phx-records(5), phx(7)) ---- */
+/* ---- the vocabulary of records (status.c; phx-records(5), phx(7)) ---- */
+/* a health record's status */
+enum phx_health { PHX_HEALTHY, PHX_UNHEALTHY, PHX_HEALTH_N };
+extern const char *const phx_health_names[PHX_HEALTH_N];
+bool phx_healthy(const char *status);          /* "healthy" (NULL: no) */
+const char *phx_health_name(bool healthy);
+/* a test record's status; the order of functest's counts */
+enum phx_test { PHX_TEST_PASSED, PHX_TEST_FAILED, PHX_TEST_SKIPPED,
+	PHX_TEST_ERROR, PHX_TEST_N };
+extern const char *const phx_test_names[PHX_TEST_N];
+enum phx_test phx_test_parse(const char *s);   /* PHX_TEST_N: unknown */
+bool phx_test_failed(const char *status);      /* "failed" or "error" */
+/* a finding's status */
 /* worst first: a status's rank is its value */
 enum phx_status { PHX_ST_FAIL, PHX_ST_WARN, PHX_ST_SKIP, PHX_ST_INFO,
 	PHX_ST_PASS, PHX_STATUS_N };

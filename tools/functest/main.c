@@ -69,16 +69,15 @@ static int
 end_phase(int64_t started)
 {
 	const unsigned *counts = functest.counts;
-	int status = counts[1] || counts[3] ? PHX_EXIT_FAIL : PHX_EXIT_OK;
+	int status = counts[PHX_TEST_FAILED] || counts[PHX_TEST_ERROR] ?
+	    PHX_EXIT_FAIL : PHX_EXIT_OK;
 	cJSON *cnt;
 
 	if (phx_signal)
 		status = phx_signal_status();
 	cnt = cJSON_CreateObject();
-	cJSON_AddNumberToObject(cnt, "passed", counts[0]);
-	cJSON_AddNumberToObject(cnt, "failed", counts[1]);
-	cJSON_AddNumberToObject(cnt, "skipped", counts[2]);
-	cJSON_AddNumberToObject(cnt, "error", counts[3]);
+	for (int i = 0; i < PHX_TEST_N; i++)
+		cJSON_AddNumberToObject(cnt, phx_test_names[i], counts[i]);
 	phx_phase_end("functest", started, phx_signal ? "error" :
 	    status ? "failed" : "ok", cnt);
 	return status;

@@ -268,7 +268,7 @@ n8n_cleanup(struct test_run *r, struct n8n *n)
 	struct test_run quiet = *r;
 	struct test_run *c = passed(r) ? r : &quiet;
 
-	quiet.status = "passed";
+	quiet.status = PHX_TEST_PASSED;
 	c->cleaning = true;
 	if (c->deadline < phx_now_ms() + CLEANUP_MS)
 		c->deadline = phx_now_ms() + CLEANUP_MS;

@@ -37,7 +37,7 @@ test_timeout(const struct test *t)
 static void
 run_test(struct test *t, CURL *curl)
 {
-	struct test_run r = { .t = t, .curl = curl, .status = "passed" };
+	struct test_run r = { .t = t, .curl = curl };
 	struct suite *s = t->suite;
 
 	r.started = phx_now_ms();
@@ -48,9 +48,9 @@ run_test(struct test *t, CURL *curl)
 		cannot_run(&r, NULL, "interrupted", "not run: interrupted by signal %d",
 		    (int)phx_signal);
 	else if (s->skip_reason)
-		outcome(&r, "skipped", NULL, s->skip_reason, "%s", s->skip_message);
+		outcome(&r, PHX_TEST_SKIPPED, NULL, s->skip_reason, "%s", s->skip_message);
 	else if (t->conf && !phx_jbool(t->conf, "enabled", true))
-		outcome(&r, "skipped", NULL, "disabled", "disabled in the configuration");
+		outcome(&r, PHX_TEST_SKIPPED, NULL, "disabled", "disabled in the configuration");
 	else if (left_ms(&r) <= 0)
 		cannot_run(&r, NULL, "deadline", "not run: the total deadline (tests.timeout) passed");
 	else if (s->kind == K_N8N)

@@ -99,9 +99,9 @@ apply_health(void)
 			continue;
 		for (struct health *h = service_healths(s->service); h;
 		    h = h->next) {
-			if (strcmp(h->status, "healthy") == 0)
+			if (phx_healthy(h->status))
 				continue;
-			s->skip_reason = "unhealthy";
+			s->skip_reason = phx_health_names[PHX_UNHEALTHY];
 			s->upstream_reason = h->reason;
 			s->skip_message = phx_asprintf("%s was reported %s upstream "
 			    "(%s%s%s%s%s)", s->service, h->status,

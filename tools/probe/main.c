@@ -199,8 +199,8 @@ phase_end(void)
 		return phx_signal_status();
 	}
 	cnt = cJSON_CreateObject();
-	cJSON_AddNumberToObject(cnt, "healthy", probe.healthy);
-	cJSON_AddNumberToObject(cnt, "unhealthy", probe.unhealthy);
+	cJSON_AddNumberToObject(cnt, phx_health_name(true), probe.healthy);
+	cJSON_AddNumberToObject(cnt, phx_health_name(false), probe.unhealthy);
 	status = probe.input_errors ? PHX_EXIT_USAGE :
 	    probe.unhealthy ? PHX_EXIT_FAIL : PHX_EXIT_OK;
 	phx_phase_end("probe", t0, status == PHX_EXIT_OK ? "ok" :
