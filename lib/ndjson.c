@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "phx.h"
@@ -213,4 +214,39 @@ phx_reader_next(struct phx_reader *r, struct phx_input *in)
 		if (!fill(r, &again) && again)
 			return PHX_RD_AGAIN;
 	}
+}
+
+/* every stage reads the same way: standard input is the stream of the
+ * stages before unless it is a terminal (someone at the keyboard) */
+struct phx_reader *
+phx_stream_open(void)
+{
+	struct stat st;
+
+	if (fstat(STDIN_FILENO, &st) < 0 || isatty(STDIN_FILENO))
+		return NULL;
+	return phx_reader_new(STDIN_FILENO, "stdin", 0);
+}
+
+/* the phase starts once the first line has come, so that its duration
+ * leaves out the stages before it */
+int64_t
+phx_stream_pass(const char *phase, phx_stream_fn see)
+{
+	struct phx_reader *rd = phx_stream_open();
+	struct phx_input in;
+	enum phx_rd r;
+	int64_t started;
+
+	if (!rd)
+		return phx_phase_start(phase);
+	r = phx_reader_next(rd, &in);
+	started = phx_phase_start(phase);
+	for (; r != PHX_RD_EOF; r = phx_reader_next(rd, &in)) {
+		if (see)
+			see(&in, r);
+		phx_pass(&in);
+	}
+	phx_reader_free(rd);
+	return started;
 }

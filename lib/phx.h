@@ -81,6 +81,22 @@ int64_t phx_ts_parse(const char *ts);      /* -1 when not RFC 3339 */
 /* "30", "1.5s", "500ms", "2m", "1h" -> milliseconds; -1 when invalid */
 int64_t phx_duration_ms(const char *s);
 
+/* ---- signals (signal.c): INT, TERM and HUP end every stage ---- */
+/* the signal caught, 0 until one is; pass &phx_signal as phx_run's cancel */
+extern volatile sig_atomic_t phx_signal;
+/* catches them, without SA_RESTART; cleanup NULL: record the signal (the
+ * stage winds down and exits phx_signal_status()), else cleanup runs in
+ * the handler (async-signal-safe only) and the signal then kills */
+void phx_signal_catch(void (*cleanup)(void));
+/* a descriptor that turns readable once a signal is caught, for a poll
+ * loop; call it before phx_signal_catch */
+int phx_signal_fd(void);
+/* the exit status for the signal caught, 128+N, or 0 */
+int phx_signal_status(void);
+/* sleeps ms, through unrelated interruptions, but stops at once when a
+ * signal is caught; false then */
+bool phx_sleep_ms(int64_t ms);
+
 /* ---- deployment ids and the state directory (state.c) ---- */
 const char *phx_state_dir(void);           /* PHX_STATE_DIR, or config, or .phx */
 void phx_set_state_dir(const char *dir);
@@ -218,6 +234,14 @@ unsigned long phx_reader_invalid(const struct phx_reader *r);
 /* writes the input's original bytes (redacted if they hold a secret);
  * in out.c */
 void phx_pass(const struct phx_input *in);
+/* standard input as the stream of the stages before, named "stdin"; NULL
+ * when it is a terminal (or closed): there is no stream then */
+struct phx_reader *phx_stream_open(void);
+/* reads the stream to its end, handing each line to see (may be NULL)
+ * before passing it on; returns the phase's start, which is emitted once
+ * the first line has come (at once without a stream) */
+typedef void (*phx_stream_fn)(const struct phx_input *in, enum phx_rd rd);
+int64_t phx_stream_pass(const char *phase, phx_stream_fn see);
 
 /* ---- configuration (config.c) ---- */
 /* defaults < config files < PHX_* environment; dies (exit 2) on error */
@@ -258,7 +282,19 @@ char *phx_cfg_secret(const cJSON *obj, const char *key);
 void phx_opt_common(int ch, struct phx_config_opts *copts,
     void (*usage)(FILE *));
 
-/* ---- the vocabulary of findings (status.c; phx-records(5), phx(7)) ---- */
+/* ---- the vocabulary of records (status.c; phx-records(5), phx(7)) ---- */
+/* a health record's status */
+enum phx_health { PHX_HEALTHY, PHX_UNHEALTHY, PHX_HEALTH_N };
+extern const char *const phx_health_names[PHX_HEALTH_N];
+bool phx_healthy(const char *status);          /* "healthy" (NULL: no) */
+const char *phx_health_name(bool healthy);
+/* a test record's status; the order of functest's counts */
+enum phx_test { PHX_TEST_PASSED, PHX_TEST_FAILED, PHX_TEST_SKIPPED,
+	PHX_TEST_ERROR, PHX_TEST_N };
+extern const char *const phx_test_names[PHX_TEST_N];
+enum phx_test phx_test_parse(const char *s);   /* PHX_TEST_N: unknown */
+bool phx_test_failed(const char *status);      /* "failed" or "error" */
+/* a finding's status */
 /* worst first: a status's rank is its value */
 enum phx_status { PHX_ST_FAIL, PHX_ST_WARN, PHX_ST_SKIP, PHX_ST_INFO,
 	PHX_ST_PASS, PHX_STATUS_N };

@@ -1,8 +1,8 @@
-/* The vocabulary of finding records (phx-records(5)): their statuses and
- * severities, how they rank, the --fail-on grammar (phx(7)) and the group
- * a finding speaks to.  phx-secscan writes findings and phx-report reads
- * them; both take the words and the rules from here, so they cannot
- * disagree. */
+/* The vocabulary of records (phx-records(5)): the statuses of health,
+ * test and finding records, the severities of findings, how they rank,
+ * the --fail-on grammar (phx(7)) and the group a finding speaks to.  One
+ * stage writes each and phx-report reads them all; both take the words
+ * and the rules from here, so they cannot disagree. */
 #include <string.h>
 #include <strings.h>
 
@@ -14,6 +14,40 @@ const char *const phx_status_names[PHX_STATUS_N] = {
 const char *const phx_sev_names[PHX_SEV_N] = {
 	"NONE", "LOW", "MEDIUM", "HIGH", "CRITICAL",
 };
+
+const char *const phx_health_names[PHX_HEALTH_N] = { "healthy", "unhealthy" };
+const char *const phx_test_names[PHX_TEST_N] = {
+	"passed", "failed", "skipped", "error",
+};
+
+const char *
+phx_health_name(bool healthy)
+{
+	return phx_health_names[healthy ? PHX_HEALTHY : PHX_UNHEALTHY];
+}
+
+bool
+phx_healthy(const char *s)
+{
+	return s && strcmp(s, phx_health_names[PHX_HEALTHY]) == 0;
+}
+
+enum phx_test
+phx_test_parse(const char *s)
+{
+	for (int i = 0; s && i < PHX_TEST_N; i++)
+		if (strcmp(s, phx_test_names[i]) == 0)
+			return (enum phx_test)i;
+	return PHX_TEST_N;
+}
+
+bool
+phx_test_failed(const char *s)
+{
+	enum phx_test t = phx_test_parse(s);
+
+	return t == PHX_TEST_FAILED || t == PHX_TEST_ERROR;
+}
 
 /* statuses are written in capitals and read only so */
 enum phx_status

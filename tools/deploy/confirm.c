@@ -72,17 +72,17 @@ confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
 				bad = svc;
 			pending |= s == S_PENDING;
 		}
-		if (!bad && pending && phx_now_ms() < deadline && !deploy_globals.got_signal) {
+		if (!bad && pending && phx_now_ms() < deadline && !phx_signal) {
 			cJSON_Delete(ps);
-			sleep_ms(POLL_MS);
-			if (deploy_globals.got_signal)
+			phx_sleep_ms(POLL_MS);
+			if (phx_signal)
 				return UP_INTERRUPTED;
 			continue;
 		}
 		ids = ids_of(ps, "Id");
 		info = inspect(ids);
 		cJSON_Delete(ids);
-		if (deploy_globals.got_signal) {
+		if (phx_signal) {
 			cJSON_Delete(ps);
 			cJSON_Delete(info);
 			return UP_INTERRUPTED;
@@ -111,8 +111,8 @@ confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
 		if (youngest && phx_wall_ms() - youngest < SETTLE_MS &&
 		    phx_now_ms() < deadline) {
 			cJSON_Delete(info);
-			sleep_ms(SETTLE_MS - (phx_wall_ms() - youngest));
-			if (deploy_globals.got_signal)
+			phx_sleep_ms(SETTLE_MS - (phx_wall_ms() - youngest));
+			if (phx_signal)
 				return UP_INTERRUPTED;
 			continue;
 		}

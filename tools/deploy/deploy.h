@@ -41,10 +41,8 @@ struct args {
 	size_t n, cap;
 };
 
-/* the process's own state, one per run (defined in main.c): a signal
- * handler writes got_signal, so it cannot live in struct deploy */
+/* the process's own state, one per run (defined in main.c) */
 struct deploy_globals {
-	volatile sig_atomic_t got_signal;
 	bool dry_run;
 };
 extern struct deploy_globals deploy_globals;
@@ -56,9 +54,6 @@ void now_ts(char out[32]);
 void set_str(cJSON *obj, const char *key, const char *val);
 void set_num(cJSON *obj, const char *key, double val);
 void set_item(cJSON *obj, const char *key, cJSON *v);
-void sleep_ms(int64_t ms);
-void catch_signals(void);
-int exit_for_signal(void);
 
 /* input.c */
 void input_open(void);

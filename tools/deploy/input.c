@@ -1,7 +1,6 @@
 /* standard input: records of earlier stages pass through */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "deploy.h"
 
@@ -11,9 +10,7 @@ static bool input_done;
 void
 input_open(void)
 {
-	if (!isatty(STDIN_FILENO))
-		input = phx_reader_new(STDIN_FILENO, "standard input", 0);
-	else
+	if (!(input = phx_stream_open()))
 		input_done = true;
 }
 

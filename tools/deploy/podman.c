@@ -12,7 +12,7 @@ run_compose(const char *const *argv, int64_t timeout_ms, struct phx_run *r)
 	memset(r, 0, sizeof *r);
 	r->argv = argv;
 	r->timeout_ms = timeout_ms;
-	r->cancel = &deploy_globals.got_signal;
+	r->cancel = &phx_signal;
 	if (phx_log_enabled(PHX_DEBUG)) {
 		struct phx_buf b = { 0 };
 		for (const char *const *a = argv; *a; a++)

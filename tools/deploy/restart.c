@@ -30,7 +30,7 @@ wait_settled(const cJSON *ids, cJSON **infos)
 			ok = false;
 			break;
 		}
-		sleep_ms(ok ? SETTLE_MS - (phx_wall_ms() - started_ms(info)) : POLL_MS);
+		phx_sleep_ms(ok ? SETTLE_MS - (phx_wall_ms() - started_ms(info)) : POLL_MS);
 	}
 	return ok;
 }

@@ -55,17 +55,17 @@ roll_back(struct deploy *d, const char *id, const char *prev, char *first,
 	started = phx_phase_start("rollback");
 	pass_copy(first, nl);
 	phx_log(PHX_INFO, "rolling %s back to %s", id, prev);
-	catch_signals();
+	phx_signal_catch(NULL);
 	status = teardown(d, id);
 	mark(id, status == 0 ? "ROLLED_BACK" : "DOWN_INCOMPLETE",
 	    "rolled_back_by", phx_deployment_id());
-	if (status == 0 && !deploy_globals.got_signal) {
+	if (status == 0 && !phx_signal) {
 		temp = place_run_file(d);
 		status = deploy_up(d);
 		if (temp)
 			unlink(d->run_file);
-	} else if (deploy_globals.got_signal)
-		status = exit_for_signal();
+	} else if (phx_signal)
+		status = phx_signal_status();
 	input_drain();
 	phx_phase_end("rollback", started, status == 0 ? "ok" : status == 1 ?
 	    "failed" : "error", NULL);

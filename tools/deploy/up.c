@@ -113,7 +113,7 @@ attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 		f->message = phx_asprintf("%s: %s", d->composecmd,
 		    strerror(pc.exec_errno));
 		o = UP_ENV;
-	} else if (pc.cancelled || deploy_globals.got_signal)
+	} else if (pc.cancelled || phx_signal)
 		o = UP_INTERRUPTED;
 	else
 		o = confirm(d, deadline, &pc, infos, f);
@@ -165,7 +165,7 @@ run_attempts(struct deploy *d, struct failure *f, cJSON **infos, int *attempt)
 	cJSON *rec;
 	int a;
 
-	for (a = 1; a <= d->attempts && !deploy_globals.got_signal; a++) {
+	for (a = 1; a <= d->attempts && !phx_signal; a++) {
 		phx_emit(deployment_record(d, "starting", a));
 		set_num(d->state, "attempts", a);
 		state_save(d);
@@ -200,11 +200,11 @@ up_failed(struct deploy *d, struct failure *f, enum outcome o, int attempt,
 	int last = attempt > d->attempts ? d->attempts : attempt;
 	cJSON *rec;
 
-	if (o == UP_INTERRUPTED || deploy_globals.got_signal) {
+	if (o == UP_INTERRUPTED || phx_signal) {
 		failure_free(f);
 		f->reason = phx_strdup("interrupted");
 		f->message = phx_asprintf("interrupted by signal %d during up",
-		    (int)deploy_globals.got_signal);
+		    (int)phx_signal);
 		phx_log(PHX_WARN, "%s; cleaning up", f->message);
 	}
 	rec = deployment_record(d, "failed", last);
@@ -226,7 +226,7 @@ up_failed(struct deploy *d, struct failure *f, enum outcome o, int attempt,
 	state_save(d);
 	failure_free(f);
 	if (o == UP_INTERRUPTED)
-		return exit_for_signal();
+		return phx_signal_status();
 	return o == UP_ENV ? PHX_EXIT_ENV : PHX_EXIT_FAIL;
 }
 
@@ -244,7 +244,7 @@ deploy_up(struct deploy *d)
 	if (!replace_earlier(d))
 		return PHX_EXIT_FAIL;
 	o = run_attempts(d, &f, &infos, &attempt);
-	if (deploy_globals.got_signal && o != UP_OK)
+	if (phx_signal && o != UP_OK)
 		o = UP_INTERRUPTED;   /* the signal came between attempts */
 	now_ts(ts);
 	set_str(d->state, "finished", ts);
@@ -299,7 +299,7 @@ cmd_up(struct deploy *d, const char *compose, const char *project)
 	start_state(d);
 	started = phx_phase_start("deploy");
 	pass_copy(first, nl);
-	catch_signals();
+	phx_signal_catch(NULL);
 	temp = place_run_file(d);
 	status = deploy_up(d);
 	if (temp)

@@ -1,8 +1,6 @@
-/* small helpers: argv building, cJSON setters, time, signals */
-#include <signal.h>
+/* small helpers: argv building, cJSON setters, time */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "deploy.h"
 
@@ -62,36 +60,4 @@ set_item(cJSON *obj, const char *key, cJSON *v)
 		cJSON_ReplaceItemInObjectCaseSensitive(obj, key, v);
 	else
 		cJSON_AddItemToObject(obj, key, v);
-}
-
-void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);   /* a signal cuts it short, as wanted */
-}
-
-static void
-on_signal(int sig)
-{
-	deploy_globals.got_signal = sig;
-}
-
-void
-catch_signals(void)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-}
-
-int
-exit_for_signal(void)
-{
-	return 128 + (int)deploy_globals.got_signal;
 }

@@ -113,7 +113,7 @@ reap_group(pid_t pgid)
 		if (p < 0)
 			break;   /* ECHILD: none of them is ours */
 		if (p == 0)
-			sleep_ms(10);
+			phx_sleep_ms(10);
 	}
 }
 
@@ -156,7 +156,7 @@ command_test(struct test_run *r)
 	run.cwd = opt_str(r->t, "cwd", NULL);
 	run.timeout_ms = left;
 	run.keep = KEEP_OUTPUT;
-	run.cancel = &functest.stop_signal;
+	run.cancel = &phx_signal;
 	if (!phx_run(&run))
 		cannot_run(r, "exec", "exec", "cannot run %s: %s", argv[0],
 		    strerror(run.exec_errno));
@@ -167,7 +167,7 @@ command_test(struct test_run *r)
 		if (run.cancelled)
 			cannot_run(r, "run", "interrupted", "%s killed with its process "
 			    "group: interrupted by signal %d", argv[0],
-			    (int)functest.stop_signal);
+			    (int)phx_signal);
 		else if (run.timed_out)
 			fail(r, "run", "timeout", "%s killed after %lld ms with its "
 			    "process group", argv[0], (long long)run.duration_ms);

@@ -10,7 +10,6 @@
 #define FUNCTEST_H
 
 #include <regex.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -46,7 +45,8 @@ struct test_run {            /* one test being run, and its outcome */
 	struct test *t;
 	CURL *curl;
 	int64_t started, deadline;
-	const char *status, *step, *reason;
+	enum phx_test status;    /* zero: passed, until something fails */
+	const char *step, *reason;
 	char message[1024];
 	long last_status;        /* of the last HTTP call */
 	long http_status;        /* of the call the failure is about */
@@ -69,8 +69,7 @@ struct functest {
 	size_t nsuites;
 	struct test *tests;
 	size_t ntests;
-	unsigned counts[4];      /* passed, failed, skipped, error */
-	volatile sig_atomic_t stop_signal;
+	unsigned counts[PHX_TEST_N];   /* by status */
 };
 
 extern struct functest functest;
@@ -89,10 +88,9 @@ void free_healths(void);
 /* run.c: running the tests */
 void run_all(const cJSON *cfg);
 int64_t left_ms(const struct test_run *r);
-void sleep_ms(int64_t ms);
 
 /* outcome.c: a test's outcome and record; the first failure is kept */
-void outcome(struct test_run *r, const char *status, const char *step,
+void outcome(struct test_run *r, enum phx_test status, const char *step,
     const char *reason, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 void fail(struct test_run *r, const char *step, const char *reason,

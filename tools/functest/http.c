@@ -32,7 +32,7 @@ interrupted(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
 	const struct test_run *r = arg;
 
 	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
-	return functest.stop_signal && !r->cleaning;
+	return phx_signal && !r->cleaning;
 }
 
 void
@@ -53,10 +53,10 @@ http_call(struct test_run *r, const char *method, const char *url,
 	phx_buf_free(&h->body);
 	memset(h, 0, sizeof *h);
 	r->last_status = 0;
-	if (functest.stop_signal && !r->cleaning) {
+	if (phx_signal && !r->cleaning) {
 		h->rc = CURLE_ABORTED_BY_CALLBACK;
 		snprintf(h->err, sizeof h->err, "interrupted by signal %d",
-		    (int)functest.stop_signal);
+		    (int)phx_signal);
 		return false;
 	}
 	if (left <= 0) {
@@ -103,7 +103,7 @@ expect_status(struct test_run *r, const char *step, const char *method,
 
 	if (h->rc == CURLE_ABORTED_BY_CALLBACK) {
 		cannot_run(r, step, "interrupted", "%s %s: interrupted by signal %d",
-		    method, url, (int)functest.stop_signal);
+		    method, url, (int)phx_signal);
 		return false;
 	}
 	if (h->rc != CURLE_OK) {

@@ -1,6 +1,5 @@
-/* phx-functest: options, signals, and the order of the phases */
+/* phx-functest: options and the order of the phases */
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
@@ -15,24 +14,6 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: %s [-hqVv] [-c file] [-s suite]...\n", phx_progname);
-}
-
-static void
-on_signal(int sig)
-{
-	functest.stop_signal = sig;
-}
-
-/* no SA_RESTART: a signal ends the sleeps and waits it interrupts */
-static void
-catch_signals(void)
-{
-	struct sigaction sa = { .sa_handler = on_signal };
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
 }
 
 static void
@@ -68,17 +49,16 @@ static int
 end_phase(int64_t started)
 {
 	const unsigned *counts = functest.counts;
-	int status = counts[1] || counts[3] ? PHX_EXIT_FAIL : PHX_EXIT_OK;
+	int status = counts[PHX_TEST_FAILED] || counts[PHX_TEST_ERROR] ?
+	    PHX_EXIT_FAIL : PHX_EXIT_OK;
 	cJSON *cnt;
 
-	if (functest.stop_signal)
-		status = 128 + functest.stop_signal;
+	if (phx_signal)
+		status = phx_signal_status();
 	cnt = cJSON_CreateObject();
-	cJSON_AddNumberToObject(cnt, "passed", counts[0]);
-	cJSON_AddNumberToObject(cnt, "failed", counts[1]);
-	cJSON_AddNumberToObject(cnt, "skipped", counts[2]);
-	cJSON_AddNumberToObject(cnt, "error", counts[3]);
-	phx_phase_end("functest", started, functest.stop_signal ? "error" :
+	for (int i = 0; i < PHX_TEST_N; i++)
+		cJSON_AddNumberToObject(cnt, phx_test_names[i], counts[i]);
+	phx_phase_end("functest", started, phx_signal ? "error" :
 	    status ? "failed" : "ok", cnt);
 	return status;
 }
@@ -115,7 +95,7 @@ main(int argc, char *argv[])
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	started = read_stream();
 	apply_health();
-	catch_signals();
+	phx_signal_catch(NULL);
 	run_all(cfg);
 	status = end_phase(started);
 	curl_global_cleanup();

@@ -182,7 +182,7 @@ n8n_webhook(struct test_run *r, struct n8n *n)
 		if (n->h.rc != CURLE_OK || n->h.status != 404 ||
 		    phx_now_ms() + POLL_MS >= until || left_ms(r) <= POLL_MS)
 			break;
-		sleep_ms(POLL_MS);
+		phx_sleep_ms(POLL_MS);
 	}
 	if (n->h.rc == CURLE_OK && n->h.status == 404) {
 		cJSON *resp = parse_json_body(&n->h);
@@ -249,7 +249,7 @@ n8n_executions(struct test_run *r, struct n8n *n)
 			break;
 		if (phx_now_ms() + POLL_MS >= until || left_ms(r) <= POLL_MS)
 			break;
-		sleep_ms(POLL_MS);
+		phx_sleep_ms(POLL_MS);
 	}
 	if (state == 0)
 		fail(r, "executions", "timeout", "no finished execution of workflow "
@@ -268,7 +268,7 @@ n8n_cleanup(struct test_run *r, struct n8n *n)
 	struct test_run quiet = *r;
 	struct test_run *c = passed(r) ? r : &quiet;
 
-	quiet.status = "passed";
+	quiet.status = PHX_TEST_PASSED;
 	c->cleaning = true;
 	if (c->deadline < phx_now_ms() + CLEANUP_MS)
 		c->deadline = phx_now_ms() + CLEANUP_MS;

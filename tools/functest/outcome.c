@@ -44,10 +44,10 @@ snippet(const struct phx_buf *b)
 }
 
 static void
-voutcome(struct test_run *r, const char *status, const char *step,
+voutcome(struct test_run *r, enum phx_test status, const char *step,
     const char *reason, const char *fmt, va_list ap)
 {
-	if (strcmp(r->status, "passed") != 0)
+	if (r->status != PHX_TEST_PASSED)
 		return;   /* the first failure is the one reported */
 	r->status = status;
 	r->step = step;
@@ -59,7 +59,7 @@ voutcome(struct test_run *r, const char *status, const char *step,
 }
 
 void
-outcome(struct test_run *r, const char *status, const char *step,
+outcome(struct test_run *r, enum phx_test status, const char *step,
     const char *reason, const char *fmt, ...)
 {
 	va_list ap;
@@ -76,7 +76,7 @@ fail(struct test_run *r, const char *step, const char *reason, const char *fmt, 
 	va_list ap;
 
 	va_start(ap, fmt);
-	voutcome(r, "failed", step, reason, fmt, ap);
+	voutcome(r, PHX_TEST_FAILED, step, reason, fmt, ap);
 	va_end(ap);
 }
 
@@ -88,25 +88,24 @@ cannot_run(struct test_run *r, const char *step, const char *reason,
 	va_list ap;
 
 	va_start(ap, fmt);
-	voutcome(r, "error", step, reason, fmt, ap);
+	voutcome(r, PHX_TEST_ERROR, step, reason, fmt, ap);
 	va_end(ap);
 }
 
 bool
 passed(const struct test_run *r)
 {
-	return strcmp(r->status, "passed") == 0;
+	return r->status == PHX_TEST_PASSED;
 }
 
 void
 emit_result(struct test_run *r)
 {
 	cJSON *rec = phx_record_new("test");
-	int idx;
 
 	cJSON_AddStringToObject(rec, "suite", r->t->suite->name);
 	cJSON_AddStringToObject(rec, "name", r->t->name);
-	cJSON_AddStringToObject(rec, "status", r->status);
+	phx_add_ref(rec, "status", phx_test_names[r->status]);
 	cJSON_AddNumberToObject(rec, "duration_ms",
 	    (double)(phx_now_ms() - r->started));
 	if (r->step)
@@ -126,16 +125,14 @@ emit_result(struct test_run *r)
 		cJSON_AddStringToObject(rec, "output", r->output);
 	if (r->errout)
 		cJSON_AddStringToObject(rec, "stderr", r->errout);
-	idx = passed(r) ? 0 : strcmp(r->status, "failed") == 0 ? 1 :
-	    strcmp(r->status, "skipped") == 0 ? 2 : 3;
 	pthread_mutex_lock(&emit_lock);
-	functest.counts[idx]++;
+	functest.counts[r->status]++;
 	phx_emit(rec);
 	pthread_mutex_unlock(&emit_lock);
 	if (passed(r))
 		phx_log(PHX_DEBUG, "%s/%s: passed", r->t->suite->name, r->t->name);
 	else
 		phx_log(PHX_INFO, "%s/%s: %s%s%s: %s", r->t->suite->name,
-		    r->t->name, r->status, r->step ? " at " : "",
+		    r->t->name, phx_test_names[r->status], r->step ? " at " : "",
 		    r->step ? r->step : "", r->message);
 }

@@ -4,7 +4,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
@@ -19,15 +18,6 @@ struct job {                 /* tests run in order by one thread */
 };
 
 static int64_t total_deadline;
-
-void
-sleep_ms(int64_t ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-
-	while (ms > 0 && nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 int64_t
 left_ms(const struct test_run *r)
@@ -48,20 +38,20 @@ test_timeout(const struct test *t)
 static void
 run_test(struct test *t, CURL *curl)
 {
-	struct test_run r = { .t = t, .curl = curl, .status = "passed" };
+	struct test_run r = { .t = t, .curl = curl };
 	struct suite *s = t->suite;
 
 	r.started = phx_now_ms();
 	r.deadline = r.started + test_timeout(t);
 	if (r.deadline > total_deadline)
 		r.deadline = total_deadline;
-	if (functest.stop_signal)
+	if (phx_signal)
 		cannot_run(&r, NULL, "interrupted", "not run: interrupted by signal %d",
-		    (int)functest.stop_signal);
+		    (int)phx_signal);
 	else if (s->skip_reason)
-		outcome(&r, "skipped", NULL, s->skip_reason, "%s", s->skip_message);
+		outcome(&r, PHX_TEST_SKIPPED, NULL, s->skip_reason, "%s", s->skip_message);
 	else if (t->conf && !phx_jbool(t->conf, "enabled", true))
-		outcome(&r, "skipped", NULL, "disabled", "disabled in the configuration");
+		outcome(&r, PHX_TEST_SKIPPED, NULL, "disabled", "disabled in the configuration");
 	else if (left_ms(&r) <= 0)
 		cannot_run(&r, NULL, "deadline", "not run: the total deadline (tests.timeout) passed");
 	else if (s->kind == K_N8N)

@@ -3,8 +3,6 @@
 #include <search.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "functest.h"
 
@@ -101,9 +99,9 @@ apply_health(void)
 			continue;
 		for (struct health *h = service_healths(s->service); h;
 		    h = h->next) {
-			if (strcmp(h->status, "healthy") == 0)
+			if (phx_healthy(h->status))
 				continue;
-			s->skip_reason = "unhealthy";
+			s->skip_reason = phx_health_names[PHX_UNHEALTHY];
 			s->upstream_reason = h->reason;
 			s->skip_message = phx_asprintf("%s was reported %s upstream "
 			    "(%s%s%s%s%s)", s->service, h->status,
@@ -115,40 +113,18 @@ apply_health(void)
 	}
 }
 
-static bool
-have_stream(void)
-{
-	struct stat st;
-
-	return fstat(STDIN_FILENO, &st) == 0 && !isatty(STDIN_FILENO);
-}
-
 static void
-handle_line(struct phx_input *in, enum phx_rd rd)
+see_line(const struct phx_input *in, enum phx_rd rd)
 {
 	if (rd == PHX_RD_RECORD && strcmp(in->type, "health") == 0)
 		remember_health(in->json);
-	phx_pass(in);
 }
 
 /* passes the stream on; returns the phase start time */
 int64_t
 read_stream(void)
 {
-	struct phx_reader *rd;
-	struct phx_input in;
-	enum phx_rd r;
-	int64_t started;
-
-	if (!have_stream())
-		return phx_phase_start("functest");
-	rd = phx_reader_new(STDIN_FILENO, "stdin", 0);
-	r = phx_reader_next(rd, &in);
-	started = phx_phase_start("functest");
-	for (; r != PHX_RD_EOF; r = phx_reader_next(rd, &in))
-		handle_line(&in, r);
-	phx_reader_free(rd);
-	return started;
+	return phx_stream_pass("functest", see_line);
 }
 
 static void

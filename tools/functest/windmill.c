@@ -118,7 +118,7 @@ windmill_async(struct test_run *r, struct windmill *w)
 			    id, w->path);
 			break;
 		}
-		sleep_ms(POLL_MS);
+		phx_sleep_ms(POLL_MS);
 	}
 	result = cJSON_GetObjectItemCaseSensitive(job, "result");
 	if (job && !phx_jbool(job, "success", false))

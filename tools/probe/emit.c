@@ -51,7 +51,7 @@ add_result(cJSON *o, struct check *c)
 {
 	phx_add_ref(o, "check", kind_name(c));
 	phx_add_ref(o, "target", c->target);
-	phx_add_ref(o, "status", c->healthy ? "healthy" : "unhealthy");
+	phx_add_ref(o, "status", phx_health_name(c->healthy));
 	phx_add_int(o, "attempts", c->attempts);
 	phx_add_int(o, "response_time_ms", c->response_ms);
 	if (c->status_code)
@@ -73,7 +73,7 @@ add_none(cJSON *rec)
 {
 	cJSON_AddStringToObject(rec, "check", "none");
 	cJSON_AddStringToObject(rec, "target", "");
-	cJSON_AddStringToObject(rec, "status", "unhealthy");
+	phx_add_ref(rec, "status", phx_health_name(false));
 	cJSON_AddNumberToObject(rec, "attempts", 0);
 	cJSON_AddNumberToObject(rec, "response_time_ms", 0);
 	cJSON_AddStringToObject(rec, "reason", "skipped");
@@ -106,7 +106,7 @@ add_summary(cJSON *rec, const struct service *s)
 		code = bad->status_code;
 	cJSON_AddStringToObject(rec, "check", phx_buf_str(&kinds));
 	cJSON_AddStringToObject(rec, "target", first->target);
-	cJSON_AddStringToObject(rec, "status", bad ? "unhealthy" : "healthy");
+	phx_add_ref(rec, "status", phx_health_name(!bad));
 	phx_add_int(rec, "attempts", attempts);
 	phx_add_int(rec, "response_time_ms", rt);
 	if (code)
@@ -162,5 +162,5 @@ service_emit(struct service *s)
 	else
 		probe.unhealthy++;
 	phx_log(healthy ? PHX_DEBUG : PHX_INFO, "%s: %s%s", s->name,
-	    healthy ? "healthy" : "unhealthy", again ? ", after being healthy" : "");
+	    phx_health_name(healthy), again ? ", after being healthy" : "");
 }

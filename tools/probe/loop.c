@@ -1,42 +1,13 @@
 /* phx-probe's event loop: curl's multi handle polls its own sockets and
  * ours (stdin, the signal pipe, postgres and healthcheck attempts). */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "probe.h"
 
 #define REAP_MS 10
-
-static int sigpipe[2] = { -1, -1 };
-
-static void
-on_signal(int sig)
-{
-	int saved = errno;
-
-	probe.signo = sig;
-	if (write(sigpipe[1], "", 1) < 0)
-		errno = saved;
-	errno = saved;
-}
-
-void
-setup_signals(void)
-{
-	struct sigaction sa = { 0 };
-
-	if (pipe2(sigpipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		phx_edie(PHX_EXIT_ENV, "pipe");
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-}
 
 static int
 loop_timeout(int64_t now)
@@ -69,7 +40,7 @@ build_fds(struct curl_waitfd **fds, struct check ***owners, size_t *cap)
 		*owners = phx_calloc(*cap, sizeof **owners);
 	}
 	n = 0;
-	(*fds)[n++] = (struct curl_waitfd){ sigpipe[0], CURL_WAIT_POLLIN, 0 };
+	(*fds)[n++] = (struct curl_waitfd){ phx_signal_fd(), CURL_WAIT_POLLIN, 0 };
 	if (probe.in)
 		(*fds)[n++] = (struct curl_waitfd){ phx_reader_fd(probe.in),
 		    CURL_WAIT_POLLIN, 0 };
@@ -91,7 +62,7 @@ handle_fds(struct curl_waitfd *fds, struct check **owners, size_t n)
 {
 	char drain[64];
 
-	if (fds[0].revents && read(sigpipe[0], drain, sizeof drain) < 0)
+	if (fds[0].revents && read(phx_signal_fd(), drain, sizeof drain) < 0)
 		errno = 0;
 	for (size_t i = 1; i < n; i++) {
 		struct check *c = owners[i];
@@ -109,20 +80,13 @@ handle_fds(struct curl_waitfd *fds, struct check **owners, size_t n)
 }
 
 void
-signals_close(void)
-{
-	close(sigpipe[0]);
-	close(sigpipe[1]);
-}
-
-void
 run_loop(void)
 {
 	struct curl_waitfd *fds = NULL;
 	struct check **owners = NULL;
 	size_t cap = 0;
 
-	while (!probe.signo) {
+	while (!phx_signal) {
 		int still;
 		int64_t now;
 		size_t n;

@@ -68,7 +68,6 @@ finish(int status)
 	curl_global_cleanup();
 	cJSON_Delete((cJSON *)probe.cfg);
 	phx_secrets_clear();
-	signals_close();
 	phx_exit(status);
 }
 
@@ -136,7 +135,8 @@ setup(struct args *a)
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    !(probe.multi = curl_multi_init()))
 		phx_die(PHX_EXIT_ENV, "cannot initialise libcurl");
-	setup_signals();
+	phx_signal_fd();
+	phx_signal_catch(NULL);
 	probe.deadline_ms = deadline;
 }
 
@@ -150,10 +150,9 @@ add_services(struct args *a, int ntargets, char *targets[])
 	for (int i = 0; i < ntargets; i++)
 		add_target(targets[i]);
 	adhoc = ntargets > 0 || a->services || a->all;
-	if (!a->no_input && !isatty(STDIN_FILENO)) {
-		probe.in = phx_reader_new(STDIN_FILENO, "stdin", 0);
+	if (!a->no_input && (probe.in = phx_stream_open()))
 		phx_reader_nonblock(probe.in);
-	} else if (!adhoc)
+	else if (!adhoc)
 		a->all = true;
 	if (a->services || a->all)
 		add_config_services(a->services, a->all);
@@ -167,14 +166,14 @@ phase_end(void)
 	cJSON *cnt;
 	int status;
 
-	if (probe.signo) {
+	if (phx_signal) {
 		phx_phase_end("probe", t0, "error", NULL);
-		phx_log(PHX_ERROR, "interrupted by signal %d", (int)probe.signo);
-		return 128 + probe.signo;
+		phx_log(PHX_ERROR, "interrupted by signal %d", (int)phx_signal);
+		return phx_signal_status();
 	}
 	cnt = cJSON_CreateObject();
-	cJSON_AddNumberToObject(cnt, "healthy", probe.healthy);
-	cJSON_AddNumberToObject(cnt, "unhealthy", probe.unhealthy);
+	cJSON_AddNumberToObject(cnt, phx_health_name(true), probe.healthy);
+	cJSON_AddNumberToObject(cnt, phx_health_name(false), probe.unhealthy);
 	status = probe.input_errors ? PHX_EXIT_USAGE :
 	    probe.unhealthy ? PHX_EXIT_FAIL : PHX_EXIT_OK;
 	phx_phase_end("probe", t0, status == PHX_EXIT_OK ? "ok" :
@@ -197,7 +196,7 @@ main(int argc, char *argv[])
 	for (size_t i = 0; i < probe.nsvcs; i++)
 		service_start(probe.svcs[i]);
 	run_loop();
-	if (probe.signo)
+	if (phx_signal)
 		abort_all();
 	finish(phase_end());
 }

@@ -134,7 +134,6 @@ struct probe_state {
 	struct phx_reader *in;
 	int healthy, unhealthy, input_errors;
 	bool confirmed;         /* the confirm pass has begun */
-	volatile sig_atomic_t signo;
 };
 extern struct probe_state probe;
 
@@ -217,8 +216,6 @@ void add_target(const char *arg);
 void add_config_services(const char *list, bool all);
 
 /* loop.c */
-void setup_signals(void);
-void signals_close(void);
 void run_loop(void);
 void abort_all(void);
 

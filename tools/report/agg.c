@@ -4,7 +4,12 @@
 
 #include "report.h"
 
-const char *const svc_state_names[3] = { "unknown", "healthy", "unhealthy" };
+const char *
+svc_state_name(int state)
+{
+	return state == SVC_UNKNOWN ? "unknown" :
+	    phx_health_name(state == SVC_HEALTHY);
+}
 
 /* keeps s in a list of at most MAX_ERRORS, once; past that counts it in
  * *more (when given) */
@@ -33,7 +38,7 @@ service_states(const struct agg *agg)
 
 	for (size_t i = 0; i < agg->nchecks; i++) {
 		const struct check *c = &agg->checks[i];
-		if (strcmp(c->status, "healthy") != 0)
+		if (!phx_healthy(c->status))
 			st[c->svc] = SVC_UNHEALTHY;
 		else if (st[c->svc] == SVC_UNKNOWN)
 			st[c->svc] = SVC_HEALTHY;

@@ -69,7 +69,7 @@ services_write(struct out *o, const struct agg *agg)
 	for (size_t i = 0; i < agg->nservices; i++) {
 		const struct service *s = &agg->services[i];
 		cJSON *v = cJSON_CreateObject(), *checks;
-		cJSON_AddStringToObject(v, "status", svc_state_names[st[i]]);
+		cJSON_AddStringToObject(v, "status", svc_state_name(st[i]));
 		if (prim[i]) {
 			add_num(v, "response_time_ms", prim[i]->response_ms);
 			cJSON_AddStringToObject(v, "health_check_url",

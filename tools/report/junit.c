@@ -146,7 +146,7 @@ junit_checks(const struct agg *agg, struct suite *s)
 {
 	for (size_t i = 0; i < agg->nchecks; i++) {
 		const struct check *c = &agg->checks[i];
-		bool ok = strcmp(c->status, "healthy") == 0;
+		bool ok = phx_healthy(c->status);
 		char *cls = phx_asprintf("probe.%s",
 		    agg->services[c->svc].name);
 		char *name = phx_asprintf("%s %s", c->kind, c->target);
@@ -170,9 +170,10 @@ junit_tests(const struct agg *agg, struct suite *s)
 {
 	for (size_t i = 0; i < agg->ntests; i++) {
 		const struct test *t = &agg->tests[i];
-		const char *outcome = strcmp(t->status, "passed") == 0 ? NULL :
-		    strcmp(t->status, "skipped") == 0 ? "skipped" :
-		    strcmp(t->status, "error") == 0 ? "error" : "failure";
+		enum phx_test st = phx_test_parse(t->status);
+		const char *outcome = st == PHX_TEST_PASSED ? NULL :
+		    st == PHX_TEST_SKIPPED ? "skipped" :
+		    st == PHX_TEST_ERROR ? "error" : "failure";
 		char *cls = phx_asprintf("functest.%s", or(t->suite, "tests"));
 		char *msg = phx_asprintf("%s%s%s%s", t->step ? "step " : "",
 		    t->step ? t->step : "", t->step ? ": " : "",

@@ -72,7 +72,7 @@ progress_draw(struct progress *p, const struct agg *agg, bool force)
 	}
 	free(st);
 	for (size_t i = 0; i < agg->ntests; i++) {
-		passed += strcmp(agg->tests[i].status, "passed") == 0;
+		passed += phx_test_parse(agg->tests[i].status) == PHX_TEST_PASSED;
 		failed += test_failed(&agg->tests[i]);
 	}
 	for (size_t i = 0; i < agg->nfindings; i++)
@@ -105,12 +105,11 @@ progress_note(struct progress *p, const struct agg *agg, const cJSON *rec,
 	if (strcmp(type, "phase") == 0 && same_str(phx_jstr(rec, "event"), "end"))
 		line = phx_asprintf("%s ended %s in %.1f s", or(phx_jstr(rec,
 		    "phase"), "?"), status, phx_jnum(rec, "duration_ms", 0) / 1000);
-	else if (strcmp(type, "health") == 0 && strcmp(status, "healthy") != 0)
+	else if (strcmp(type, "health") == 0 && !phx_healthy(status))
 		line = phx_asprintf("%s %s: %s", or(phx_jstr(rec, "service"), "?"),
 		    status, or(phx_jstr(rec, "message"), or(phx_jstr(rec,
 		    "reason"), "")));
-	else if (strcmp(type, "test") == 0 && (strcmp(status, "failed") == 0 ||
-	    strcmp(status, "error") == 0))
+	else if (strcmp(type, "test") == 0 && phx_test_failed(status))
 		line = phx_asprintf("test %s %s: %s", or(phx_jstr(rec, "name"),
 		    "?"), status, or(phx_jstr(rec, "message"), ""));
 	if (!line)

@@ -103,7 +103,7 @@ prom_services(struct out *o, const struct agg *agg)
 		prom_label(b, "service", agg->services[c->svc].name, true);
 		prom_label(b, "check", c->kind, false);
 		prom_label(b, "target", c->target, false);
-		prom_value(o, strcmp(c->status, "healthy") == 0);
+		prom_value(o, phx_healthy(c->status));
 	}
 	free(st);
 	free(prim);
@@ -113,21 +113,20 @@ static void
 prom_tests(struct out *o, const struct agg *agg)
 {
 	struct phx_buf *b = &o->b;
-	static const char *states[] = { "passed", "failed", "skipped", "error" };
-	unsigned long n[4] = { 0 };
+	unsigned long n[PHX_TEST_N + 1] = { 0 };   /* the last: unknown */
 
 	prom_head(b, "phx_functional_test_passed", "1 when the functional "
 	    "test passed, 0 when it failed or could not run.");
 	for (size_t i = 0; i < agg->ntests; i++) {
 		const struct test *t = &agg->tests[i];
-		for (int k = 0; k < 4; k++)
-			n[k] += strcmp(t->status, states[k]) == 0;
-		if (strcmp(t->status, "skipped") == 0)
+		enum phx_test st = phx_test_parse(t->status);
+		n[st]++;
+		if (st == PHX_TEST_SKIPPED)
 			continue;
 		phx_buf_addstr(b, "phx_functional_test_passed");
 		prom_label(b, "suite", t->suite, true);
 		prom_label(b, "test", t->name, false);
-		prom_value(o, strcmp(t->status, "passed") == 0);
+		prom_value(o, st == PHX_TEST_PASSED);
 	}
 	prom_head(b, "phx_functional_test_duration_seconds", "How long the "
 	    "functional test took.");
@@ -139,9 +138,9 @@ prom_tests(struct out *o, const struct agg *agg)
 		prom_value(o, t->duration_ms / 1000.0);
 	}
 	prom_head(b, "phx_functional_tests", "Functional tests by status.");
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < PHX_TEST_N; k++) {
 		phx_buf_addstr(b, "phx_functional_tests");
-		prom_label(b, "status", states[k], true);
+		prom_label(b, "status", phx_test_names[k], true);
 		prom_value(o, (double)n[k]);
 	}
 }

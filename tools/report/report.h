@@ -186,7 +186,7 @@ const struct check **primary_checks(const struct agg *agg);
 bool is_running(const struct container *c);
 char *test_key(const struct test *t);
 double duration_seconds(const struct agg *agg);
-extern const char *const svc_state_names[3];
+const char *svc_state_name(int state);   /* SVC_* */
 
 /* verdict.c */
 bool test_failed(const struct test *t);

@@ -4,7 +4,6 @@
  * followed), which is then renamed under the id.  The state directory is
  * ours alone (phx_state_prepare), so nothing can be swapped in between. */
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -15,13 +14,11 @@ static char stream_name[4096];      /* STATE/.stream.PID, removed on a signal */
 static struct phx_wfile *stream;    /* the one store_open hands out */
 
 static void
-on_signal(int sig)
+remove_stream(void)
 {
 	phx_wfile_unlink_all();
 	if (stream_name[0])
 		unlink(stream_name);
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 FILE *
@@ -30,9 +27,7 @@ store_open(void)
 	phx_mkdirs(phx_state_dir());
 	snprintf(stream_name, sizeof stream_name, "%s/.stream.%ld",
 	    phx_state_dir(), (long)getpid());
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	phx_signal_catch(remove_stream);
 	if (!(stream = phx_wfile_open(stream_name, 0600)))
 		phx_edie(PHX_EXIT_ENV, "%s", stream_name);
 	return phx_wfile_fp(stream);

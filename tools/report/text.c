@@ -146,7 +146,7 @@ text_services(struct out *o, const struct agg *agg, const struct result *r,
 	for (size_t i = 0; i < agg->nservices; i++) {
 		const struct check *c = prim[i];
 		seg(b, "service  %-*s  ", w, agg->services[i].name);
-		status_word(b, sty, svc_state_names[st[i]], 10);
+		status_word(b, sty, svc_state_name(st[i]), 10);
 		if (c && c->response_ms >= 0 && st[i] == SVC_HEALTHY)
 			phx_buf_printf(b, "%6.0f ms  ", c->response_ms);
 		else
@@ -155,7 +155,7 @@ text_services(struct out *o, const struct agg *agg, const struct result *r,
 		/* the first failing check says why */
 		for (size_t k = 0; k < agg->nchecks; k++) {
 			const struct check *f = &agg->checks[k];
-			if (f->svc == i && strcmp(f->status, "healthy") != 0) {
+			if (f->svc == i && !phx_healthy(f->status)) {
 				seg(b, "  %s %s: %s%s", f->kind,
 				    or(f->reason, "?"), or(f->message, ""),
 				    r->has_root ? UPSTREAM : "");
@@ -184,7 +184,7 @@ text_tests(struct out *o, const struct agg *agg, const struct result *r,
 		/* skipped for the root cause: a pointer, not its words again */
 		if (r->has_root && same_str(t->reason, "upstream"))
 			phx_buf_printf(b, " %s", UPSTREAM);
-		else if (strcmp(t->status, "passed") != 0) {
+		else if (phx_test_parse(t->status) != PHX_TEST_PASSED) {
 			if (t->step)
 				seg(b, "  step %s", t->step);
 			if (t->reason || t->message)
@@ -229,7 +229,7 @@ text_totals(const struct agg *agg, struct phx_buf *b)
 	for (size_t i = 0; i < agg->nservices; i++)
 		healthy += st[i] == SVC_HEALTHY;
 	for (size_t i = 0; i < agg->ntests; i++)
-		passed += strcmp(agg->tests[i].status, "passed") == 0;
+		passed += phx_test_parse(agg->tests[i].status) == PHX_TEST_PASSED;
 	for (size_t i = 0; i < agg->ncontainers; i++)
 		running += is_running(&agg->containers[i]);
 	for (size_t i = 0; i < agg->nfindings; i++)

@@ -12,8 +12,7 @@ const int verdict_exit[3] = { PHX_EXIT_OK, PHX_EXIT_FAIL, PHX_EXIT_USAGE };
 bool
 test_failed(const struct test *t)
 {
-	return (strcmp(t->status, "failed") == 0 ||
-	    strcmp(t->status, "error") == 0) && !same_str(t->reason, "upstream");
+	return phx_test_failed(t->status) && !same_str(t->reason, "upstream");
 }
 
 bool
@@ -172,7 +171,7 @@ judge_proof(const struct agg *agg, struct result *r)
 	if (r->allow_empty || agg->st.records == 0)
 		return;
 	for (size_t i = 0; i < agg->ntests; i++)
-		checked += strcmp(agg->tests[i].status, "skipped") != 0 &&
+		checked += phx_test_parse(agg->tests[i].status) != PHX_TEST_SKIPPED &&
 		    !same_str(agg->tests[i].reason, "upstream");
 	if ((deployed || find_phase(agg, "probe")) && agg->nchecks == 0)
 		add_effect(r, "no services were checked%s", deployed &&
@@ -272,7 +271,7 @@ judge_checks(const struct agg *agg, struct result *r)
 		judge_container(&agg->containers[i], r);
 	for (size_t i = 0; i < agg->nchecks; i++) {
 		const struct check *c = &agg->checks[i];
-		if (strcmp(c->status, "healthy") == 0)
+		if (phx_healthy(c->status))
 			continue;
 		add_effect(r, "service %s: %s check %s %s: %s: %s",
 		    agg->services[c->svc].name, c->kind, c->target, c->status,

@@ -59,13 +59,10 @@ note_record(const struct phx_input *in)
 }
 
 static void
-read_stream(struct phx_reader *rd, struct phx_input *in, enum phx_rd kind)
+see_line(const struct phx_input *in, enum phx_rd kind)
 {
-	for (; kind != PHX_RD_EOF; kind = phx_reader_next(rd, in)) {
-		phx_pass(in);
-		if (kind == PHX_RD_RECORD)
-			note_record(in);
-	}
+	if (kind == PHX_RD_RECORD)
+		note_record(in);
 }
 
 static void
@@ -215,9 +212,6 @@ int
 main(int argc, char *argv[])
 {
 	struct cli cli = { 0 };
-	struct phx_reader *rd = NULL;
-	struct phx_input in;
-	enum phx_rd kind = PHX_RD_EOF;
 	int64_t started;
 	int status;
 
@@ -227,13 +221,7 @@ main(int argc, char *argv[])
 	for (int i = optind; i < argc; i++)
 		add_target(argv[i], NULL, true);
 
-	if (!isatty(STDIN_FILENO)) {
-		rd = phx_reader_new(STDIN_FILENO, "stdin", 0);
-		kind = phx_reader_next(rd, &in);
-	}
-	started = phx_phase_start("secscan");
-	if (rd)
-		read_stream(rd, &in, kind);
+	started = phx_stream_pass("secscan", see_line);
 	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
 		scan();
 	else
@@ -245,7 +233,6 @@ main(int argc, char *argv[])
 	if (secscan.sarif && !write_sarif(!phx_podman_missing() && !secscan.errors))
 		secscan.errors++;
 	status = finish(started);
-	phx_reader_free(rd);
 	cleanup();
 	phx_exit(status);
 }
