@@ -35,6 +35,14 @@ void phx_version(void) __attribute__((noreturn));
 enum phx_level { PHX_DEBUG, PHX_INFO, PHX_WARN, PHX_ERROR };
 
 void phx_log_quieter(void);         /* -q */
+/* --log-format: "text" (the default) or "json"; false for another name.
+ * Every tool's option table has PHX_LOG_FORMAT_OPTION and calls
+ * phx_log_format_arg(optarg) for PHX_OPT_LOG_FORMAT (dies on a bad name). */
+bool phx_log_format(const char *name);
+void phx_log_format_arg(const char *arg);
+#define PHX_OPT_LOG_FORMAT 0x1000
+#define PHX_LOG_FORMAT_OPTION \
+	{ "log-format", required_argument, NULL, PHX_OPT_LOG_FORMAT }
 void phx_log_louder(void);          /* -v */
 bool phx_log_enabled(enum phx_level level);
 void phx_log(enum phx_level level, const char *fmt, ...)

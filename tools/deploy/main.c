@@ -40,6 +40,7 @@ parse_options(int argc, char *argv[], struct options *o)
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
+		PHX_LOG_FORMAT_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	const char **files = phx_calloc((size_t)argc + 1, sizeof *files);
@@ -57,6 +58,7 @@ parse_options(int argc, char *argv[], struct options *o)
 		case 'p': o->project = optarg; break;
 		case 'q': phx_log_quieter(); break;
 		case 'v': phx_log_louder(); break;
+		case PHX_OPT_LOG_FORMAT: phx_log_format_arg(optarg); break;
 		case 'V': free(files); phx_version();
 		default: usage(stderr); free(files); phx_exit(PHX_EXIT_USAGE);
 		}

@@ -46,6 +46,7 @@ parse_options(int argc, char *argv[], struct phx_config_opts *copts,
 		{ "test-suite", required_argument, NULL, 's' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
+		PHX_LOG_FORMAT_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -70,6 +71,7 @@ parse_options(int argc, char *argv[], struct phx_config_opts *copts,
 		case 'v':
 			phx_log_louder();
 			break;
+		case PHX_OPT_LOG_FORMAT: phx_log_format_arg(optarg); break;
 		case 'V':
 			phx_version();
 		default:

@@ -3,6 +3,7 @@
  * service as soon as its verdict is known; every input line passes on.
  * This file: the command line, the configuration, the run's end. */
 #include <getopt.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -105,6 +106,7 @@ parse_options(int argc, char *argv[], struct args *a)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "wait", no_argument, NULL, 'w' },
+		PHX_LOG_FORMAT_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -133,6 +135,7 @@ parse_options(int argc, char *argv[], struct args *a)
 			probe.opt.timeout = duration_arg(optarg, "--timeout");
 			break;
 		case 'v': phx_log_louder(); break;
+		case PHX_OPT_LOG_FORMAT: phx_log_format_arg(optarg); break;
 		case 'V': phx_version(); break;
 		case 'w': probe.wait = true; break;
 		default: usage(stderr, PHX_EXIT_USAGE);
@@ -172,12 +175,18 @@ setup(struct args *a)
 static void
 add_services(struct args *a, int ntargets, char *targets[])
 {
-	bool adhoc;
+	bool adhoc, dash = false;
 
+	/* like cat and grep: operands, not stdin, unless one is "-" */
 	for (int i = 0; i < ntargets; i++)
-		add_target(targets[i]);
+		if (strcmp(targets[i], "-") == 0)
+			dash = true;
+		else
+			add_target(targets[i]);
+	if (ntargets > 0 && !dash)
+		a->no_input = true;
 	adhoc = ntargets > 0 || a->services || a->all;
-	if (!a->no_input && !isatty(STDIN_FILENO)) {
+	if (dash || (!a->no_input && !isatty(STDIN_FILENO))) {
 		probe.in = phx_reader_new(STDIN_FILENO, "stdin", 0);
 		phx_reader_nonblock(probe.in);
 	} else if (!adhoc)

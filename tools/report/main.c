@@ -65,6 +65,7 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		{ "allow-empty", no_argument, NULL, O_ALLOW_EMPTY },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "verbose", no_argument, NULL, 'v' },
+		PHX_LOG_FORMAT_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -73,6 +74,7 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 	    NULL)) != -1) {
 		switch (c) {
 		case 'h': usage(stdout); phx_exit(PHX_EXIT_OK);
+		case PHX_OPT_LOG_FORMAT: phx_log_format_arg(optarg); break;
 		case 'V': phx_version();
 		case 'c':
 			co->files = phx_reallocarray(co->files, co->nfiles + 1,
@@ -96,8 +98,12 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		usage(stderr);
 		phx_exit(PHX_EXIT_USAGE);
 	}
-	if (argc - optind == 1 && strcmp(argv[optind], "-") != 0)
+	/* a saved stream is read, not stored again: only a stage in a
+	 * pipeline (standard input) leaves a run in the state directory */
+	if (argc - optind == 1 && strcmp(argv[optind], "-") != 0) {
 		o->input = argv[optind];
+		o->store = false;
+	}
 }
 
 /* the stream to read: a file, a stored run, or standard input */
@@ -123,6 +129,15 @@ open_input(const struct opts *o, char **name)
 	if ((fd = open(*name, O_RDONLY | O_CLOEXEC)) < 0)
 		phx_edie(PHX_EXIT_USAGE, "%s", *name);
 	return fd;
+}
+
+/* a pipe or socket: a run in progress, not a stored stream */
+static bool
+live_input(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !isatty(fd);
 }
 
 /* the JSON report (state directory, -o, -f json), JUnit, metrics */
@@ -197,6 +212,7 @@ read_stream(const struct opts *o, struct agg *agg)
 	if (o->store && !o->id)
 		store = store_open();
 	pg.on = isatty(STDERR_FILENO) && phx_log_enabled(PHX_INFO);
+	pg.lines = !pg.on && phx_log_enabled(PHX_INFO) && live_input(fd);
 	pg.t0 = phx_now_ms();
 	rd = phx_reader_new(fd, name, MAX_LINE);
 	if (pg.on)

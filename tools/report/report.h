@@ -153,9 +153,10 @@ struct out {
 	int failed[3];                /* errno of a failed write, else 0 */
 };
 
-/* the live progress line on a terminal */
+/* the live progress line on a terminal (on); elsewhere, while a
+ * pipeline runs, a line per stage event (lines) */
 struct progress {
-	bool on;
+	bool on, lines;
 	int64_t t0, drawn;
 };
 

@@ -125,6 +125,7 @@ parse_options(int argc, char *argv[], struct cli *cli)
 		{ "fail-on", required_argument, NULL, 'F' },
 		{ "sarif", required_argument, NULL, 'S' },
 		{ "scanner", required_argument, NULL, 'X' },
+		PHX_LOG_FORMAT_OPTION,
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch;
@@ -133,6 +134,7 @@ parse_options(int argc, char *argv[], struct cli *cli)
 	while ((ch = getopt_long(argc, argv, "hVqvc:f:p:t:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h': usage(stdout); exit(PHX_EXIT_OK);
+		case PHX_OPT_LOG_FORMAT: phx_log_format_arg(optarg); break;
 		case 'V': phx_version();
 		case 'q': phx_log_quieter(); break;
 		case 'v': phx_log_louder(); break;
@@ -229,14 +231,19 @@ main(int argc, char *argv[])
 	enum phx_rd kind = PHX_RD_EOF;
 	int64_t started;
 	int status;
+	bool dash = false;
 
 	phx_init(argv[0]);
 	parse_options(argc, argv, &cli);
 	configure(&cli);
+	/* like cat and grep: operands, not stdin, unless one is "-" */
 	for (int i = optind; i < argc; i++)
-		add_target(argv[i], NULL, true);
+		if (strcmp(argv[i], "-") == 0)
+			dash = true;
+		else
+			add_target(argv[i], NULL, true);
 
-	if (!isatty(STDIN_FILENO)) {
+	if (dash || (optind == argc && !isatty(STDIN_FILENO))) {
 		rd = phx_reader_new(STDIN_FILENO, "stdin", 0);
 		kind = phx_reader_next(rd, &in);
 	}
