@@ -46,7 +46,7 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	podman podman-compose runc mmdebstrap busybox-static uidmap \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
-	shellcheck hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
+	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
 
 all: $(TOOLS) $(UNIT) $(REPLAY)
 
@@ -141,10 +141,10 @@ lint:
 	shellcheck -s sh pipelines/validate infra/podman/images/build
 
 # test-only tools from npm, under the tree: SARIF validation
-# (tests/secscan-sarif.t); npm comes with Debian's npm or NodeSource's nodejs
+# (tests/secscan-sarif.t), the workflow's (tests/report-ci.t); npm comes with Debian's npm or NodeSource's nodejs
 NPMDIR  = .deps/node
 NPMDEPS = @microsoft/sarif-multitool@5.7.0 ajv@8.20.0 ajv-draft-04@1.0.0 \
-	ajv-formats@3.0.1
+	ajv-formats@3.0.1 @action-validator/cli@0.6.0 @action-validator/core@0.6.0
 
 deps:
 	@missing=$$({ for p in $(DEBS); do \

@@ -314,6 +314,8 @@ bool phx_curl_not_after(const struct curl_certinfo *ci, time_t *not_after);
 cJSON *phx_compose_parse(const char *name, const char *data, size_t len,
     const char *dir, char **err);
 cJSON *phx_compose_load(const char *path, char **err);
+/* {"service": line of its key, ...}; {} when data is no compose file */
+cJSON *phx_compose_lines(const char *data, size_t len);
 /* registers the secrets of the compose project at path (values under
  * secret-looking names in its .env, env_files and environment:), as
  * loading it does; quietly: a file absent or in error gives what it can */

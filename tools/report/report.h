@@ -217,6 +217,13 @@ void junit_write(struct out *o, const struct agg *agg, const struct result *r);
 void prometheus_write(struct out *o, const struct agg *agg,
     const struct result *r);
 
+/* tap.c, markdown.c */
+void tap_write(struct out *o, const struct agg *agg, const struct result *r);
+void markdown_write(struct out *o, const struct agg *agg,
+    const struct result *r);
+void annotations_write(struct out *o, const struct agg *agg,
+    const struct result *r);
+
 /* progress.c */
 void progress_clear(struct progress *p);
 void progress_draw(struct progress *p, const struct agg *agg, bool force);
