@@ -15,7 +15,7 @@ for t in deploy probe functest secscan report; do
 	    "phx-$t: a usage error is a line for people, not JSON"
 done
 phx-report -f yaml </dev/null >/dev/null 2>"$T_TMP/err"
-is "$(head -n 1 "$T_TMP/err")" 'phx-report: error: unknown format "yaml" (text, json, junit, prometheus, ndjson)' \
+is "$(head -n 1 "$T_TMP/err")" 'phx-report: error: unknown format "yaml" (text, json, junit, prometheus, ndjson, tap, markdown)' \
     "an error reads 'phx-report: error: ...'"
 phx-report --log-format json -f yaml </dev/null >/dev/null 2>"$T_TMP/err"
 is "$(head -n 1 "$T_TMP/err" | jq -r '.component + " " + .level')" \
