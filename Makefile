@@ -54,6 +54,15 @@ $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# the tools look for their configs under DATADIR: a build made for one
+# PREFIX is rebuilt when installed under another (the stamp holds it)
+CONFSTAMP = $(BUILD)/lib/confdir.stamp
+$(CONFSTAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(DATADIR)" ] || echo "$(DATADIR)" >$@
+$(BUILD)/lib/config.o: $(CONFSTAMP)
+FORCE:
+
 $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
 	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
@@ -177,10 +186,15 @@ bench: all images
 	@set -e; for b in tests/bench/*.sh; do \
 	    echo "== $$b"; PHX_BIN=$(CURDIR)/$(BUILD)/tools bash $$b; done
 
+# share/phx: the configs (their compose_file pointed at the stack
+# installed beside them), the bundled compose stack, Podman's
+# containers.conf and the monitoring files
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-	    $(DESTDIR)$(DATADIR)/configs/deployment-validation
+	    $(DESTDIR)$(DATADIR)/configs/deployment-validation \
+	    $(DESTDIR)$(DATADIR)/configs/podman \
+	    $(DESTDIR)$(DATADIR)/configs/monitoring
 	# phx-validate runs the tools beside it: all in one bindir, for anyone
 	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
 	install -m 755 pipelines/validate $(DESTDIR)$(BINDIR)/phx-validate
@@ -188,6 +202,15 @@ install: all
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 644 configs/deployment-validation/*.yaml \
 	    $(DESTDIR)$(DATADIR)/configs/deployment-validation/
+	sed 's|^\( *compose_file: *\)infra/podman/|\1$(DATADIR)/infra/podman/|' \
+	    configs/deployment-validation/services.yaml \
+	    >$(DESTDIR)$(DATADIR)/configs/deployment-validation/services.yaml
+	install -m 644 configs/podman/containers.conf \
+	    $(DESTDIR)$(DATADIR)/configs/podman/
+	install -m 644 configs/monitoring/* $(DESTDIR)$(DATADIR)/configs/monitoring/
+	cd infra/podman && find compose.yaml sql standins www -type f | \
+	    while read -r f; do install -D -m 644 "$$f" \
+	        "$(DESTDIR)$(DATADIR)/infra/podman/$$f" || exit; done
 
 uninstall:
 	for t in $(TOOLNAMES:%=phx-%) phx-validate; do \
@@ -201,4 +224,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: all fuzz fuzzers check check-unit check-asan lint deps images demo bench install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan lint deps images demo bench install uninstall clean
