@@ -220,7 +220,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f lib/*.[od] tools/*.[od] tools/*/*.[od] $(LIBA) $(TOOLS) $(UNIT) $(UNIT).d
+	rm -f lib/*.[od] lib/confdir.stamp tools/*.[od] tools/*/*.[od] $(LIBA) $(TOOLS) $(UNIT) $(UNIT).d
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
