@@ -46,13 +46,22 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	podman podman-compose runc mmdebstrap busybox-static uidmap \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
-	shellcheck hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
+	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
 
 all: $(TOOLS) $(UNIT) $(REPLAY)
 
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(CC) $(PHX_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# the tools look for their configs under DATADIR: a build made for one
+# PREFIX is rebuilt when installed under another (the stamp holds it)
+CONFSTAMP = $(BUILD)/lib/confdir.stamp
+$(CONFSTAMP): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(DATADIR)" ] || echo "$(DATADIR)" >$@
+$(BUILD)/lib/config.o: $(CONFSTAMP)
+FORCE:
 
 $(BUILD)/tools/%.o: tools/%.c
 	@mkdir -p $(@D)
@@ -147,10 +156,10 @@ lint:
 	shellcheck -s sh pipelines/validate infra/podman/images/build
 
 # test-only tools from npm, under the tree: SARIF validation
-# (tests/secscan-sarif.t); npm comes with Debian's npm or NodeSource's nodejs
+# (tests/secscan-sarif.t), the workflow's (tests/report-ci.t); npm comes with Debian's npm or NodeSource's nodejs
 NPMDIR  = .deps/node
 NPMDEPS = @microsoft/sarif-multitool@5.7.0 ajv@8.20.0 ajv-draft-04@1.0.0 \
-	ajv-formats@3.0.1
+	ajv-formats@3.0.1 @action-validator/cli@0.6.0 @action-validator/core@0.6.0
 
 deps:
 	@missing=$$({ for p in $(DEBS); do \
@@ -183,10 +192,15 @@ bench: all images
 	@set -e; for b in tests/bench/*.sh; do \
 	    echo "== $$b"; PHX_BIN=$(CURDIR)/$(BUILD)/tools bash $$b; done
 
+# share/phx: the configs (their compose_file pointed at the stack
+# installed beside them), the bundled compose stack, Podman's
+# containers.conf and the monitoring files
 install: all
 	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man7 \
-	    $(DESTDIR)$(DATADIR)/configs/deployment-validation
+	    $(DESTDIR)$(DATADIR)/configs/deployment-validation \
+	    $(DESTDIR)$(DATADIR)/configs/podman \
+	    $(DESTDIR)$(DATADIR)/configs/monitoring
 	# phx-validate runs the tools beside it: all in one bindir, for anyone
 	for t in $(TOOLS); do install -m 755 $$t $(DESTDIR)$(BINDIR)/; done
 	install -m 755 pipelines/validate $(DESTDIR)$(BINDIR)/phx-validate
@@ -194,6 +208,15 @@ install: all
 	    install -m 644 $$m $(DESTDIR)$(MANDIR)/man$$s/; done
 	install -m 644 configs/deployment-validation/*.yaml \
 	    $(DESTDIR)$(DATADIR)/configs/deployment-validation/
+	sed 's|^\( *compose_file: *\)infra/podman/|\1$(DATADIR)/infra/podman/|' \
+	    configs/deployment-validation/services.yaml \
+	    >$(DESTDIR)$(DATADIR)/configs/deployment-validation/services.yaml
+	install -m 644 configs/podman/containers.conf \
+	    $(DESTDIR)$(DATADIR)/configs/podman/
+	install -m 644 configs/monitoring/* $(DESTDIR)$(DATADIR)/configs/monitoring/
+	cd infra/podman && find compose.yaml sql standins www -type f | \
+	    while read -r f; do install -D -m 644 "$$f" \
+	        "$(DESTDIR)$(DATADIR)/infra/podman/$$f" || exit; done
 
 uninstall:
 	for t in $(TOOLNAMES:%=phx-%) phx-validate; do \
@@ -203,8 +226,8 @@ uninstall:
 	rm -rf $(DESTDIR)$(DATADIR)
 
 clean:
-	rm -f lib/*.[od] tools/*.[od] tools/*/*.[od] $(LIBA) $(TOOLS) $(UNIT) $(UNIT).d
+	rm -f lib/*.[od] lib/confdir.stamp tools/*.[od] tools/*/*.[od] $(LIBA) $(TOOLS) $(UNIT) $(UNIT).d
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: all fuzz fuzzers check check-unit check-asan check-asan-clang lint deps images demo bench install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang lint deps images demo bench install uninstall clean

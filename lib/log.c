@@ -1,6 +1,8 @@
-/* Diagnostics: err(3)-style lines on a terminal, the seed's JSON log
- * format (timestamp, level, component, deployment_id, message, metadata)
- * everywhere else.  Everything is redacted before it is written.
+/* Diagnostics: err(3)-style lines for people wherever stderr goes (a CI
+ * log is read by people too); the seed's JSON log format (timestamp,
+ * level, component, deployment_id, message, metadata) only when asked,
+ * by --log-format json or PHX_LOG_FORMAT=json.  Everything is redacted
+ * before it is written.
  * Layered above util and redact, below records (out.c). */
 #include <errno.h>
 #include <stdio.h>
@@ -25,11 +27,7 @@ phx_log_setup(void)
 	const char *lv = getenv("PHX_LOG_LEVEL");
 	const char *fmt = getenv("PHX_LOG_FORMAT");
 
-	log_json = !isatty(STDERR_FILENO);
-	if (fmt && strcasecmp(fmt, "json") == 0)
-		log_json = true;
-	else if (fmt && strcasecmp(fmt, "text") == 0)
-		log_json = false;
+	log_json = fmt && strcasecmp(fmt, "json") == 0;
 	if (!lv || !*lv)
 		return;
 	for (int i = PHX_DEBUG; i <= PHX_ERROR; i++)
@@ -39,6 +37,26 @@ phx_log_setup(void)
 		}
 	if (strcasecmp(lv, "WARNING") == 0)
 		log_level = PHX_WARN;
+}
+
+bool
+phx_log_format(const char *name)
+{
+	if (strcasecmp(name, "json") == 0)
+		log_json = true;
+	else if (strcasecmp(name, "text") == 0)
+		log_json = false;
+	else
+		return false;
+	return true;
+}
+
+void
+phx_log_format_arg(const char *arg)
+{
+	if (!phx_log_format(arg))
+		phx_die(PHX_EXIT_USAGE, "--log-format: \"%s\" is neither text "
+		    "nor json", arg);
 }
 
 void

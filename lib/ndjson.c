@@ -218,12 +218,24 @@ phx_reader_next(struct phx_reader *r, struct phx_input *in)
 
 /* every stage reads the same way: standard input is the stream of the
  * stages before unless it is a terminal (someone at the keyboard) */
+enum phx_stdin
+phx_stdin_want(int nargs, char *const args[])
+{
+	if (nargs == 0)
+		return PHX_STDIN_AUTO;
+	for (int i = 0; i < nargs; i++)
+		if (strcmp(args[i], "-") == 0)
+			return PHX_STDIN_YES;
+	return PHX_STDIN_NO;
+}
+
 struct phx_reader *
-phx_stream_open(void)
+phx_stream_open(enum phx_stdin want)
 {
 	struct stat st;
 
-	if (fstat(STDIN_FILENO, &st) < 0 || isatty(STDIN_FILENO))
+	if (want == PHX_STDIN_NO || fstat(STDIN_FILENO, &st) < 0 ||
+	    (want == PHX_STDIN_AUTO && isatty(STDIN_FILENO)))
 		return NULL;
 	return phx_reader_new(STDIN_FILENO, "stdin", 0);
 }
@@ -231,9 +243,9 @@ phx_stream_open(void)
 /* the phase starts once the first line has come, so that its duration
  * leaves out the stages before it */
 int64_t
-phx_stream_pass(const char *phase, phx_stream_fn see)
+phx_stream_pass(const char *phase, enum phx_stdin want, phx_stream_fn see)
 {
-	struct phx_reader *rd = phx_stream_open();
+	struct phx_reader *rd = phx_stream_open(want);
 	struct phx_input in;
 	enum phx_rd r;
 	int64_t started;

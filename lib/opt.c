@@ -1,6 +1,6 @@
 /* The options every tool takes, handled once: -c FILE (--config, may
  * repeat, in order), -h (--help), -q (--quiet), -V (--version) and
- * -v (--verbose); a tool's getopt loop lists only its own. */
+ * -v (--verbose), --log-format FORMAT; a tool's getopt loop lists only its own. */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,9 @@ phx_opt_common(int ch, struct phx_config_opts *copts, void (*usage)(FILE *))
 		return;
 	case 'v':
 		phx_log_louder();
+		return;
+	case PHX_OPT_LOG_FORMAT:
+		phx_log_format_arg(optarg);
 		return;
 	case 'h':
 		free(copts->files);

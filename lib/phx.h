@@ -35,6 +35,11 @@ void phx_version(void) __attribute__((noreturn));
 enum phx_level { PHX_DEBUG, PHX_INFO, PHX_WARN, PHX_ERROR };
 
 void phx_log_quieter(void);         /* -q */
+/* --log-format (one of the common options, see opt.c): "text" (the
+ * default) or "json"; false for another name */
+bool phx_log_format(const char *name);
+void phx_log_format_arg(const char *arg);   /* dies on a bad name */
+#define PHX_OPT_LOG_FORMAT 0x1000
 void phx_log_louder(void);          /* -v */
 bool phx_log_enabled(enum phx_level level);
 void phx_log(enum phx_level level, const char *fmt, ...)
@@ -234,14 +239,20 @@ unsigned long phx_reader_invalid(const struct phx_reader *r);
 /* writes the input's original bytes (redacted if they hold a secret);
  * in out.c */
 void phx_pass(const struct phx_input *in);
-/* standard input as the stream of the stages before, named "stdin"; NULL
- * when it is a terminal (or closed): there is no stream then */
-struct phx_reader *phx_stream_open(void);
+/* whether standard input is the stream of the stages before, as cat and
+ * grep decide: operands and no "-" (NO); no operands (AUTO: unless it is
+ * a terminal); "-" among the operands (YES, even a terminal) */
+enum phx_stdin { PHX_STDIN_NO, PHX_STDIN_AUTO, PHX_STDIN_YES };
+enum phx_stdin phx_stdin_want(int nargs, char *const args[]);
+/* that stream, named "stdin"; NULL when there is none (NO, or AUTO and
+ * a terminal, or closed) */
+struct phx_reader *phx_stream_open(enum phx_stdin want);
 /* reads the stream to its end, handing each line to see (may be NULL)
  * before passing it on; returns the phase's start, which is emitted once
  * the first line has come (at once without a stream) */
 typedef void (*phx_stream_fn)(const struct phx_input *in, enum phx_rd rd);
-int64_t phx_stream_pass(const char *phase, phx_stream_fn see);
+int64_t phx_stream_pass(const char *phase, enum phx_stdin want,
+    phx_stream_fn see);
 
 /* ---- configuration (config.c) ---- */
 /* defaults < config files < PHX_* environment; dies (exit 2) on error */
@@ -275,9 +286,10 @@ char *phx_cfg_secret(const cJSON *obj, const char *key);
 	{ "help", no_argument, NULL, 'h' }, \
 	{ "quiet", no_argument, NULL, 'q' }, \
 	{ "verbose", no_argument, NULL, 'v' }, \
-	{ "version", no_argument, NULL, 'V' }
+	{ "version", no_argument, NULL, 'V' }, \
+	{ "log-format", required_argument, NULL, PHX_OPT_LOG_FORMAT }
 /* an option the tool's own switch does not take: -c appends to copts,
- * -q and -v set the log level, -h prints usage to stdout and exits 0,
+ * -q and -v set the log level, --log-format the log format, -h prints usage to stdout and exits 0,
  * -V the version; anything else prints usage to stderr and exits 2 */
 void phx_opt_common(int ch, struct phx_config_opts *copts,
     void (*usage)(FILE *));
@@ -372,6 +384,8 @@ bool phx_curl_not_after(const struct curl_certinfo *ci, time_t *not_after);
 cJSON *phx_compose_parse(const char *name, const char *data, size_t len,
     const char *dir, char **err);
 cJSON *phx_compose_load(const char *path, char **err);
+/* {"service": line of its key, ...}; {} when data is no compose file */
+cJSON *phx_compose_lines(const char *data, size_t len);
 /* registers the secrets of the compose project at path (values under
  * secret-looking names in its .env, env_files and environment:), as
  * loading it does; quietly: a file absent or in error gives what it can */

@@ -39,8 +39,11 @@ phx-report -d $id >"$T_TMP/text2" 2>/dev/null
 check "--deployment-id renders the same summary" cmp -s "$T_TMP/text1" "$T_TMP/text2"
 check "--deployment-id keeps the stored stream" \
     cmp -s "$data/functest-failure.in.ndjson" "$state/$id/stream.ndjson"
-phx-report "$data/functest-failure.in.ndjson" >"$T_TMP/text3" 2>/dev/null
-check "a file argument reads like stdin" cmp -s "$T_TMP/text1" "$T_TMP/text3"
+phx-report -n <"$data/functest-failure.in.ndjson" >"$T_TMP/text1n" 2>/dev/null
+PHX_STATE_DIR=$T_TMP/state-file phx-report "$data/functest-failure.in.ndjson" \
+    >"$T_TMP/text3" 2>/dev/null
+check "a file argument reads like stdin -n" cmp -s "$T_TMP/text1n" "$T_TMP/text3"
+check "a file argument writes no state directory" test ! -e "$T_TMP/state-file"
 phx-report -d deploy_20991231_235959 >/dev/null 2>"$T_TMP/err"
 is "$?" 2 "unknown deployment id exits 2"
 phx-report -d ../../etc >/dev/null 2>"$T_TMP/err"
@@ -145,7 +148,7 @@ phx-report -n "$data/healthy.in.ndjson" >/dev/full 2>"$T_TMP/err"
 is "$?" 3 "standard output fails: exit 3"
 rm -rf "$state"
 # the reader is gone before phx-report writes: EPIPE on stdout
-is "$(closed_stdout phx-report -f json "$data/healthy.in.ndjson")" 3 "stdout closed: exit 3"
+is "$(closed_stdout phx-report -f json - <"$data/healthy.in.ndjson")" 3 "stdout closed: exit 3"
 check "stdout closed: report.json is still written" \
     jq -e '.status == "SUCCESS"' "$state/$id/report.json"
 phx-report -n -o "$T_TMP/no/such/dir/r.json" "$data/healthy.in.ndjson" >/dev/null 2>"$T_TMP/err"

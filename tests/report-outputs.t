@@ -33,7 +33,7 @@ ln -s "$T_TMP/victim" "$o/linked.xml"
 	ln -s "$3" "$1/.stream.$$.tmp"
 	ln -s "$3" "$1/.stream.$$"
 	exec phx-report -o "$2/r.json" --junit "$2/linked.xml" \
-	    --metrics "$2/m.prom" "$4"' sh "$state" "$o" "$T_TMP/victim" \
+	    --metrics "$2/m.prom" <"$4"' sh "$state" "$o" "$T_TMP/victim" \
 	    "$data/healthy.in.ndjson") >/dev/null 2>"$T_TMP/err"
 is "$?" 0 "planted links: the run succeeds"
 is "$(cat "$T_TMP/victim")" precious "the links' target is not written"

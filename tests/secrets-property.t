@@ -104,7 +104,7 @@ while IFS= read -r js; do
 	fi
 	out=$T_TMP/run$n
 	env "${env[@]}" PHX_STATE_DIR="$state" phx-report -o "$out/report.json" \
-	    --junit "$out/junit.xml" --metrics "$out/phx.prom" "in$n.ndjson" \
+	    --junit "$out/junit.xml" --metrics "$out/phx.prom" <"in$n.ndjson" \
 	    >"$out/summary.txt" 2>"$out/stderr.txt"
 	env "${env[@]}" PHX_STATE_DIR="$state.tty" script -qec \
 	    "phx-report -n -f json $T_TMP/in$n.ndjson" /dev/null </dev/null \

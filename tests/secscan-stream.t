@@ -52,7 +52,7 @@ is "$?" 2 "missing compose file: exit 2"
 like "$(cat "$T_TMP/err")" "nonexistent.yaml" "missing compose file named"
 
 # podman missing: an environment error, after passing the input on
-PHX_DEPLOYMENT_PODMAN=/nonexistent/podman phx-secscan some-container \
+PHX_DEPLOYMENT_PODMAN=/nonexistent/podman phx-secscan some-container - \
 	<"$TOP/tests/data/phx-secscan/missing.in.ndjson" >"$T_TMP/out" 2>"$T_TMP/err"
 is "$?" 3 "podman missing: exit 3"
 is "$(grep -c '"source":"phx-deploy"' "$T_TMP/out")" 2 "podman missing: input still passed on"

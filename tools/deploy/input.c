@@ -10,7 +10,7 @@ static bool input_done;
 void
 input_open(void)
 {
-	if (!(input = phx_stream_open()))
+	if (!(input = phx_stream_open(PHX_STDIN_AUTO)))
 		input_done = true;
 }
 

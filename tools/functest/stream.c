@@ -124,7 +124,7 @@ see_line(const struct phx_input *in, enum phx_rd rd)
 int64_t
 read_stream(void)
 {
-	return phx_stream_pass("functest", see_line);
+	return phx_stream_pass("functest", PHX_STDIN_AUTO, see_line);
 }
 
 static void

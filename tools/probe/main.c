@@ -3,6 +3,7 @@
  * service as soon as its verdict is known; every input line passes on.
  * This file: the command line, the configuration, the run's end. */
 #include <getopt.h>
+#include <string.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -145,12 +146,19 @@ setup(struct args *a)
 static void
 add_services(struct args *a, int ntargets, char *targets[])
 {
-	bool adhoc;
+	bool adhoc, dash = false;
 
+	/* like cat and grep: operands, not stdin, unless one is "-" */
 	for (int i = 0; i < ntargets; i++)
-		add_target(targets[i]);
+		if (strcmp(targets[i], "-") == 0)
+			dash = true;
+		else
+			add_target(targets[i]);
+	if (ntargets > 0 && !dash)
+		a->no_input = true;
 	adhoc = ntargets > 0 || a->services || a->all;
-	if (!a->no_input && (probe.in = phx_stream_open()))
+	if (!a->no_input && (probe.in = phx_stream_open(dash ?
+	    PHX_STDIN_YES : PHX_STDIN_AUTO)))
 		phx_reader_nonblock(probe.in);
 	else if (!adhoc)
 		a->all = true;

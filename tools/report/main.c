@@ -14,25 +14,27 @@
 
 #include "report.h"
 
-enum format { F_TEXT, F_JSON, F_JUNIT, F_PROMETHEUS, F_NDJSON };
+enum format { F_TEXT, F_JSON, F_JUNIT, F_PROMETHEUS, F_NDJSON, F_TAP,
+    F_MARKDOWN };
 
 struct opts {
 	enum format format;
 	const char *output, *junit, *metrics, *input, *id;
-	bool store, verbose, allow_empty;
+	bool store, verbose, allow_empty, annotations;
 	const char *fail_on;
 };
 
 static const char *format_names[] = { "text", "json", "junit", "prometheus",
-    "ndjson", NULL };
+    "ndjson", "tap", "markdown", NULL };
 
 static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: %s [-hnqvV] [-c config] "
-	    "[-f text|json|junit|prometheus|ndjson] "
+	    "[-f text|json|junit|prometheus|ndjson|tap|markdown] "
 	    "[-o file] [--junit file] [--metrics file] [--fail-on severity] "
-	    "[--allow-empty] [--deployment-id id | file]\n", phx_progname);
+	    "[--allow-empty] [--annotations github] "
+	    "[--deployment-id id | file]\n", phx_progname);
 }
 
 static int
@@ -42,7 +44,7 @@ parse_format(const char *s)
 		if (strcmp(s, format_names[i]) == 0)
 			return i;
 	phx_log(PHX_ERROR, "unknown format \"%s\" (text, json, junit, "
-	    "prometheus, ndjson)", s);
+	    "prometheus, ndjson, tap, markdown)", s);
 	usage(stderr);
 	phx_exit(PHX_EXIT_USAGE);
 }
@@ -50,7 +52,8 @@ parse_format(const char *s)
 static void
 parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 {
-	enum { O_JUNIT = 256, O_METRICS, O_FAIL_ON, O_ALLOW_EMPTY };
+	enum { O_JUNIT = 256, O_METRICS, O_FAIL_ON, O_ALLOW_EMPTY,
+		O_ANNOTATIONS };
 	static const struct option longopts[] = {
 		PHX_OPT_LONG,
 		{ "format", required_argument, NULL, 'f' },
@@ -61,6 +64,7 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		{ "metrics", required_argument, NULL, O_METRICS },
 		{ "fail-on", required_argument, NULL, O_FAIL_ON },
 		{ "allow-empty", no_argument, NULL, O_ALLOW_EMPTY },
+		{ "annotations", required_argument, NULL, O_ANNOTATIONS },
 		{ NULL, 0, NULL, 0 },
 	};
 	int c;
@@ -77,6 +81,12 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		case O_METRICS: o->metrics = optarg; break;
 		case O_FAIL_ON: o->fail_on = optarg; break;
 		case O_ALLOW_EMPTY: o->allow_empty = true; break;
+		case O_ANNOTATIONS:
+			if (strcmp(optarg, "github") != 0)
+				phx_die(PHX_EXIT_USAGE, "--annotations: \"%s\" is "
+				    "not github", optarg);
+			o->annotations = true;
+			break;
 		default: phx_opt_common(c, co, usage);
 		}
 	}
@@ -84,8 +94,12 @@ parse_args(int argc, char **argv, struct opts *o, struct phx_config_opts *co)
 		usage(stderr);
 		phx_exit(PHX_EXIT_USAGE);
 	}
-	if (argc - optind == 1 && strcmp(argv[optind], "-") != 0)
+	/* a saved stream is read, not stored again: only a stage in a
+	 * pipeline (standard input) leaves a run in the state directory */
+	if (argc - optind == 1 && strcmp(argv[optind], "-") != 0) {
 		o->input = argv[optind];
+		o->store = false;
+	}
 }
 
 /* the stream to read: a file, a stored run, or standard input */
@@ -113,13 +127,22 @@ open_input(const struct opts *o, char **name)
 	return fd;
 }
 
+/* a pipe or socket: a run in progress, not a stored stream */
+static bool
+live_input(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && !S_ISREG(st.st_mode) && !isatty(fd);
+}
+
 /* the JSON report (state directory, -o, -f json), JUnit, metrics */
 static bool
 write_outputs(const struct opts *o, const struct agg *agg,
     const struct result *r)
 {
 	mode_t mask = umask(0);
-	struct out rep = { 0 }, junit = { 0 }, prom = { 0 };
+	struct out rep = { 0 }, junit = { 0 }, prom = { 0 }, other = { 0 };
 	bool ok = true;
 
 	umask(mask);
@@ -138,6 +161,8 @@ write_outputs(const struct opts *o, const struct agg *agg,
 		ok &= out_file(&prom, o->metrics, 0644 & ~mask);
 	if (o->format == F_PROMETHEUS)
 		out_stdout(&prom);
+	if (o->format == F_TAP || o->format == F_MARKDOWN || o->annotations)
+		out_stdout(&other);
 	if (rep.n)
 		report_write(&rep, agg, r);
 	ok &= out_close(&rep);
@@ -147,7 +172,26 @@ write_outputs(const struct opts *o, const struct agg *agg,
 	if (prom.n)
 		prometheus_write(&prom, agg, r);
 	ok &= out_close(&prom);
+	if (o->format == F_TAP)
+		tap_write(&other, agg, r);
+	else if (o->format == F_MARKDOWN)
+		markdown_write(&other, agg, r);
+	if (o->annotations && o->format != F_TEXT)
+		annotations_write(&other, agg, r);
+	if (other.n)
+		ok &= out_close(&other);
 	return ok;
+}
+
+/* after the console summary, which writes standard output itself */
+static bool
+annotate_stdout(const struct agg *agg, const struct result *r)
+{
+	struct out o = { 0 };
+
+	out_stdout(&o);
+	annotations_write(&o, agg, r);
+	return out_close(&o);
 }
 
 /* options, then the configuration they name */
@@ -185,6 +229,7 @@ read_stream(const struct opts *o, struct agg *agg)
 	if (o->store && !o->id)
 		store = store_open();
 	pg.on = isatty(STDERR_FILENO) && phx_log_enabled(PHX_INFO);
+	pg.lines = !pg.on && phx_log_enabled(PHX_INFO) && live_input(fd);
 	pg.t0 = phx_now_ms();
 	rd = phx_reader_new(fd, name, MAX_LINE);
 	if (pg.on)
@@ -223,6 +268,8 @@ main(int argc, char **argv)
 	ok = write_outputs(&o, &agg, &r);
 	if (o.format == F_TEXT)
 		text_print(&agg, &r, o.verbose);
+	if (o.format == F_TEXT && o.annotations)
+		ok &= annotate_stdout(&agg, &r);
 	else if (o.format == F_NDJSON)
 		emit_verdict(&r, started);
 	status = ok ? verdict_exit[r.verdict] : PHX_EXIT_ENV;

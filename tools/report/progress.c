@@ -92,33 +92,55 @@ progress_draw(struct progress *p, const struct agg *agg, bool force)
 	p->drawn = now;
 }
 
-/* a line that stays: a stage ended, a check failed */
+/* what stays on screen: a stage ended, a check failed; in a log (no
+ * terminal) also each stage's start and each service's verdict, so a
+ * CI log never goes silent while a stage works */
+static char *
+note_text(const cJSON *rec, const char *type, bool all)
+{
+	const char *status = phx_jstr(rec, "status"), *event;
+
+	if (strcmp(type, "phase") == 0) {
+		event = phx_jstr(rec, "event");
+		if (same_str(event, "end") && status)
+			return phx_asprintf("%s ended %s in %.1f s", or(phx_jstr(rec,
+			    "phase"), "?"), status,
+			    phx_jnum(rec, "duration_ms", 0) / 1000);
+		if (all && same_str(event, "start"))
+			return phx_asprintf("%s started", or(phx_jstr(rec,
+			    "phase"), "?"));
+		return NULL;
+	}
+	if (!status)
+		return NULL;
+	if (strcmp(type, "health") == 0 && (all ||
+	    strcmp(status, "healthy") != 0))
+		return phx_asprintf("%s %s%s%s", or(phx_jstr(rec, "service"),
+		    "?"), status, strcmp(status, "healthy") ? ": " : "",
+		    strcmp(status, "healthy") ? or(phx_jstr(rec, "message"),
+		    or(phx_jstr(rec, "reason"), "")) : "");
+	if (strcmp(type, "test") == 0 && (strcmp(status, "failed") == 0 ||
+	    strcmp(status, "error") == 0))
+		return phx_asprintf("test %s %s: %s", or(phx_jstr(rec, "name"),
+		    "?"), status, or(phx_jstr(rec, "message"), ""));
+	return NULL;
+}
+
 void
 progress_note(struct progress *p, const struct agg *agg, const cJSON *rec,
     const char *type)
 {
-	const char *status = phx_jstr(rec, "status");
-	char *line = NULL, *clean;
+	char *line, *clean;
 
-	if (!p->on || !status)
+	if (!p->on && !p->lines)
 		return;
-	if (strcmp(type, "phase") == 0 && same_str(phx_jstr(rec, "event"), "end"))
-		line = phx_asprintf("%s ended %s in %.1f s", or(phx_jstr(rec,
-		    "phase"), "?"), status, phx_jnum(rec, "duration_ms", 0) / 1000);
-	else if (strcmp(type, "health") == 0 && !phx_healthy(status))
-		line = phx_asprintf("%s %s: %s", or(phx_jstr(rec, "service"), "?"),
-		    status, or(phx_jstr(rec, "message"), or(phx_jstr(rec,
-		    "reason"), "")));
-	else if (strcmp(type, "test") == 0 && phx_test_failed(status))
-		line = phx_asprintf("test %s %s: %s", or(phx_jstr(rec, "name"),
-		    "?"), status, or(phx_jstr(rec, "message"), ""));
-	if (!line)
+	if (!(line = note_text(rec, type, p->lines)))
 		return;
 	progress_clear(p);
 	clean = shown(line);
 	fprintf(stderr, "%s: %s\n", phx_progname, clean);
+	fflush(stderr);
 	free(clean);
 	free(line);
 	progress_draw(p, agg, true);
 }
-

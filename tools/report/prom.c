@@ -109,6 +109,36 @@ prom_services(struct out *o, const struct agg *agg)
 	free(prim);
 }
 
+/* the names blackbox_exporter's dashboards already graph, one series
+ * per health check: instance is the check's target */
+static void
+prom_blackbox(struct out *o, const struct agg *agg)
+{
+	static const char *names[] = { "probe_success", "probe_duration_seconds",
+	    "probe_http_status_code" };
+	static const char *help[] = { "1 when the health check passed "
+	    "(blackbox_exporter's name).", "How long the health check's last "
+	    "attempt took (blackbox_exporter's name).", "HTTP status code of "
+	    "the health check's response (blackbox_exporter's name)." };
+	struct phx_buf *b = &o->b;
+
+	for (int k = 0; k < 3; k++) {
+		prom_head(b, names[k], help[k]);
+		for (size_t i = 0; i < agg->nchecks; i++) {
+			const struct check *c = &agg->checks[i];
+			double v = k == 0 ? strcmp(c->status, "healthy") == 0 :
+			    k == 1 ? c->response_ms / 1000.0 : c->status_code;
+			if ((k == 1 && c->response_ms < 0) ||
+			    (k == 2 && strcmp(c->kind, "http") != 0))
+				continue;
+			phx_buf_addstr(b, names[k]);
+			prom_label(b, "instance", c->target, true);
+			prom_label(b, "service", agg->services[c->svc].name, false);
+			prom_value(o, v);
+		}
+	}
+}
+
 static void
 prom_tests(struct out *o, const struct agg *agg)
 {
@@ -206,6 +236,7 @@ prometheus_write(struct out *o, const struct agg *agg,
 {
 	prom_deployment(o, agg, r);
 	prom_services(o, agg);
+	prom_blackbox(o, agg);
 	prom_tests(o, agg);
 	prom_findings(o, agg);
 	prom_containers(o, agg);

@@ -153,9 +153,10 @@ struct out {
 	int failed[3];                /* errno of a failed write, else 0 */
 };
 
-/* the live progress line on a terminal */
+/* the live progress line on a terminal (on); elsewhere, while a
+ * pipeline runs, a line per stage event (lines) */
 struct progress {
-	bool on;
+	bool on, lines;
 	int64_t t0, drawn;
 };
 
@@ -214,6 +215,13 @@ void report_write(struct out *o, const struct agg *agg, const struct result *r);
 void text_print(const struct agg *agg, const struct result *r, bool verbose);
 void junit_write(struct out *o, const struct agg *agg, const struct result *r);
 void prometheus_write(struct out *o, const struct agg *agg,
+    const struct result *r);
+
+/* tap.c, markdown.c */
+void tap_write(struct out *o, const struct agg *agg, const struct result *r);
+void markdown_write(struct out *o, const struct agg *agg,
+    const struct result *r);
+void annotations_write(struct out *o, const struct agg *agg,
     const struct result *r);
 
 /* progress.c */

@@ -4,46 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yaml.h>
-
 #include "secscan.h"
-
-/* service name -> line of its key, for SARIF locations */
-static cJSON *
-service_lines(const char *data, size_t len)
-{
-	cJSON *lines = cJSON_CreateObject();
-	yaml_parser_t p;
-	yaml_document_t doc;
-	yaml_node_t *root;
-
-	yaml_parser_initialize(&p);
-	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-	if (!yaml_parser_load(&p, &doc))
-		goto out;
-	root = yaml_document_get_root_node(&doc);
-	for (yaml_node_pair_t *kv = root && root->type == YAML_MAPPING_NODE ?
-	    root->data.mapping.pairs.start : NULL;
-	    kv && kv < root->data.mapping.pairs.top; kv++) {
-		yaml_node_t *k = yaml_document_get_node(&doc, kv->key);
-		yaml_node_t *v = yaml_document_get_node(&doc, kv->value);
-		if (k->type != YAML_SCALAR_NODE || v->type != YAML_MAPPING_NODE ||
-		    strcmp((char *)k->data.scalar.value, "services") != 0)
-			continue;
-		for (yaml_node_pair_t *s = v->data.mapping.pairs.start;
-		    s < v->data.mapping.pairs.top; s++) {
-			yaml_node_t *sk = yaml_document_get_node(&doc, s->key);
-			if (sk->type == YAML_SCALAR_NODE)
-				cJSON_AddNumberToObject(lines,
-				    (char *)sk->data.scalar.value,
-				    (double)sk->start_mark.line + 1);
-		}
-	}
-	yaml_document_delete(&doc);
-out:
-	yaml_parser_delete(&p);
-	return lines;
-}
 
 const char *
 compose_path(void)
@@ -85,7 +46,7 @@ load_compose(bool must)
 		free(data);
 		return false;
 	}
-	secscan.compose_lines = service_lines(data, len);
+	secscan.compose_lines = phx_compose_lines(data, len);
 	free(data);
 	return true;
 }

@@ -218,10 +218,12 @@ main(int argc, char *argv[])
 	phx_init(argv[0]);
 	parse_options(argc, argv, &cli);
 	configure(&cli);
+	/* like cat and grep: operands, not stdin, unless one is "-" */
 	for (int i = optind; i < argc; i++)
-		add_target(argv[i], NULL, true);
-
-	started = phx_stream_pass("secscan", see_line);
+		if (strcmp(argv[i], "-") != 0)
+			add_target(argv[i], NULL, true);
+	started = phx_stream_pass("secscan", phx_stdin_want(argc - optind,
+	    argv + optind), see_line);
 	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
 		scan();
 	else
