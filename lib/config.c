@@ -1,5 +1,5 @@
 /* Configuration: built-in defaults < YAML files < PHX_* environment.
- * Each file is checked against one schema (below) while it is turned
+ * Each file is checked against one schema (config_keys.c) while it is turned
  * into cJSON, so an unknown key or a wrong type names file:line:column;
  * stages then read plain cJSON.  Durations are stored in milliseconds. */
 #include <ctype.h>
@@ -17,203 +17,11 @@
 #include "phx.h"
 #include "phx_priv.h"
 #include "phx_yaml.h"
+#include "config_priv.h"
 
 #ifndef PHX_CONFDIR
 #define PHX_CONFDIR "/usr/local/share/phx/configs/deployment-validation"
 #endif
-
-enum ftype {
-	T_STR, T_INT, T_NUM, T_BOOL, T_DURATION,
-	T_MAP,      /* fixed keys: sub is a NULL-key-terminated table */
-	T_DICT,     /* any key, each value described by sub[0] */
-	T_LIST,     /* sequence, each item described by sub[0] */
-	T_STRLIST,  /* a string or a sequence of strings */
-	T_INTLIST,  /* an integer or a sequence of integers */
-	T_ANY,      /* free-form */
-};
-
-struct field {
-	const char *key;
-	enum ftype type;
-	const struct field *sub;
-};
-
-static const struct field str_value[] = { { "", T_STR, NULL } };
-
-static const struct field backoff_fields[] = {
-	{ "initial", T_DURATION, NULL },
-	{ "max", T_DURATION, NULL },
-	{ "multiplier", T_NUM, NULL },
-	{ NULL, 0, NULL },
-};
-
-/* per-check settings; also the defaults block "probe" */
-#define CHECK_FIELDS \
-	{ "timeout", T_DURATION, NULL }, \
-	{ "retries", T_INT, NULL }, \
-	{ "backoff", T_MAP, backoff_fields }, \
-	{ "expected_status", T_INTLIST, NULL }, \
-	{ "insecure", T_BOOL, NULL }, \
-	{ "interval", T_DURATION, NULL }
-
-static const struct field service_fields[] = {
-	CHECK_FIELDS,
-	{ "url", T_STR, NULL },
-	{ "type", T_STR, NULL },
-	{ "method", T_STR, NULL },
-	{ "headers", T_DICT, str_value },
-	{ "body", T_STR, NULL },
-	{ "conditions", T_STRLIST, NULL },
-	{ "ca_file", T_STR, NULL },
-	{ "host", T_STR, NULL },
-	{ "port", T_INT, NULL },
-	{ "dbname", T_STR, NULL },
-	{ "user", T_STR, NULL },
-	{ "password", T_STR, NULL },
-	{ "password_env", T_STR, NULL },
-	{ "sslmode", T_STR, NULL },
-	{ "query", T_STR, NULL },
-	{ "container", T_STR, NULL },
-	{ "healthcheck", T_BOOL, NULL },
-	{ "tls_port", T_INT, NULL },
-	{ "enabled", T_BOOL, NULL },
-	{ NULL, 0, NULL },
-};
-static const struct field service_value[] = { { "", T_MAP, service_fields } };
-
-static const struct field probe_fields[] = {
-	CHECK_FIELDS,
-	{ "deadline", T_DURATION, NULL },
-	{ "concurrency", T_INT, NULL },
-	{ NULL, 0, NULL },
-};
-
-static const struct field deployment_fields[] = {
-	{ "compose_file", T_STR, NULL },
-	{ "project", T_STR, NULL },
-	{ "timeout", T_DURATION, NULL },
-	{ "retries", T_INT, NULL },
-	{ "cleanup_on_failure", T_BOOL, NULL },
-	{ "security_validation", T_BOOL, NULL },
-	{ "state_dir", T_STR, NULL },
-	{ "podman", T_STR, NULL },
-	{ "podman_timeout", T_DURATION, NULL },
-	{ "compose", T_STR, NULL },
-	{ "log_lines", T_INT, NULL },
-	{ NULL, 0, NULL },
-};
-
-static const struct field command_test_fields[] = {
-	{ "name", T_STR, NULL },
-	{ "command", T_STRLIST, NULL },
-	{ "shell", T_STR, NULL },
-	{ "cwd", T_STR, NULL },
-	{ "env", T_DICT, str_value },
-	{ "timeout", T_DURATION, NULL },
-	{ "expect_exit", T_INT, NULL },
-	{ "expect_stdout", T_STR, NULL },
-	{ "expect_stderr", T_STR, NULL },
-	{ "enabled", T_BOOL, NULL },
-	{ "script_path", T_STR, NULL },
-	{ "args", T_ANY, NULL },
-	{ "expect", T_ANY, NULL },
-	{ "mode", T_STR, NULL },
-	{ "webhook_path", T_STR, NULL },
-	{ "webhook_id", T_BOOL, NULL },
-	{ NULL, 0, NULL },
-};
-static const struct field command_test_value[] = {
-	{ "", T_MAP, command_test_fields },
-};
-
-static const struct field suite_fields[] = {
-	{ "type", T_STR, NULL },
-	{ "service", T_STR, NULL },
-	{ "enabled", T_BOOL, NULL },
-	{ "timeout", T_DURATION, NULL },
-	{ "parallel", T_BOOL, NULL },
-	{ "base_url", T_STR, NULL },
-	{ "api_key", T_STR, NULL },
-	{ "api_key_env", T_STR, NULL },
-	{ "token", T_STR, NULL },
-	{ "token_env", T_STR, NULL },
-	{ "workspace", T_STR, NULL },
-	{ "script_path", T_STR, NULL },
-	{ "args", T_ANY, NULL },
-	{ "expect", T_ANY, NULL },
-	{ "webhook_path", T_STR, NULL },
-	{ "webhook_id", T_BOOL, NULL },
-	{ "mode", T_STR, NULL },
-	{ "shell", T_STR, NULL },
-	{ "cwd", T_STR, NULL },
-	{ "env", T_DICT, str_value },
-	{ "expect_exit", T_INT, NULL },
-	{ "tests", T_LIST, command_test_value },
-	{ NULL, 0, NULL },
-};
-static const struct field suite_value[] = { { "", T_MAP, suite_fields } };
-
-static const struct field tests_fields[] = {
-	{ "parallel", T_BOOL, NULL },
-	{ "timeout", T_DURATION, NULL },
-	{ "suites", T_DICT, suite_value },
-	{ NULL, 0, NULL },
-};
-
-static const struct field rule_fields[] = {
-	{ "severity", T_STR, NULL },
-	{ "enabled", T_BOOL, NULL },
-	{ NULL, 0, NULL },
-};
-static const struct field rule_value[] = { { "", T_MAP, rule_fields } };
-
-static const struct field security_fields[] = {
-	{ "fail_on", T_STR, NULL },
-	{ "sensitive_ports", T_INTLIST, NULL },
-	{ "ignore", T_STRLIST, NULL },
-	{ "min_cert_days", T_INT, NULL },
-	{ "scanner", T_STR, NULL },
-	{ "rules", T_DICT, rule_value },
-	{ "tls_ports", T_DICT, str_value },
-	{ "max_pids", T_INT, NULL },
-	{ "sensitive_mounts", T_STRLIST, NULL },
-	{ "ca_file", T_STR, NULL },
-	{ NULL, 0, NULL },
-};
-
-static const struct field report_fields[] = {
-	{ "allow_empty", T_BOOL, NULL },
-	{ NULL, 0, NULL },
-};
-
-static const struct field root_fields[] = {
-	{ "deployment", T_MAP, deployment_fields },
-	{ "probe", T_MAP, probe_fields },
-	{ "services", T_DICT, service_value },
-	{ "tests", T_MAP, tests_fields },
-	{ "security", T_MAP, security_fields },
-	{ "report", T_MAP, report_fields },
-	{ "include", T_STRLIST, NULL },
-	{ NULL, 0, NULL },
-};
-
-static const char default_config[] =
-    "{\"deployment\":{\"compose_file\":\"infra/podman/compose.yaml\","
-    "\"project\":\"phoenix-hydra\",\"timeout\":300000,\"retries\":3,"
-    "\"cleanup_on_failure\":true,\"security_validation\":true,"
-    "\"state_dir\":\".phx\",\"podman\":\"podman\",\"podman_timeout\":120000,"
-    "\"compose\":\"podman-compose\",\"log_lines\":50},"
-    "\"probe\":{\"timeout\":30000,\"retries\":5,\"backoff\":{\"initial\":1000,"
-    "\"max\":30000,\"multiplier\":2},\"expected_status\":[200],"
-    "\"insecure\":false,\"interval\":500,\"deadline\":0,\"concurrency\":32},"
-    "\"services\":{},"
-    "\"tests\":{\"parallel\":true,\"timeout\":600000,\"suites\":{}},"
-    "\"security\":{\"fail_on\":\"HIGH\",\"sensitive_ports\":[22,23,2375,2376,"
-    "3306,5432,5984,6379,9200,11211,27017],\"ignore\":[],\"min_cert_days\":30,"
-    "\"scanner\":\"auto\",\"rules\":{},\"tls_ports\":{},\"max_pids\":1024,"
-    "\"sensitive_mounts\":[\"/\",\"/boot\",\"/dev\",\"/etc\",\"/lib\",\"/lib64\","
-    "\"/proc\",\"/root\",\"/sys\",\"/usr\",\"/var/lib/containers\"]},"
-    "\"report\":{\"allow_empty\":false}}";
 
 /* ---- scalars ---- */
 
@@ -477,7 +285,7 @@ yaml_die(char *err, bool included)
 static cJSON *
 load_file(const char *file, bool included)
 {
-	static const struct field root = { "", T_MAP, root_fields };
+	static const struct field root = { "", T_MAP, phx_cfg_root_fields };
 	size_t len;
 	char *data = phx_read_file(file, &len), *err;
 	struct phx_yaml *y;
@@ -493,7 +301,7 @@ load_file(const char *file, bool included)
 	top = phx_yaml_root(y);
 	/* an included mapping with none of our keys is not quoted at all */
 	it = included && cJSON_IsObject(top) ? top->child : NULL;
-	while (it && !find_field(root_fields, it->string))
+	while (it && !find_field(phx_cfg_root_fields, it->string))
 		it = it->next;
 	if (included && cJSON_IsObject(top) && top->child && !it)
 		phx_die(PHX_EXIT_USAGE, "%s", phx_yaml_msg(y, top, false,
@@ -557,7 +365,7 @@ apply_env(cJSON *cfg)
 		{ "PHX_STATE_DIR", "deployment", "state_dir" },
 	};
 
-	for (const struct field *s = root_fields; s->key; s++) {
+	for (const struct field *s = phx_cfg_root_fields; s->key; s++) {
 		if (s->type != T_MAP)
 			continue;
 		for (const struct field *f = s->sub; f->key; f++) {
@@ -571,7 +379,7 @@ apply_env(cJSON *cfg)
 		}
 	}
 	for (size_t i = 0; i < sizeof alias / sizeof *alias; i++) {
-		const struct field *sec = find_field(root_fields, alias[i].section);
+		const struct field *sec = find_field(phx_cfg_root_fields, alias[i].section);
 		set_from_env(cfg, alias[i].var, alias[i].section,
 		    find_field(sec->sub, alias[i].key));
 	}
@@ -628,7 +436,7 @@ phx_config_load(const struct phx_config_opts *opts)
 {
 	static const char *names[] = { "services.yaml", "tests.yaml",
 	    "security.yaml" };
-	cJSON *cfg = cJSON_Parse(default_config);
+	cJSON *cfg = cJSON_Parse(phx_cfg_defaults);
 
 	if (opts && opts->nfiles) {
 		for (size_t i = 0; i < opts->nfiles; i++)
