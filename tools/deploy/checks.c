@@ -1,6 +1,7 @@
 /* checks for phx-probe: a services.yaml entry's, by the rule of
  * lib/check.c; a service without one gets its declared healthcheck and a
  * tcp check on each published port */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +12,7 @@ static void
 add_port_check(struct deploy *d, cJSON *checks, const cJSON *p)
 {
 	const char *ip = phx_jstr(p, "host_ip");
-	int port = (int)phx_jnum(p, "host_port", 0);
+	int port = (int)phx_jint(p, "host_port", 0, INT_MIN, INT_MAX);
 	cJSON *entry, *found;
 
 	if (!port || strcmp(phx_jstr(p, "protocol"), "tcp") != 0)

@@ -1,5 +1,6 @@
 /* folding records into the aggregates: one entry per service, check,
  * test, finding, container and phase, the latest record winning */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -78,7 +79,7 @@ add_ports(struct agg *agg, const char *service, const cJSON *ports)
 	const cJSON *p;
 
 	cJSON_ArrayForEach(p, ports) {
-		int hp = (int)phx_jnum(p, "host_port", 0);
+		int hp = (int)phx_jint(p, "host_port", 0, INT_MIN, INT_MAX);
 		bool dup = false;
 
 		if (hp <= 0)
@@ -97,7 +98,7 @@ add_ports(struct agg *agg, const char *service, const cJSON *ports)
 			.host_ip = clip(or(phx_jstr(p, "host_ip"), "")),
 			.protocol = clip(or(phx_jstr(p, "protocol"), "tcp")),
 			.host_port = hp,
-			.container_port = (int)phx_jnum(p, "container_port", 0),
+			.container_port = (int)phx_jint(p, "container_port", 0, INT_MIN, INT_MAX),
 		};
 	}
 }
@@ -153,8 +154,8 @@ on_health(struct agg *agg, const cJSON *rec, int64_t ts)
 	c->reason = clip(phx_jstr(rec, "reason"));
 	set_text(&c->message, phx_jstr(rec, "message"));
 	c->response_ms = phx_jnum(rec, "response_time_ms", -1);
-	c->attempts = (int)phx_jnum(rec, "attempts", 0);
-	c->status_code = (int)phx_jnum(rec, "status_code", 0);
+	c->attempts = (int)phx_jint(rec, "attempts", 0, INT_MIN, INT_MAX);
+	c->status_code = (int)phx_jint(rec, "status_code", 0, INT_MIN, INT_MAX);
 }
 
 static void
@@ -189,8 +190,8 @@ on_test(struct agg *agg, const cJSON *rec, int64_t ts)
 	t->reason = clip(phx_jstr(rec, "reason"));
 	set_text(&t->message, phx_jstr(rec, "message"));
 	t->duration_ms = phx_jnum(rec, "duration_ms", 0);
-	t->http_status = (int)phx_jnum(rec, "http_status", 0);
-	t->exit_code = (int)phx_jnum(rec, "exit_code", -1);
+	t->http_status = (int)phx_jint(rec, "http_status", 0, INT_MIN, INT_MAX);
+	t->exit_code = (int)phx_jint(rec, "exit_code", -1, INT_MIN, INT_MAX);
 }
 
 /* kept only when short enough to be kept whole */
@@ -284,8 +285,8 @@ on_container(struct agg *agg, const cJSON *rec, int64_t ts)
 	c->mem = phx_jnum(rec, "mem_bytes", c->mem);
 	c->mem_limit = phx_jnum(rec, "mem_limit_bytes", c->mem_limit);
 	c->pids = phx_jnum(rec, "pids", c->pids);
-	c->restarts = (int)phx_jnum(rec, "restarts", c->restarts);
-	c->exit_code = (int)phx_jnum(rec, "exit_code", -1);
+	c->restarts = (int)phx_jint(rec, "restarts", c->restarts, INT_MIN, INT_MAX);
+	c->exit_code = (int)phx_jint(rec, "exit_code", -1, INT_MIN, INT_MAX);
 }
 
 static void
@@ -344,8 +345,8 @@ on_deployment(struct agg *agg, const cJSON *rec, int64_t ts)
 	free(d->reason);
 	d->reason = clip(phx_jstr(rec, "reason"));
 	set_text(&d->message, phx_jstr(rec, "message"));
-	d->attempt = (int)phx_jnum(rec, "attempt", d->attempt);
-	d->attempts = (int)phx_jnum(rec, "attempts", d->attempts);
+	d->attempt = (int)phx_jint(rec, "attempt", d->attempt, INT_MIN, INT_MAX);
+	d->attempts = (int)phx_jint(rec, "attempts", d->attempts, INT_MIN, INT_MAX);
 	d->duration_ms = phx_jnum(rec, "duration_ms", d->duration_ms);
 }
 

@@ -1,6 +1,7 @@
 /* GitHub's job summary (Markdown: verdict, services, tests, findings)
  * and workflow commands that annotate the compose file line of each
  * service that failed */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -191,7 +192,7 @@ annotations_write(struct out *o, const struct agg *agg,
 				break;
 			}
 		title = phx_asprintf("service %s unhealthy", name);
-		gh_error(o, file, (int)phx_jnum(lines, name, 0), title, why);
+		gh_error(o, file, (int)phx_jint(lines, name, 0, 0, INT_MAX), title, why);
 		free(title);
 	}
 	for (size_t i = 0; i < agg->ntests; i++)

@@ -37,8 +37,8 @@ check_port(const struct subject *s, const char *field, const cJSON *port,
     const cJSON *raw, cJSON *privileged)
 {
 	const char *ip = phx_jstr(port, "host_ip");
-	long host = (long)phx_jnum(port, "host_port", 0);
-	long ctr = (long)phx_jnum(port, "container_port", 0);
+	long host = (long)phx_jint(port, "host_port", 0, INT_MIN, INT_MAX);
+	long ctr = (long)phx_jint(port, "container_port", 0, INT_MIN, INT_MAX);
 	bool sens = sensitive_port(ctr) || sensitive_port(host);
 	char *cport = phx_asprintf("%ld/%s", ctr, phx_jstr(port, "protocol"));
 	char *ev = phx_asprintf("%s[\"%s\"]", field, cport);
