@@ -74,6 +74,7 @@ count_arg(const char *s, const char *what)
 static void
 finish(int status)
 {
+	watch_stop();
 	services_free();
 	phx_reader_free(probe.in);
 	http_cleanup();
@@ -226,5 +227,7 @@ main(int argc, char *argv[])
 	run_loop();
 	if (probe.signo)
 		abort_all();
+	else
+		watch_finish();
 	finish(phase_end());
 }
