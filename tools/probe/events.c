@@ -591,8 +591,8 @@ watch_finish(void)
 {
 	struct phx_run run = { 0 };
 	const char **argv;
-	cJSON *arr;
-	size_t n = 0;
+	cJSON *arr = NULL;
+	size_t n = 0, nconts_final = nconts;
 
 	if (!project)
 		return;
@@ -611,10 +611,16 @@ watch_finish(void)
 		argv[n++] = conts[i]->id ? conts[i]->id : conts[i]->name;
 	run.argv = argv;
 	run.timeout_ms = INSPECT_MS;
-	if (!phx_run(&run))
-		phx_log(PHX_WARN, "cannot run %s inspect", probe.podman);
-	arr = cJSON_ParseWithLength(run.out.data ? run.out.data : "", run.out.len);
-	for (size_t i = 0; i < nconts; i++) {
+	/* some containers gone: podman fails but prints the others */
+	if (phx_run(&run) && !run.exec_failed && !run.timed_out)
+		arr = cJSON_ParseWithLength(run.out.data ? run.out.data : "",
+		    run.out.len);
+	if (!cJSON_IsArray(arr)) {
+		phx_log(PHX_WARN, "%s inspect failed: no final container records",
+		    probe.podman);
+		nconts_final = 0;
+	}
+	for (size_t i = 0; i < nconts_final; i++) {
 		const cJSON *info = NULL, *it;
 		cJSON_ArrayForEach(it, arr)
 			if (watched_find(phx_jstr(it, "Id"), phx_jstr(it, "Name")) ==
