@@ -493,6 +493,7 @@ on_event(const cJSON *ev)
 		w->oom = false;
 	} else if (strcmp(st, "oom") == 0) {
 		w->oom = true;
+		w->exit_code = 128 + SIGKILL;
 		free(w->cause);
 		w->cause = exit_cause(w, 128 + SIGKILL);
 		emit_event(w, "oom", "exited", ts);
