@@ -164,3 +164,37 @@ service_emit(struct service *s)
 	phx_log(healthy ? PHX_DEBUG : PHX_INFO, "%s: %s%s", s->name,
 	    phx_health_name(healthy), again ? ", after being healthy" : "");
 }
+
+/* something the service's container did (it exited, restarted, was
+ * killed) makes the service unhealthy now, whatever its checks said:
+ * a service still waiting gets its verdict without further attempts; a
+ * healthy one a second record with was_healthy; an unhealthy one none */
+void
+service_fail(struct service *s, const char *reason, const char *message)
+{
+	bool waiting = s->ndone < s->nchecks;
+
+	if (!waiting && (!s->emitted || !s->healthy))
+		return;
+	/* every check says it, the ones that passed too: the container
+	 * they passed against is not the one there now */
+	for (size_t i = 0; i < s->nchecks; i++)
+		if (s->checks[i]->state == S_DONE) {
+			s->checks[i]->healthy = false;
+			set_message(s->checks[i], reason, "%s", message);
+		}
+	if (!waiting) {
+		s->confirming = true;
+		probe.pending++;
+		service_emit(s);
+		return;
+	}
+	for (size_t i = 0; i < s->nchecks; i++) {
+		struct check *c = s->checks[i];
+		if (c->state == S_DONE)
+			continue;
+		check_cancel(c);
+		set_message(c, reason, "%s", message);
+		verdict(c, false);
+	}
+}

@@ -24,7 +24,8 @@ loop_timeout(int64_t now)
 	return t < 0 ? 0 : (int)t;
 }
 
-/* fds: stdin, the signal pipe, then one per postgres/healthcheck attempt */
+/* fds: the signal pipe, stdin, podman events and inspect, then one per
+ * postgres/healthcheck attempt */
 static size_t
 build_fds(struct curl_waitfd **fds, struct check ***owners, size_t *cap)
 {
@@ -32,8 +33,8 @@ build_fds(struct curl_waitfd **fds, struct check ***owners, size_t *cap)
 
 	for (struct check *c = probe.polled; c; c = c->pnext)
 		n++;
-	if (n + 2 > *cap) {
-		*cap = n + 2;
+	if (n + 4 > *cap) {
+		*cap = n + 4;
 		free(*fds);
 		free(*owners);
 		*fds = phx_calloc(*cap, sizeof **fds);
@@ -44,6 +45,9 @@ build_fds(struct curl_waitfd **fds, struct check ***owners, size_t *cap)
 	if (probe.in)
 		(*fds)[n++] = (struct curl_waitfd){ phx_reader_fd(probe.in),
 		    CURL_WAIT_POLLIN, 0 };
+	n = watch_fds(*fds, n);
+	for (size_t i = 0; i < n; i++)
+		(*owners)[i] = NULL;
 	for (struct check *c = probe.polled; c; c = c->pnext) {
 		int fd = c->kind == K_PG ? PQsocket(c->pg.conn) : c->hc.pipefd;
 		if (fd < 0)
@@ -68,9 +72,10 @@ handle_fds(struct curl_waitfd *fds, struct check **owners, size_t n)
 		struct check *c = owners[i];
 		if (!fds[i].revents)
 			continue;
-		if (!c)
-			read_input();
-		else if (c->kind == K_PG && c->state == S_RUNNING && c->pg.conn)
+		if (!c) {
+			if (!watch_ready(fds[i].fd))
+				read_input();
+		} else if (c->kind == K_PG && c->state == S_RUNNING && c->pg.conn)
 			pg_step(c);
 		else if (c->kind == K_HC && c->hc.pipefd >= 0) {
 			hc_read(c);

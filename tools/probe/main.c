@@ -62,6 +62,7 @@ count_arg(const char *s, const char *what)
 static void
 finish(int status)
 {
+	watch_stop();
 	services_free();
 	phx_reader_free(probe.in);
 	http_cleanup();
@@ -206,5 +207,7 @@ main(int argc, char *argv[])
 	run_loop();
 	if (phx_signal)
 		abort_all();
+	else
+		watch_finish();
 	finish(phase_end());
 }

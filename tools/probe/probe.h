@@ -176,6 +176,7 @@ int64_t attempt_budget(const struct check *c, int64_t now);
 void start_due(int64_t now);
 bool confirm_start(int64_t now);
 void expire_polled(int64_t now);
+void check_cancel(struct check *c);
 
 /* http.c */
 bool setup_http(struct check *c, const cJSON *j);
@@ -201,6 +202,7 @@ void hc_kill(struct check *c);
 /* emit.c */
 int64_t ensure_phase_start(void);
 void service_emit(struct service *s);
+void service_fail(struct service *s, const char *reason, const char *message);
 
 /* service.c */
 struct service *service_find(const char *name);
@@ -214,6 +216,13 @@ void read_input(void);
 /* adhoc.c */
 void add_target(const char *arg);
 void add_config_services(const char *list, bool all);
+
+/* events.c */
+void watch_record(const char *type, const cJSON *rec);
+size_t watch_fds(struct curl_waitfd *fds, size_t n);
+bool watch_ready(int fd);
+void watch_finish(void);
+void watch_stop(void);
 
 /* loop.c */
 void run_loop(void);

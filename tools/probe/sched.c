@@ -241,6 +241,43 @@ start_due(int64_t now)
 	}
 }
 
+/* the check stops where it is, with no verdict: the caller gives one */
+void
+check_cancel(struct check *c)
+{
+	struct check **pp;
+
+	switch (c->state) {
+	case S_WAITING:
+		list_remove(&probe.waiting, c, false);
+		break;
+	case S_QUEUED:
+		for (pp = &queue; *pp && *pp != c; pp = &(*pp)->next)
+			;
+		if (*pp)
+			*pp = c->next;
+		for (queue_tail = queue; queue_tail && queue_tail->next;
+		    queue_tail = queue_tail->next)
+			;
+		break;
+	case S_RUNNING:
+		running--;
+		if (c->http.easy)
+			curl_multi_remove_handle(probe.multi, c->http.easy);
+		if (c->kind == K_PG)
+			pg_close(c);
+		if (c->kind == K_HC)
+			hc_kill(c);
+		cJSON_Delete(c->json);
+		c->json = NULL;
+		c->json_tried = false;
+		break;
+	default:
+		break;
+	}
+	c->next = NULL;
+}
+
 /* attempts of postgres and healthcheck checks that ran out of time */
 void
 expire_polled(int64_t now)

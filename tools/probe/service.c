@@ -151,5 +151,7 @@ read_input(void)
 		phx_pass(&in);
 		if (rd == PHX_RD_RECORD && strcmp(in.type, "service") == 0)
 			on_service_record(in.json, in.lineno);
+		if (rd == PHX_RD_RECORD)
+			watch_record(in.type, in.json);
 	}
 }

@@ -1,0 +1,656 @@
+/* phx-probe's watch of a deployment's containers (wait mode): one
+ * `podman events` child whose lines come through a non-blocking pipe in
+ * the event loop; a container that dies, restarts, is OOM-killed or turns
+ * unhealthy is a container record at once and makes its service
+ * unhealthy.  At the end, one podman inspect of them all gives each
+ * container's final record. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "probe.h"
+
+#define PROJECT_LABEL "io.podman.compose.project"
+#define SERVICE_LABEL "com.docker.compose.service"
+#define LINE_MAX_BYTES (1024 * 1024)
+#define INSPECT_MS 30000
+
+struct watched {
+	char *id, *name, *service;
+	int64_t mem_limit;      /* bytes, 0 none, -1 not known yet */
+	char *policy;           /* restart policy, NULL not known yet */
+	char *health;
+	char *cause;            /* why it last stopped */
+	int restarts, exit_code;
+	int64_t last_ns;        /* the latest event taken */
+	bool inspecting, oom;
+};
+
+struct child {
+	pid_t pid;
+	int fd;
+	struct phx_buf out;
+};
+
+static char *project;
+static struct watched **conts;
+static size_t nconts;
+static struct child events = { 0, -1, { 0 } }, inspect = { 0, -1, { 0 } };
+
+/* like hc_start: its own process group, so that it is killed whole */
+static bool
+child_start(struct child *ch, const char *const argv[], bool errors)
+{
+	int fds[2], nul;
+
+	ch->out.len = 0;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return false;
+	if ((ch->pid = fork()) < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return false;
+	}
+	if (ch->pid == 0) {
+		setpgid(0, 0);
+		nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0);
+		dup2(fds[1], 1);
+		dup2(errors ? fds[1] : nul, 2);
+		close_range(3, ~0U, 0);
+		execvp(argv[0], (char *const *)argv);
+		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(fds[1]);
+	ch->fd = fds[0];
+	fcntl(ch->fd, F_SETFL, O_NONBLOCK);
+	return true;
+}
+
+static void
+child_stop(struct child *ch)
+{
+	if (ch->pid > 0) {
+		kill(-ch->pid, SIGKILL);
+		kill(ch->pid, SIGKILL);
+		waitpid(ch->pid, NULL, 0);
+	}
+	if (ch->fd >= 0)
+		close(ch->fd);
+	ch->fd = -1;
+	ch->pid = 0;
+}
+
+/* reads what there is; returns false at the end of the output */
+static bool
+child_read(struct child *ch)
+{
+	char buf[8192];
+	ssize_t n;
+
+	while ((n = read(ch->fd, buf, sizeof buf)) > 0)
+		phx_buf_add(&ch->out, buf, (size_t)n);
+	return n < 0 && (errno == EAGAIN || errno == EINTR);
+}
+
+static struct watched *
+watched_find(const char *id, const char *name)
+{
+	for (size_t i = 0; i < nconts; i++) {
+		struct watched *w = conts[i];
+		if ((id && w->id && strcmp(id, w->id) == 0) ||
+		    (name && w->name && strcmp(name, w->name) == 0))
+			return w;
+	}
+	return NULL;
+}
+
+static void
+set_str(char **dst, const char *s)
+{
+	if (!s || (*dst && strcmp(*dst, s) == 0))
+		return;
+	free(*dst);
+	*dst = phx_strdup(s);
+}
+
+static struct watched *
+watched_learn(const char *service, const char *id, const char *name)
+{
+	struct watched *w = watched_find(id, name);
+
+	if (!id && !name)
+		return NULL;
+	if (!w) {
+		w = phx_calloc(1, sizeof *w);
+		w->mem_limit = -1;
+		conts = phx_reallocarray(conts, nconts + 1, sizeof *conts);
+		conts[nconts++] = w;
+	}
+	set_str(&w->service, service);
+	set_str(&w->id, id);
+	set_str(&w->name, name);
+	return w;
+}
+
+/* what podman inspect says of a container, in w */
+static void
+take_inspect(struct watched *w, const cJSON *info)
+{
+	const char *h = phx_jstr(phx_cfg(info, "State.Health"), "Status");
+	int restarts = (int)phx_jnum(info, "RestartCount", 0);
+
+	set_str(&w->id, phx_jstr(info, "Id"));
+	set_str(&w->name, phx_jstr(info, "Name"));
+	w->mem_limit = (int64_t)phx_jnum(phx_cfg(info, "HostConfig"), "Memory", 0);
+	set_str(&w->policy, phx_jstr(phx_cfg(info, "HostConfig.RestartPolicy"),
+	    "Name") ? phx_jstr(phx_cfg(info, "HostConfig.RestartPolicy"),
+	    "Name") : "");
+	if (!w->health)
+		set_str(&w->health, h && *h ? h : "none");
+	if (restarts > w->restarts)
+		w->restarts = restarts;
+}
+
+static void on_inspect(void);
+
+/* the memory limit and restart policy of the containers not read yet,
+ * in one podman inspect, before any of them dies */
+static void
+prefetch(void)
+{
+	const char **argv;
+	size_t n = 0;
+
+	if (!project || inspect.pid > 0)
+		return;
+	argv = phx_calloc(nconts + 6, sizeof *argv);
+	argv[n++] = probe.podman;
+	argv[n++] = "container";
+	argv[n++] = "inspect";
+	argv[n++] = "--";
+	for (size_t i = 0; i < nconts; i++)
+		if (!conts[i]->policy && !conts[i]->inspecting) {
+			conts[i]->inspecting = true;
+			argv[n++] = conts[i]->id ? conts[i]->id : conts[i]->name;
+		}
+	if (n > 4 && !child_start(&inspect, argv, false))
+		phx_log(PHX_WARN, "cannot run %s inspect: %s", probe.podman,
+		    strerror(errno));
+	free(argv);
+}
+
+static void
+on_inspect(void)
+{
+	cJSON *arr, *info;
+
+	if (child_read(&inspect))
+		return;
+	child_stop(&inspect);
+	arr = cJSON_ParseWithLength(inspect.out.data ? inspect.out.data : "",
+	    inspect.out.len);
+	cJSON_ArrayForEach(info, arr) {
+		struct watched *w = watched_find(phx_jstr(info, "Id"),
+		    phx_jstr(info, "Name"));
+		if (w)
+			take_inspect(w, info);
+	}
+	cJSON_Delete(arr);
+	for (size_t i = 0; i < nconts; i++)
+		if (conts[i]->inspecting && !conts[i]->policy)
+			set_str(&conts[i]->policy, "");   /* gone: not asked again */
+	for (size_t i = 0; i < nconts; i++)
+		conts[i]->inspecting = false;
+	prefetch();
+}
+
+static void
+watch_begin(const char *proj)
+{
+	char *filter = phx_asprintf("label=%s=%s", PROJECT_LABEL, proj);
+	const char *argv[] = { probe.podman, "events", "--format", "json",
+	    "--filter", filter, "--filter", "type=container", NULL };
+
+	project = phx_strdup(proj);
+	if (!child_start(&events, argv, true))
+		phx_log(PHX_WARN, "cannot run %s events: %s", probe.podman,
+		    strerror(errno));
+	else
+		phx_log(PHX_DEBUG, "watching the containers of project %s", proj);
+	free(filter);
+	prefetch();
+}
+
+/* every record of the stream: a deployment names the project to watch,
+ * service and container records its containers */
+void
+watch_record(const char *type, const cJSON *rec)
+{
+	const char *status = phx_jstr(rec, "status"), *proj = phx_jstr(rec, "project");
+
+	if (!probe.wait)
+		return;
+	if (strcmp(type, "deployment") == 0 && proj && *proj && !project &&
+	    status && (strcmp(status, "starting") == 0 ||
+	    strcmp(status, "running") == 0))
+		watch_begin(proj);
+	else if (strcmp(type, "service") == 0)
+		watched_learn(phx_jstr(rec, "service"),
+		    phx_jstr(rec, "container_id"), phx_jstr(rec, "container_name"));
+	else if (strcmp(type, "container") == 0)
+		watched_learn(phx_jstr(rec, "service"),
+		    phx_jstr(rec, "container_id"), phx_jstr(rec, "name"));
+	else
+		return;
+	prefetch();
+}
+
+size_t
+watch_fds(struct curl_waitfd *fds, size_t n)
+{
+	if (events.fd >= 0)
+		fds[n++] = (struct curl_waitfd){ events.fd, CURL_WAIT_POLLIN, 0 };
+	if (inspect.fd >= 0)
+		fds[n++] = (struct curl_waitfd){ inspect.fd, CURL_WAIT_POLLIN, 0 };
+	return n;
+}
+
+/* "6 MiB", "1.5 GiB" */
+static void
+fmt_bytes(int64_t v, char out[32])
+{
+	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
+	double d = (double)v;
+	size_t u = 0;
+
+	while (d >= 1024 && u + 1 < sizeof units / sizeof *units) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(out, 32, d == (double)(int64_t)d ? "%.0f %s" : "%.1f %s", d,
+	    units[u]);
+}
+
+static const char *
+signal_name(int sig)
+{
+	static const struct { int sig; const char *name; } names[] = {
+		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" },
+		{ SIGILL, "SIGILL" }, { SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },
+		{ SIGFPE, "SIGFPE" }, { SIGKILL, "SIGKILL" }, { SIGSEGV, "SIGSEGV" },
+		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" },
+	};
+
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (names[i].sig == sig)
+			return names[i].name;
+	return NULL;
+}
+
+/* what an exit code says: 137 is SIGKILL, the OOM killer's signal
+ * (Podman may report OOMKilled false even so): the limit says whether
+ * memory was the likely cause */
+static char *
+exit_cause(const struct watched *w, int code)
+{
+	struct phx_buf b = { 0 };
+	char lim[32];
+	const char *sig = code > 128 ? signal_name(code - 128) : NULL;
+
+	if (w->mem_limit > 0)
+		fmt_bytes(w->mem_limit, lim);
+	if (w->oom)
+		phx_buf_printf(&b, "was killed by the OOM killer (exit code %d)",
+		    code);
+	else
+		phx_buf_printf(&b, "exited with code %d", code);
+	if (sig && !w->oom)
+		phx_buf_printf(&b, ": killed by %s%s", sig, code == 128 + SIGKILL ?
+		    ", as the OOM killer does" : "");
+	if ((w->oom || code == 128 + SIGKILL) && w->mem_limit > 0)
+		phx_buf_printf(&b, "; memory limit %s", lim);
+	return b.data;
+}
+
+static cJSON *
+container_rec(const struct watched *w, const char *event, const char *state)
+{
+	cJSON *rec = phx_record_new("container");
+
+	cJSON_AddStringToObject(rec, "service", w->service ? w->service : "");
+	if (w->id)
+		cJSON_AddStringToObject(rec, "container_id", w->id);
+	if (w->name)
+		cJSON_AddStringToObject(rec, "name", w->name);
+	cJSON_AddStringToObject(rec, "state", state);
+	if (strcmp(state, "running") != 0 && strcmp(state, "missing") != 0)
+		phx_add_int(rec, "exit_code", w->exit_code);
+	phx_add_int(rec, "restarts", w->restarts);
+	cJSON_AddStringToObject(rec, "health", w->health ? w->health : "none");
+	if (w->mem_limit > 0)
+		phx_add_int(rec, "mem_limit_bytes", w->mem_limit);
+	if (w->policy && *w->policy)
+		cJSON_AddStringToObject(rec, "restart_policy", w->policy);
+	if (event)
+		cJSON_AddStringToObject(rec, "event", event);
+	return rec;
+}
+
+static void
+emit_event(const struct watched *w, const char *event, const char *state,
+    const char *ts)
+{
+	cJSON *rec = container_rec(w, event, state);
+
+	if (w->oom)
+		cJSON_AddBoolToObject(rec, "oom_killed", true);
+	if (ts)
+		cJSON_AddStringToObject(rec, "event_ts", ts);
+	if (w->cause && strcmp(state, "running") != 0)
+		cJSON_AddStringToObject(rec, "cause", w->cause);
+	phx_emit(rec);
+}
+
+static void
+fail_service(const struct watched *w, const char *reason, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+fail_service(const struct watched *w, const char *reason, const char *fmt, ...)
+{
+	struct service *s = w->service ? service_find(w->service) : NULL;
+	char msg[1024];
+	va_list ap;
+
+	if (!s)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	phx_log(PHX_INFO, "%s: %s", s->name, msg);
+	service_fail(s, reason, msg);
+}
+
+/* podman's event time, RFC 3339 with nanoseconds, as nanoseconds since
+ * the epoch; 0 when it does not parse */
+static int64_t
+event_ns(const char *t)
+{
+	struct tm tm = { 0 };
+	int64_t frac = 0, scale = 1000000000;
+	int used = 0, oh = 0, om = 0;
+	const char *p;
+
+	if (!t || sscanf(t, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year,
+	    &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+	    &used) != 6)
+		return 0;
+	p = t + used;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			if (scale > 1) {
+				scale /= 10;
+				frac += (*p - '0') * scale;
+			}
+	if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &oh, &om) == 2 &&
+	    *p == '-')
+		oh = -oh, om = -om;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	return ((int64_t)timegm(&tm) - oh * 3600 - om * 60) * 1000000000 + frac;
+}
+
+/* the container an event is about: one the stream named, or a new
+ * container of a service being checked (a compose service label) */
+static struct watched *
+watched_for(const cJSON *ev)
+{
+	const char *id = phx_jstr(ev, "ID"), *name = phx_jstr(ev, "Name");
+	const char *svc = phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
+	    "Attributes"), SERVICE_LABEL);
+	struct watched *w = watched_find(id, name);
+
+	if (w || !svc || !service_find(svc))
+		return w;
+	w = watched_learn(svc, id, name);
+	prefetch();
+	return w;
+}
+
+static bool
+will_restart(const struct watched *w, int code)
+{
+	if (!w->policy)
+		return false;
+	return strcmp(w->policy, "always") == 0 ||
+	    strcmp(w->policy, "unless-stopped") == 0 ||
+	    (strcmp(w->policy, "on-failure") == 0 && code != 0);
+}
+
+static void
+on_died(struct watched *w, const cJSON *ev, const char *ts)
+{
+	w->exit_code = (int)phx_jnum(ev, "ContainerExitCode", 0);
+	free(w->cause);
+	w->cause = exit_cause(w, w->exit_code);
+	emit_event(w, "died", "exited", ts);
+	if (!will_restart(w, w->exit_code))
+		fail_service(w, w->oom ? "oom" : "exited", "container %s %s",
+		    w->name, w->cause);
+}
+
+static void
+on_health(struct watched *w, const cJSON *ev, const char *ts)
+{
+	const char *h = phx_jstr(ev, "health_status");
+
+	if (!h)
+		h = phx_jstr(ev, "HealthStatus");
+	if (!h || !*h || (w->health && strcmp(w->health, h) == 0))
+		return;
+	set_str(&w->health, h);
+	emit_event(w, "health_status", "running", ts);
+	if (strcmp(h, "unhealthy") == 0)
+		fail_service(w, "unhealthy", "container %s: its healthcheck "
+		    "reports unhealthy", w->name);
+}
+
+static void
+on_event(const cJSON *ev)
+{
+	const char *st = phx_jstr(ev, "Status"), *ts = phx_jstr(ev, "Time");
+	struct watched *w;
+	int64_t ns = event_ns(ts);
+	char mine[32];
+
+	if (!st || (strcmp(st, "died") != 0 && strcmp(st, "restart") != 0 &&
+	    strcmp(st, "oom") != 0 && strcmp(st, "health_status") != 0))
+		return;
+	/* podman's file logger may repeat earlier events */
+	if (!(w = watched_for(ev)) || (ns && ns <= w->last_ns))
+		return;
+	w->last_ns = ns ? ns : w->last_ns;
+	if (ns) {
+		phx_ts_format(ns / 1000000, mine);
+		ts = mine;
+		phx_log(PHX_DEBUG, "%s: %s, %lld ms ago", w->name, st,
+		    (long long)(phx_wall_ms() - ns / 1000000));
+	}
+	if (strcmp(st, "died") == 0)
+		on_died(w, ev, ts);
+	else if (strcmp(st, "restart") == 0) {
+		w->restarts++;
+		emit_event(w, "restarted", "running", ts);
+		fail_service(w, "restarted", "container %s restarted after it %s",
+		    w->name, w->cause ? w->cause : "stopped");
+		w->oom = false;
+	} else if (strcmp(st, "oom") == 0) {
+		w->oom = true;
+		w->exit_code = 128 + SIGKILL;
+		free(w->cause);
+		w->cause = exit_cause(w, 128 + SIGKILL);
+		emit_event(w, "oom", "exited", ts);
+		fail_service(w, "oom", "container %s %s", w->name, w->cause);
+	} else
+		on_health(w, ev, ts);
+}
+
+/* whole lines of podman events: one JSON object each */
+static void
+on_events(void)
+{
+	bool open = child_read(&events);
+	char *line = events.out.data, *nl;
+	size_t left = events.out.len;
+
+	while (left && (nl = memchr(line, '\n', left))) {
+		cJSON *ev = cJSON_ParseWithLength(line, (size_t)(nl - line));
+		if (ev)
+			on_event(ev);
+		else if (nl > line)
+			phx_log(PHX_WARN, "podman events: %.*s", (int)(nl - line), line);
+		cJSON_Delete(ev);
+		left -= (size_t)(nl - line) + 1;
+		line = nl + 1;
+	}
+	if (left > LINE_MAX_BYTES)
+		left = 0;
+	if (left)
+		memmove(events.out.data, line, left);
+	events.out.len = left;
+	if (!open) {
+		phx_log(PHX_WARN, "podman events ended: containers are no longer "
+		    "watched");
+		child_stop(&events);
+	}
+	phx_out_flush();
+}
+
+/* an fd of ours is ready; false when it is not ours */
+bool
+watch_ready(int fd)
+{
+	if (fd < 0)
+		return false;
+	if (fd == events.fd)
+		on_events();
+	else if (fd == inspect.fd)
+		on_inspect();
+	else
+		return false;
+	return true;
+}
+
+/* a container's last record, from podman inspect (NULL: it is gone);
+ * a restart or a stop during the run makes its service unhealthy */
+static void
+final_record(struct watched *w, const cJSON *info)
+{
+	const cJSON *st = phx_cfg(info, "State");
+	const char *state = info ? phx_jstr(st, "Status") : NULL;
+	bool stopped;
+	cJSON *rec;
+
+	state = state ? state : "missing";
+	stopped = strcmp(state, "exited") == 0 || strcmp(state, "stopped") == 0;
+	if (info) {
+		take_inspect(w, info);
+		w->exit_code = (int)phx_jnum(st, "ExitCode", 0);
+		w->oom = w->oom || phx_jbool(st, "OOMKilled", false);
+		if (stopped) {
+			free(w->cause);
+			w->cause = exit_cause(w, w->exit_code);
+		}
+	}
+	rec = container_rec(w, NULL, state);
+	cJSON_AddBoolToObject(rec, "oom_killed", w->oom);
+	if (stopped && w->cause)
+		cJSON_AddStringToObject(rec, "cause", w->cause);
+	phx_emit(rec);
+	if (w->restarts > 0)
+		fail_service(w, "restarted", "container %s restarted %d times "
+		    "during the run%s%s", w->name, w->restarts,
+		    w->cause ? "; the last time it " : "", w->cause ? w->cause : "");
+	else if (stopped)
+		fail_service(w, w->oom ? "oom" : "exited", "container %s %s",
+		    w->name, w->cause);
+	else if (strcmp(state, "running") != 0)
+		fail_service(w, "exited", "container %s is %s", w->name, state);
+}
+
+/* the end of the run: the events already there, then each container's
+ * final state from one podman inspect of them all */
+void
+watch_finish(void)
+{
+	struct phx_run run = { 0 };
+	const char **argv;
+	cJSON *arr = NULL;
+	size_t n = 0, nconts_final = nconts;
+
+	if (!project)
+		return;
+	if (events.fd >= 0)
+		on_events();
+	child_stop(&events);
+	child_stop(&inspect);
+	if (!nconts)
+		return;
+	argv = phx_calloc(nconts + 5, sizeof *argv);
+	argv[n++] = probe.podman;
+	argv[n++] = "container";
+	argv[n++] = "inspect";
+	argv[n++] = "--";
+	for (size_t i = 0; i < nconts; i++)
+		argv[n++] = conts[i]->id ? conts[i]->id : conts[i]->name;
+	run.argv = argv;
+	run.timeout_ms = INSPECT_MS;
+	/* some containers gone: podman fails but prints the others */
+	if (phx_run(&run) && !run.exec_failed && !run.timed_out)
+		arr = cJSON_ParseWithLength(run.out.data ? run.out.data : "",
+		    run.out.len);
+	if (!cJSON_IsArray(arr)) {
+		phx_log(PHX_WARN, "%s inspect failed: no final container records",
+		    probe.podman);
+		nconts_final = 0;
+	}
+	for (size_t i = 0; i < nconts_final; i++) {
+		const cJSON *info = NULL, *it;
+		cJSON_ArrayForEach(it, arr)
+			if (watched_find(phx_jstr(it, "Id"), phx_jstr(it, "Name")) ==
+			    conts[i])
+				info = it;
+		final_record(conts[i], info);
+	}
+	cJSON_Delete(arr);
+	phx_run_free(&run);
+	free(argv);
+}
+
+void
+watch_stop(void)
+{
+	child_stop(&events);
+	child_stop(&inspect);
+	phx_buf_free(&events.out);
+	phx_buf_free(&inspect.out);
+	for (size_t i = 0; i < nconts; i++) {
+		struct watched *w = conts[i];
+		free(w->id);
+		free(w->name);
+		free(w->service);
+		free(w->policy);
+		free(w->health);
+		free(w->cause);
+		free(w);
+	}
+	free(conts);
+	free(project);
+}
