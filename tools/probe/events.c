@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -144,11 +145,11 @@ static void
 take_inspect(struct watched *w, const cJSON *info)
 {
 	const char *h = phx_jstr(phx_cfg(info, "State.Health"), "Status");
-	int restarts = (int)phx_jnum(info, "RestartCount", 0);
+	int restarts = (int)phx_jint(info, "RestartCount", 0, 0, INT_MAX);
 
 	set_str(&w->id, phx_jstr(info, "Id"));
 	set_str(&w->name, phx_jstr(info, "Name"));
-	w->mem_limit = (int64_t)phx_jnum(phx_cfg(info, "HostConfig"), "Memory", 0);
+	w->mem_limit = phx_jint(phx_cfg(info, "HostConfig"), "Memory", 0, 0, INT64_MAX);
 	set_str(&w->policy, phx_jstr(phx_cfg(info, "HostConfig.RestartPolicy"),
 	    "Name") ? phx_jstr(phx_cfg(info, "HostConfig.RestartPolicy"),
 	    "Name") : "");
@@ -171,7 +172,7 @@ prefetch(void)
 	if (!project || inspect.pid > 0)
 		return;
 	argv = phx_calloc(nconts + 6, sizeof *argv);
-	argv[n++] = probe.podman;
+	argv[n++] = phx_podman_program();
 	argv[n++] = "container";
 	argv[n++] = "inspect";
 	argv[n++] = "--";
@@ -181,7 +182,7 @@ prefetch(void)
 			argv[n++] = conts[i]->id ? conts[i]->id : conts[i]->name;
 		}
 	if (n > 4 && !child_start(&inspect, argv, false))
-		phx_log(PHX_WARN, "cannot run %s inspect: %s", probe.podman,
+		phx_log(PHX_WARN, "cannot run %s inspect: %s", phx_podman_program(),
 		    strerror(errno));
 	free(argv);
 }
@@ -215,12 +216,12 @@ static void
 watch_begin(const char *proj)
 {
 	char *filter = phx_asprintf("label=%s=%s", PROJECT_LABEL, proj);
-	const char *argv[] = { probe.podman, "events", "--format", "json",
+	const char *argv[] = { phx_podman_program(), "events", "--format", "json",
 	    "--filter", filter, "--filter", "type=container", NULL };
 
 	project = phx_strdup(proj);
 	if (!child_start(&events, argv, true))
-		phx_log(PHX_WARN, "cannot run %s events: %s", probe.podman,
+		phx_log(PHX_WARN, "cannot run %s events: %s", phx_podman_program(),
 		    strerror(errno));
 	else
 		phx_log(PHX_DEBUG, "watching the containers of project %s", proj);
@@ -437,7 +438,7 @@ will_restart(const struct watched *w, int code)
 static void
 on_died(struct watched *w, const cJSON *ev, const char *ts)
 {
-	w->exit_code = (int)phx_jnum(ev, "ContainerExitCode", 0);
+	w->exit_code = (int)phx_jint(ev, "ContainerExitCode", 0, INT_MIN, INT_MAX);
 	free(w->cause);
 	w->cause = exit_cause(w, w->exit_code);
 	emit_event(w, "died", "exited", ts);
@@ -562,7 +563,7 @@ final_record(struct watched *w, const cJSON *info)
 	stopped = strcmp(state, "exited") == 0 || strcmp(state, "stopped") == 0;
 	if (info) {
 		take_inspect(w, info);
-		w->exit_code = (int)phx_jnum(st, "ExitCode", 0);
+		w->exit_code = (int)phx_jint(st, "ExitCode", 0, INT_MIN, INT_MAX);
 		w->oom = w->oom || phx_jbool(st, "OOMKilled", false);
 		if (stopped) {
 			free(w->cause);
@@ -604,7 +605,7 @@ watch_finish(void)
 	if (!nconts)
 		return;
 	argv = phx_calloc(nconts + 5, sizeof *argv);
-	argv[n++] = probe.podman;
+	argv[n++] = phx_podman_program();
 	argv[n++] = "container";
 	argv[n++] = "inspect";
 	argv[n++] = "--";
@@ -618,7 +619,7 @@ watch_finish(void)
 		    run.out.len);
 	if (!cJSON_IsArray(arr)) {
 		phx_log(PHX_WARN, "%s inspect failed: no final container records",
-		    probe.podman);
+		    phx_podman_program());
 		nconts_final = 0;
 	}
 	for (size_t i = 0; i < nconts_final; i++) {
