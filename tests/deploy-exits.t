@@ -38,8 +38,11 @@ is "$(jq -r 'select(.type == "deployment") | "\(.status)/\(.attempt)"' "$T_TMP/o
 	"starting/1 failed/1 starting/2 failed/2 " "exits: retried"
 check "exits, retried: cleaned up" nothing_left "$P2"
 
-# killed at its memory limit: SIGKILL and the limit are said
-PHX_DEPLOYMENT_RETRIES=1 phx-deploy -f $D/oom.yaml -p "$P2" up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+# killed at its memory limit: SIGKILL and the limit are said.  From a
+# copy: conmon leaves a file "oom" in podman-compose's folder, the
+# compose file's
+cp $D/oom.yaml "$T_TMP/oom.yaml"
+PHX_DEPLOYMENT_RETRIES=1 phx-deploy -f "$T_TMP/oom.yaml" -p "$P2" up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
 is "$?" 1 "oom: exit 1"
 err=$(jq -c 'select(.type == "error")' "$T_TMP/out")
 is "$(printf '%s' "$err" | jq -r '"\(.reason) \(.service) \(.exit_code) \(.signal) \(.mem_limit_bytes)"')" \
