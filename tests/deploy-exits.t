@@ -31,6 +31,31 @@ is "$(jq -r 'select(.type == "container") | "\(.service) \(.state) \(.exit_code)
 check "exits: cleaned up" nothing_left "$P2"
 check "exits: logs kept" grep -q 'giving up' "$PHX_STATE_DIR/$(latest)/logs/attempt-1/${P2}_crasher_1.log"
 
+# a container that exits during start is retried
+PHX_DEPLOYMENT_RETRIES=2 phx-deploy -f $D/exits.yaml -p "$P2" up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+is "$?" 1 "exits, two attempts allowed: exit 1"
+is "$(jq -r 'select(.type == "deployment") | "\(.status)/\(.attempt)"' "$T_TMP/out" | tr '\n' ' ')" \
+	"starting/1 failed/1 starting/2 failed/2 " "exits: retried"
+check "exits, retried: cleaned up" nothing_left "$P2"
+
+# killed at its memory limit: SIGKILL and the limit are said.  From a
+# copy: conmon leaves a file "oom" in podman-compose's folder, the
+# compose file's
+cp $D/oom.yaml "$T_TMP/oom.yaml"
+PHX_DEPLOYMENT_RETRIES=1 phx-deploy -f "$T_TMP/oom.yaml" -p "$P2" up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+is "$?" 1 "oom: exit 1"
+err=$(jq -c 'select(.type == "error")' "$T_TMP/out")
+is "$(printf '%s' "$err" | jq -r '"\(.reason) \(.service) \(.exit_code) \(.signal) \(.mem_limit_bytes)"')" \
+	"exited hog 137 9 6291456" "oom: exit code 137, signal 9, the memory limit"
+like "$(printf '%s' "$err" | jq -r .message)" \
+	"^service hog: container ${P2}_hog_1 exited with code 137 \(killed by SIGKILL, as the OOM killer kills; its memory limit is 6 MiB\)" \
+	"oom: the message explains 137"
+is "$(jq -r 'select(.type == "container") | "\(.exit_code) \(.mem_limit_bytes)"' "$T_TMP/out")" "137 6291456" \
+	"oom: the container record has the limit"
+like "$(PHX_STATE_DIR=$T_TMP/rstate phx-report -f text <"$T_TMP/out" 2>/dev/null | grep '^reason' | head -1)" \
+	"root cause: .*137 \(killed by SIGKILL.*6 MiB" "oom: phx-report's root cause says it"
+check "oom: cleaned up" nothing_left "$P2"
+
 # cleanup_on_failure false: the failed stack is left for inspection
 printf 'deployment:\n  cleanup_on_failure: false\n  retries: 1\n' >"$T_TMP/keep.yaml"
 phx-deploy -c "$T_TMP/keep.yaml" -f $D/exits.yaml -p "$P2" up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"

@@ -2,7 +2,9 @@
 # phx-deploy rollback: two deployments of different content from the same
 # compose file; rolling the second back tears it down and brings back the
 # first one's compose file from its snapshot (the file itself now holds
-# the second), with relative paths resolved from the file's folder.
+# the second), with relative paths resolved from the folder of the
+# compose file configured now.  The state directory is data only: a
+# planted config.json naming a program is never run.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/podman.sh"
 
@@ -49,14 +51,14 @@ is "$(served)" two "second deployment: serves two"
 is "$(jq -r .replaced_by "$PHX_STATE_DIR/$ID1/state.json")" "$ID2" "the first deployment is marked replaced"
 
 # dry run: the plan, nothing touched
-phx-deploy -n rollback "$ID2" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+phx-deploy -f "$W/compose.yaml" -n rollback "$ID2" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
 is "$?" 0 "rollback -n: exit 0"
 is "$(jq -c 'select(.type == "deployment") | [.status, .action, .restored_from, .rollback_of]' "$T_TMP/out")" \
 	"[\"planned\",\"rollback\",\"$ID1\",\"$ID2\"]" "rollback -n: says what it would restore"
 is "$(services)" "two " "rollback -n: touched nothing"
 is "$(ls "$PHX_STATE_DIR" | grep -c '^deploy_')" 2 "rollback -n: no new deployment"
 
-phx-deploy rollback "$ID2" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+phx-deploy -f "$W/compose.yaml" rollback "$ID2" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
 is "$?" 0 "rollback: exit 0"
 ID3=$(jq -r .deployment_id "$T_TMP/out" | head -1)
 check "rollback: a new deployment id" test "$ID3" != "$ID2" -a "$ID3" != "$ID1"
@@ -81,12 +83,38 @@ cmp -s "$W/compose.yaml" "$PHX_STATE_DIR/$ID2/compose.yaml"
 ok $? "rollback: the user's compose file was not touched"
 
 # rolling back the rollback skips the deployment that was rolled back
-phx-deploy -n rollback "$ID3" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+phx-deploy -f "$W/compose.yaml" -n rollback "$ID3" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
 is "$(jq -r 'select(.type == "deployment") | .restored_from' "$T_TMP/out")" "$ID1" \
 	"a ROLLED_BACK deployment is never restored"
 
 phx-deploy down "$ID3" </dev/null >/dev/null 2>&1
 is "$?" 0 "down: exit 0"
+
+# a planted SUCCESS whose config.json names a program and whose
+# compose_file is elsewhere, then a FAILED one to roll back
+X=$T_TMP/x
+mkdir -p "$X/sub"
+printf '#!/bin/sh\ntouch %s/ran\nexit 1\n' "$X" >"$X/evil"
+chmod +x "$X/evil"
+plant() {   # plant ID RESULT
+	mkdir -m 700 "$PHX_STATE_DIR/$1"
+	jq -n --arg id "$1" --arg p "$P" --arg r "$2" --arg c "$X/sub/compose.yaml" \
+	    '{deployment_id: $id, project: $p, result: $r, status: $r, compose_file: $c,
+	      compose_dir: "'"$X"'/sub", services: ["one"]}' >"$PHX_STATE_DIR/$1/state.json"
+	jq -n --arg e "$X/evil" '{deployment: {compose: $e, podman: $e}}' >"$PHX_STATE_DIR/$1/config.json"
+	cp "$PHX_STATE_DIR/$ID1/compose.yaml" "$PHX_STATE_DIR/$1/compose.yaml"
+}
+plant deploy_20010101_000000 SUCCESS
+plant deploy_20010101_000001 FAILED
+phx-deploy -f "$W/compose.yaml" rollback deploy_20010101_000001 </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+is "$?" 0 "planted config: the rollback works"
+check "planted config: its program was not run" test ! -e "$X/ran"
+is "$(ls -A "$X/sub")" "" "planted config: nothing written where its compose_file points"
+wait_port "$PORT" 10
+is "$(served)" one "planted config: the snapshot serves from the configured compose file's folder"
+ID4=$(jq -r 'select(.type == "deployment" and .status == "running") | .deployment_id' "$T_TMP/out")
+phx-deploy down "$ID4" </dev/null >/dev/null 2>&1
+is "$?" 0 "planted config: down"
 check "down: nothing left" podman_cleanup_project "$P"
 
 done_testing

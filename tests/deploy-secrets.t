@@ -23,7 +23,8 @@ printf 'REVENUE_DB_PASSWORD="%s"\n' "$ENVFILE" >"$T_TMP/proj/db.env"
 cat >"$T_TMP/proj/compose.yaml" <<YAML
 services:
   ghost:
-    image: localhost/phx-does-not-exist:1
+    image: localhost/phx-httpd
+    entrypoint: ["/bin/sh", "-c", "exit 3"]
     environment:
       - N8N_API_KEY=\${N8N_API_KEY}
   web:
@@ -36,7 +37,7 @@ services:
 YAML
 
 phx-deploy -f "$T_TMP/proj/compose.yaml" -p "$P" up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
-is "$?" 1 "a missing image fails the deployment"
+is "$?" 1 "a service that exits fails the deployment (podman-compose ran)"
 S=$(ls -d "$PHX_STATE_DIR"/deploy_* | tail -1)
 check "podman-compose's output kept" test -s "$S/logs/attempt-1/podman-compose.log"
 check "the web container's inspect JSON kept" test -s "$S/logs/attempt-1/${P}_web_1.inspect.json"

@@ -26,12 +26,16 @@ struct deploy {
 	int64_t timeout_ms;
 	bool cleanup;
 	const char *restored_from, *rollback_of;
+	/* while set, a failure before the deployment starts is told as the
+	 * records of this phase (refuse.c), not only on standard error */
+	const char *phase;
 };
 
 /* what confirm() found out about a failed attempt */
 struct failure {
 	char *service, *reason, *message, *image, *log_tail, *container;
 	int exit_code, port;
+	double mem_limit;       /* HostConfig.Memory, bytes; 0: none */
 	cJSON *crec;            /* a container record, or NULL */
 };
 
@@ -70,7 +74,7 @@ cJSON *project_ps(struct deploy *d);
 cJSON *project_objects(struct deploy *d, const char *kind);
 cJSON *inspect(const cJSON *ids);
 cJSON *stats(const cJSON *ids);
-bool image_exists(const char *image);
+bool podman_exists(const char *kind, const char *name);
 cJSON *ids_of(const cJSON *list, const char *key);
 const cJSON *container_of(const cJSON *ps, const char *service);
 const cJSON *info_by_id(const cJSON *infos, const char *id);
@@ -93,7 +97,6 @@ char *find_deployment(const char *project, const char *before, bool want_success
 void mark_stack(const char *id, const char *stack, const char *key, const char *val);
 void mark(const char *id, const char *status, const char *key, const char *val);
 cJSON *known_state(const char *id);
-cJSON *snapshot_config(const char *id);
 
 /* checks.c */
 cJSON *service_checks(struct deploy *d, const char *name, const cJSON *svc,
@@ -107,7 +110,12 @@ cJSON *service_record(struct deploy *d, const char *name, const cJSON *svc,
 cJSON *container_record(const char *service, const cJSON *info, const cJSON *st);
 cJSON *missing_record(const char *service, const char *name);
 
+/* preflight.c */
+bool preflight(struct deploy *d, struct failure *f);
+
 /* diagnose.c */
+bool port_taken(const char *ip, int port);
+bool failure_retried(const struct failure *f);
 void failure_free(struct failure *f);
 void diagnose(struct deploy *d, const char *name, const cJSON *svc,
     const cJSON *info, const struct phx_run *pc, struct failure *f);
@@ -122,9 +130,14 @@ enum outcome confirm(struct deploy *d, int64_t deadline, const struct phx_run *p
 int deploy_up(struct deploy *d);
 int cmd_up(struct deploy *d, const char *compose, const char *project);
 
+/* refuse.c */
+void deploy_fail(struct deploy *d, int status, const char *reason,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5), noreturn));
+const char *compose_error_reason(const char *err);
+
 /* setup.c */
 void need_tools(struct deploy *d, bool compose_too);
-void lock_project(const char *project);
+void lock_project(struct deploy *d);
 void settings(struct deploy *d, const char *project);
 void load_compose(struct deploy *d, const char *path, const char *text, size_t len);
 void start_state(struct deploy *d);
@@ -136,7 +149,7 @@ int teardown(struct deploy *d, const char *id);
 int cmd_down(struct deploy *d, const char *id);
 
 /* rollback.c */
-int cmd_rollback(struct deploy *d, const char *id);
+int cmd_rollback(struct deploy *d, const char *id, const char *compose);
 
 /* status.c */
 int cmd_status(struct deploy *d, const char *id);

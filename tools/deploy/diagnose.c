@@ -10,6 +10,21 @@
 
 #include "deploy.h"
 
+/* an error that will be the same on the next attempt is not retried:
+ * only a container that stopped or never came up, for no cause known to
+ * last, or a pull the registry did not answer in time */
+bool
+failure_retried(const struct failure *f)
+{
+	static const char *const transient[] = { "exited", "timeout",
+		"not_created", "not_started", "image_pull" };
+
+	for (size_t i = 0; i < sizeof transient / sizeof *transient; i++)
+		if (f->reason && strcmp(f->reason, transient[i]) == 0)
+			return true;
+	return false;
+}
+
 void
 failure_free(struct failure *f)
 {
@@ -23,7 +38,7 @@ failure_free(struct failure *f)
 	memset(f, 0, sizeof *f);
 }
 
-static bool
+bool
 port_taken(const char *ip, int port)
 {
 	struct sockaddr_storage ss;
@@ -72,28 +87,50 @@ compose_says(const struct phx_run *pc, const char *needle)
 	return phx_asprintf("%.*s", (int)(e ? e - b : (long)strlen(b)), b);
 }
 
+/* podman-compose's words for a container it could not create that will
+ * not be created on the next attempt either */
+static const struct {
+	const char *says, *reason;
+} not_created_causes[] = {
+	{ "missing networks", "network_unknown" },
+	{ "External network", "network_unknown" },
+	{ "network not found", "network_unknown" },
+	{ "mount option", "mount_invalid" },
+	{ "invalid mount", "mount_invalid" },
+	{ "invalid volume", "mount_invalid" },
+	{ "statfs", "mount_invalid" },
+};
+
 static void
 diagnose_missing(const char *name, const cJSON *svc,
     const struct phx_run *pc, struct failure *f)
 {
 	const char *image = phx_jstr(svc, "image");
+	char *why;
 
 	f->image = phx_strdup(image);
-	if (!image_exists(image)) {
-		char *why = compose_says(pc, image);
-		f->reason = phx_strdup("image_missing");
+	f->crec = missing_record(name, NULL);
+	if (!podman_exists("image", image)) {
+		why = compose_says(pc, image);
+		/* a registry that did not answer in time may answer later */
+		f->reason = phx_strdup(why && strstr(why, "timeout") ?
+		    "image_pull" : "image_missing");
 		f->message = phx_asprintf("service %s: image %s is not available "
 		    "locally and could not be pulled%s%s%s", name, image,
 		    why ? " (" : "", why ? why : "", why ? ")" : "");
 		free(why);
-	} else {
-		char *e = phx_error_line(&pc->err);
-		f->reason = phx_strdup("not_created");
-		f->message = phx_asprintf("service %s: podman-compose created no "
-		    "container%s%s", name, *e ? ": " : "", e);
-		free(e);
+		return;
 	}
-	f->crec = missing_record(name, NULL);
+	why = phx_error_line(&pc->err);
+	for (size_t i = 0; i < sizeof not_created_causes /
+	    sizeof *not_created_causes && !f->reason; i++)
+		if (strstr(why, not_created_causes[i].says))
+			f->reason = phx_strdup(not_created_causes[i].reason);
+	if (!f->reason)
+		f->reason = phx_strdup("not_created");
+	f->message = phx_asprintf("service %s: podman-compose created no "
+	    "container%s%s", name, *why ? ": " : "", why);
+	free(why);
 }
 
 static void
@@ -134,6 +171,36 @@ diagnose_not_started(const char *name, const cJSON *info,
 	}
 }
 
+/* an exit code above 128 is a signal's: 137 is SIGKILL, which is what
+ * the OOM killer sends (podman's OOMKilled is not to be trusted: it says
+ * false for a container killed at its memory limit) */
+static char *
+exit_meaning(int code, double mem_limit)
+{
+	static const char *const names[] = { NULL, "SIGHUP", "SIGINT",
+		"SIGQUIT", "SIGILL", "SIGTRAP", "SIGABRT", "SIGBUS", "SIGFPE",
+		"SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM",
+		"SIGTERM" };
+	int sig = code - 128;
+	char *limit;
+
+	if (code == 137) {
+		limit = mem_limit >= 1048576 ? phx_asprintf("; its memory limit is "
+		    "%.0f MiB", mem_limit / 1048576) : mem_limit > 0 ?
+		    phx_asprintf("; its memory limit is %.0f bytes", mem_limit)
+		    : phx_strdup("; it has no memory limit");
+		char *s = phx_asprintf(" (killed by SIGKILL, as the OOM killer "
+		    "kills%s)", limit);
+		free(limit);
+		return s;
+	}
+	if (sig > 0 && sig < (int)(sizeof names / sizeof *names))
+		return phx_asprintf(" (killed by %s)", names[sig]);
+	if (sig > 0 && sig < 65)
+		return phx_asprintf(" (killed by signal %d)", sig);
+	return phx_strdup("");
+}
+
 void
 diagnose(struct deploy *d, const char *name, const cJSON *svc,
     const cJSON *info, const struct phx_run *pc, struct failure *f)
@@ -156,6 +223,8 @@ diagnose(struct deploy *d, const char *name, const cJSON *svc,
 	}
 	f->exit_code = (int)phx_jint(phx_cfg(info, "State"), "ExitCode", 0,
 	    INT_MIN, INT_MAX);
+	f->mem_limit = phx_jint(phx_cfg(info, "HostConfig"), "Memory", 0, 0,
+	    INT64_MAX);
 	f->log_tail = container_log(f->container, d->log_lines, false);
 	cJSON_AddStringToObject(f->crec, "log_tail", f->log_tail);
 	if (state && (strcmp(state, "exited") == 0 || strcmp(state, "stopped") == 0 ||
@@ -167,10 +236,12 @@ diagnose(struct deploy *d, const char *name, const cJSON *svc,
 		for (char *c = last; *c; c++)
 			if (*c == '\n')
 				*c = ';';
+		char *how = exit_meaning(f->exit_code, f->mem_limit);
 		f->reason = phx_strdup("exited");
 		f->message = phx_asprintf("service %s: container %s exited with code "
-		    "%d%s%s", name, f->container, f->exit_code, *last ? "; last log: " : "",
-		    last);
+		    "%d%s%s%s", name, f->container, f->exit_code, how,
+		    *last ? "; last log: " : "", last);
+		free(how);
 		free(last);
 	} else {
 		f->reason = phx_strdup("timeout");
@@ -196,8 +267,13 @@ emit_failure(struct deploy *d, const struct failure *f, int attempt)
 		cJSON_AddStringToObject(rec, "container", f->container);
 	if (f->image)
 		cJSON_AddStringToObject(rec, "image", f->image);
-	if (strcmp(f->reason, "exited") == 0)
+	if (strcmp(f->reason, "exited") == 0) {
 		cJSON_AddNumberToObject(rec, "exit_code", f->exit_code);
+		if (f->exit_code > 128 && f->exit_code < 193)
+			cJSON_AddNumberToObject(rec, "signal", f->exit_code - 128);
+		if (f->mem_limit > 0)
+			cJSON_AddNumberToObject(rec, "mem_limit_bytes", f->mem_limit);
+	}
 	if (f->port)
 		cJSON_AddNumberToObject(rec, "port", f->port);
 	if (f->log_tail)

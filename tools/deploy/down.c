@@ -86,7 +86,7 @@ cmd_down(struct deploy *d, const char *id)
 	    phx_strdup(phx_jstr(st, "compose_file")) : NULL;
 	need_tools(d, false);
 	if (!deploy_globals.dry_run)
-		lock_project(d->project);
+		lock_project(d);
 	first = input_first(&nl, &stream_id);
 	free(stream_id);
 	phx_set_deployment_id(id);

@@ -74,7 +74,7 @@ run_command(struct deploy *d, const struct options *o)
 	if (strcmp(cmd, "down") == 0)
 		return cmd_down(d, o->args[1]);
 	if (strcmp(cmd, "rollback") == 0)
-		return cmd_rollback(d, o->args[1]);
+		return cmd_rollback(d, o->args[1], o->compose);
 	if (strcmp(cmd, "status") == 0)
 		return cmd_status(d, o->nargs > 1 ? o->args[1] : NULL);
 	if (strcmp(cmd, "restart") == 0)

@@ -155,11 +155,12 @@ stats(const cJSON *ids)
 	return byid;
 }
 
+/* podman KIND exists NAME: an image, a network */
 bool
-image_exists(const char *image)
+podman_exists(const char *kind, const char *name)
 {
-	static const char *args[] = { "image", "exists", NULL };
-	const char *ops[] = { image, NULL };
+	const char *args[] = { kind, "exists", NULL };
+	const char *ops[] = { name, NULL };
 	struct phx_run r;
 	bool yes = phx_podman(args, ops, &r, NULL);
 

@@ -11,7 +11,8 @@ deployment_record(struct deploy *d, const char *status, int attempt)
 
 	cJSON_AddStringToObject(rec, "status", status);
 	cJSON_AddStringToObject(rec, "project", d->project);
-	cJSON_AddStringToObject(rec, "compose_file", d->compose_path);
+	if (d->compose_path)
+		cJSON_AddStringToObject(rec, "compose_file", d->compose_path);
 	if (attempt)
 		cJSON_AddNumberToObject(rec, "attempt", attempt);
 	cJSON_AddNumberToObject(rec, "attempts", d->attempts);
@@ -108,7 +109,11 @@ container_record(const char *service, const cJSON *info, const cJSON *st)
 		cJSON_AddNumberToObject(rec, "mem_limit_bytes",
 		    phx_jnum(st, "MemLimit", 0));
 		cJSON_AddNumberToObject(rec, "pids", phx_jnum(st, "PIDs", 0));
-	}
+	} else if (phx_jnum(phx_cfg(info, "HostConfig"), "Memory", 0) > 0)
+		/* a container that is gone has no stats, but its limit may
+		 * be why it is gone */
+		cJSON_AddNumberToObject(rec, "mem_limit_bytes",
+		    phx_jnum(phx_cfg(info, "HostConfig"), "Memory", 0));
 	return rec;
 }
 

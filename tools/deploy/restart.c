@@ -51,7 +51,7 @@ cmd_restart(struct deploy *d, const char *service, const char *project)
 
 	settings(d, project);
 	need_tools(d, false);
-	lock_project(d->project);
+	lock_project(d);
 	ps = project_ps(d);
 	if (!(c = container_of(ps, service)))
 		phx_die(PHX_EXIT_USAGE, "service %s: no container in project %s",

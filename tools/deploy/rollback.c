@@ -1,25 +1,41 @@
 /* rollback: down, then up again from the last successful deployment's snapshots */
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "deploy.h"
 
-/* puts the configuration and compose file prev was made with into d */
+/* puts the compose file prev was made with into d.  Only data comes
+ * from the state directory, and only from inside it: the programs run,
+ * podman's settings and where the file is put back come from the
+ * current configuration (a planted config.json or compose_file path
+ * must not choose what runs as root, or where it writes) */
 static void
-restore_snapshot(struct deploy *d, const char *prev, const char *project)
+restore_snapshot(struct deploy *d, const char *prev, const char *project,
+    const char *compose)
 {
-	cJSON *prev_st = state_load(prev), *prev_cfg = snapshot_config(prev);
-	char *path = state_path(prev, "compose.yaml"), *text;
+	cJSON *prev_st = state_load(prev);
+	char *path = state_path(prev, "compose.yaml"), *text, real[PATH_MAX];
+	const char *was;
 	size_t len;
 
-	text = phx_read_file(path, &len);
-	if (!text || !prev_cfg || !prev_st || !phx_jstr(prev_st, "compose_file"))
-		phx_die(PHX_EXIT_USAGE, "%s: snapshot of %s is incomplete", path, prev);
-	free(path);
-	cJSON_Delete(d->cfg);
-	d->cfg = prev_cfg;
 	settings(d, project);
-	load_compose(d, phx_jstr(prev_st, "compose_file"), text, len);
+	text = phx_read_file(path, &len);
+	if (!text || !prev_st)
+		deploy_fail(d, PHX_EXIT_USAGE, "snapshot_incomplete", "%s: "
+		    "snapshot of %s is incomplete", path, prev);
+	free(path);
+	if (!compose)
+		compose = phx_cfg_str(d->cfg, "deployment.compose_file");
+	if (realpath(compose, real))
+		compose = real;
+	was = phx_jstr(prev_st, "compose_file");
+	if (was && strcmp(was, compose) != 0)
+		phx_log(PHX_WARN, "%s was deployed from %s; its snapshot is put "
+		    "beside %s, the compose file configured now", prev, was,
+		    compose);
+	load_compose(d, compose, text, len);
 	free(text);
 	cJSON_Delete(prev_st);
 }
@@ -73,7 +89,7 @@ roll_back(struct deploy *d, const char *id, const char *prev, char *first,
 }
 
 int
-cmd_rollback(struct deploy *d, const char *id)
+cmd_rollback(struct deploy *d, const char *id, const char *compose)
 {
 	cJSON *st;
 	char *first, *stream_id, *prev;
@@ -91,13 +107,15 @@ cmd_rollback(struct deploy *d, const char *id)
 		input_drain();
 		return PHX_EXIT_FAIL;
 	}
-	restore_snapshot(d, prev, project);
+	d->phase = "rollback";
+	restore_snapshot(d, prev, project, compose);
 	d->restored_from = prev;
 	d->rollback_of = id;
 	if (!deploy_globals.dry_run) {
 		need_tools(d, true);
-		lock_project(d->project);
+		lock_project(d);
 	}
+	d->phase = NULL;
 	first = input_first(&nl, &stream_id);
 	free(stream_id);
 	if (deploy_globals.dry_run)

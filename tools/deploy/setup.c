@@ -12,42 +12,46 @@
 
 /* dies when cmd is not there to run */
 static void
-need(const char *cmd, const char *package)
+need(struct deploy *d, const char *cmd, const char *package)
 {
 	char *p = phx_which(cmd);
 
 	if (!p)
-		phx_die(PHX_EXIT_ENV, "%s: not found in PATH; install %s "
-		    "(make deps)", cmd, package);
+		deploy_fail(d, PHX_EXIT_ENV, "environment", "%s: not found in "
+		    "PATH; install %s (make deps)", cmd, package);
 	free(p);
 }
 
 void
 need_tools(struct deploy *d, bool compose_too)
 {
-	need(d->podman, "Podman");
+	need(d, d->podman, "Podman");
 	if (compose_too)
-		need(d->composecmd, "podman-compose");
+		need(d, d->composecmd, "podman-compose");
 }
 
 /* one phx-deploy at a time per project: two would remove each other's
  * containers.  The lock goes when the process does. */
 void
-lock_project(const char *project)
+lock_project(struct deploy *d)
 {
 	char *path;
 	int fd;
 
 	phx_mkdirs(phx_state_dir());
-	path = phx_asprintf("%s/.lock.%s", phx_state_dir(), project);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	path = phx_asprintf("%s/.lock.%s", phx_state_dir(), d->project);
+	/* not open(): a link planted there would have us create its target */
+	fd = phx_open_append(path, 0600);
 	if (fd < 0)
-		phx_edie(PHX_EXIT_ENV, "%s", path);
+		deploy_fail(d, PHX_EXIT_ENV, "environment", "%s: %s", path,
+		    strerror(errno));
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
-			phx_die(PHX_EXIT_ENV, "project %s: another phx-deploy is "
-			    "working on it (lock %s)", project, path);
-		phx_edie(PHX_EXIT_ENV, "%s", path);
+			deploy_fail(d, PHX_EXIT_ENV, "locked", "project %s: "
+			    "another phx-deploy is working on it (lock %s)",
+			    d->project, path);
+		deploy_fail(d, PHX_EXIT_ENV, "environment", "%s: %s", path,
+		    strerror(errno));
 	}
 	free(path);
 }
@@ -70,8 +74,9 @@ settings(struct deploy *d, const char *project)
 	d->log_lines = (int)phx_cfg_int(d->cfg, "deployment.log_lines", INT_MIN,
 	    INT_MAX);
 	if (!phx_podman_valid_name(d->project))
-		phx_die(PHX_EXIT_USAGE, "project name \"%s\": use letters, digits, "
-		    "'_', '.', '-', starting with a letter or digit", d->project);
+		deploy_fail(d, PHX_EXIT_USAGE, "config_invalid", "project name "
+		    "\"%s\": use letters, digits, '_', '.', '-', starting with a "
+		    "letter or digit", d->project);
 }
 
 /* reads and checks the compose file; name is what messages call it */
@@ -89,8 +94,14 @@ load_compose(struct deploy *d, const char *path, const char *text, size_t len)
 	} else {
 		char real[PATH_MAX];
 		d->compose_text = phx_read_file(path, &d->compose_len);
-		if (!d->compose_text)
-			phx_edie(PHX_EXIT_USAGE, "compose file %s", path);
+		if (!d->compose_text) {
+			int saved = errno;
+			d->compose_path = phx_strdup(path);
+			errno = saved;
+			deploy_fail(d, PHX_EXIT_USAGE, errno == ENOENT ?
+			    "compose_missing" : "compose_unreadable",
+			    "compose file %s: %s", path, strerror(errno));
+		}
 		d->compose_path = phx_strdup(realpath(path, real) ? real : path);
 	}
 	d->compose_dir = phx_strdup(d->compose_path);
@@ -99,11 +110,8 @@ load_compose(struct deploy *d, const char *path, const char *text, size_t len)
 		*(slash == d->compose_dir ? slash + 1 : slash) = '\0';
 	d->compose = phx_compose_parse(path, d->compose_text,
 	    d->compose_len, slash ? d->compose_dir : ".", &err);
-	if (!d->compose) {
-		phx_log(PHX_ERROR, "%s", err);
-		free(err);
-		phx_exit(PHX_EXIT_USAGE);
-	}
+	if (!d->compose)
+		deploy_fail(d, PHX_EXIT_USAGE, compose_error_reason(err), "%s", err);
 }
 
 /* claims an id and writes the snapshots: the compose file, the resolved

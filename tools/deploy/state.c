@@ -161,16 +161,3 @@ known_state(const char *id)
 		    id, phx_state_dir(), id);
 	return st;
 }
-
-/* the configuration a deployment was made with, from its snapshot */
-cJSON *
-snapshot_config(const char *id)
-{
-	char *path = state_path(id, "config.json");
-	char *text = phx_read_file(path, NULL);
-	cJSON *cfg = text ? cJSON_Parse(text) : NULL;
-
-	free(path);
-	free(text);
-	return cfg;
-}

@@ -94,6 +94,8 @@ attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	int64_t deadline = phx_now_ms() + d->timeout_ms;
 	enum outcome o;
 
+	if (!preflight(d, f))
+		return UP_FAILED;
 	args_add(&a, d->composecmd);
 	if (strcmp(d->podman, "podman") != 0) {
 		args_add(&a, "--podman-path");
@@ -174,7 +176,7 @@ run_attempts(struct deploy *d, struct failure *f, cJSON **infos, int *attempt)
 		if (o == UP_OK || o == UP_INTERRUPTED)
 			break;
 		emit_failure(d, f, a);
-		if (o == UP_ENV)
+		if (o == UP_ENV || !failure_retried(f))
 			break;
 		rec = deployment_record(d, "failed", a);
 		cJSON_AddStringToObject(rec, "reason", f->reason);
@@ -278,14 +280,16 @@ cmd_up(struct deploy *d, const char *compose, const char *project)
 	int64_t started;
 	int status;
 
+	d->phase = "deploy";
 	settings(d, project);
 	load_compose(d, compose ? compose
 	    : phx_cfg_str(d->cfg, "deployment.compose_file"),
 	    NULL, 0);
 	if (!deploy_globals.dry_run) {
 		need_tools(d, true);
-		lock_project(d->project);
+		lock_project(d);
 	}
+	d->phase = NULL;
 	first = input_first(&nl, &stream_id);
 	free(stream_id);
 	if (deploy_globals.dry_run) {

@@ -16,6 +16,14 @@ struct health {
  * services stays O(n log n) */
 static void *by_check, *by_service;
 
+/* the deployment as the stream tells it: its last record's status (an
+ * attempt that is retried is failed too, so only the last counts), and
+ * the deploy phase's end */
+static struct {
+	char *status, *reason, *message;
+	bool phase_failed;
+} deployment;
+
 static int
 cmp_service(const void *a, const void *b)
 {
@@ -90,9 +98,60 @@ service_healths(const char *service)
 	return head ? *head : NULL;
 }
 
+static void
+remember_deployment(const cJSON *rec, const char *type)
+{
+	const char *st = phx_jstr(rec, "status");
+
+	if (!st)
+		return;
+	if (strcmp(type, "phase") == 0) {
+		if (phx_jstr(rec, "phase") && strcmp(phx_jstr(rec, "phase"),
+		    "deploy") == 0 && phx_jstr(rec, "event") &&
+		    strcmp(phx_jstr(rec, "event"), "end") == 0)
+			deployment.phase_failed = strcmp(st, "ok") != 0;
+		return;
+	}
+	free(deployment.status);
+	free(deployment.reason);
+	free(deployment.message);
+	deployment.status = phx_strdup(st);
+	deployment.reason = dup_or_null(phx_jstr(rec, "reason"));
+	deployment.message = dup_or_null(phx_jstr(rec, "message"));
+}
+
+/* the stack never came up: a test would only fail against nothing, and
+ * say again what the deployment said; each is skipped, pointing there */
+static bool
+skip_upstream(void)
+{
+	bool failed = deployment.status && strcmp(deployment.status, "failed") == 0;
+	char *why;
+
+	if (!failed && !deployment.phase_failed)
+		return false;
+	why = failed && deployment.reason ? phx_asprintf(" (%s%s%s)",
+	    deployment.reason, deployment.message ? ": " : "",
+	    deployment.message ? deployment.message : "") : phx_strdup("");
+	for (size_t i = 0; i < functest.nsuites; i++) {
+		struct suite *s = &functest.suites[i];
+		if (s->skip_reason && strcmp(s->skip_reason, "disabled") == 0)
+			continue;
+		free(s->skip_message);
+		s->skip_reason = "upstream";
+		s->upstream_reason = failed ? deployment.reason : NULL;
+		s->skip_message = phx_asprintf("not run: the deployment failed "
+		    "upstream%s", why);
+	}
+	free(why);
+	return true;
+}
+
 void
 apply_health(void)
 {
+	if (skip_upstream())
+		return;
 	for (size_t i = 0; i < functest.nsuites; i++) {
 		struct suite *s = &functest.suites[i];
 		if (!s->service || s->skip_reason)
@@ -118,6 +177,9 @@ see_line(const struct phx_input *in, enum phx_rd rd)
 {
 	if (rd == PHX_RD_RECORD && strcmp(in->type, "health") == 0)
 		remember_health(in->json);
+	else if (rd == PHX_RD_RECORD && (strcmp(in->type, "deployment") == 0 ||
+	    strcmp(in->type, "phase") == 0))
+		remember_deployment(in->json, in->type);
 }
 
 /* passes the stream on; returns the phase start time */
@@ -153,4 +215,8 @@ free_healths(void)
 	tdestroy(by_service, no_free);
 	tdestroy(by_check, health_free);
 	by_service = by_check = NULL;
+	free(deployment.status);
+	free(deployment.reason);
+	free(deployment.message);
+	memset(&deployment, 0, sizeof deployment);
 }

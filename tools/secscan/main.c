@@ -16,6 +16,62 @@
 
 struct secscan_state secscan;
 
+/* the deployment as the stream tells it: its last record (a retried
+ * attempt fails too, only the last counts) and its phase's end */
+static struct {
+	char *status, *reason, *message;
+	bool phase_failed;
+} upstream;
+
+static void
+note_deployment(const cJSON *rec)
+{
+	free(upstream.status);
+	free(upstream.reason);
+	free(upstream.message);
+	upstream.status = phx_jstr(rec, "status") ?
+	    phx_strdup(phx_jstr(rec, "status")) : NULL;
+	upstream.reason = phx_jstr(rec, "reason") ?
+	    phx_strdup(phx_jstr(rec, "reason")) : NULL;
+	upstream.message = phx_jstr(rec, "message") ?
+	    phx_strdup(phx_jstr(rec, "message")) : NULL;
+}
+
+static bool
+deployment_failed(void)
+{
+	return (upstream.status && strcmp(upstream.status, "failed") == 0) ||
+	    upstream.phase_failed;
+}
+
+/* the stack never came up: scanning what is not there would report the
+ * deployment's failure again as findings; one SKIP note points upstream */
+static void
+skip_upstream(void)
+{
+	bool known = upstream.status && strcmp(upstream.status, "failed") == 0 &&
+	    upstream.reason;
+	char *msg = phx_asprintf("not scanned: the deployment failed upstream"
+	    "%s%s%s%s%s", known ? " (" : "", known ? upstream.reason : "",
+	    known && upstream.message ? ": " : "",
+	    known && upstream.message ? upstream.message : "", known ? ")" : "");
+	cJSON *rec = phx_record_new("finding"), *ev;
+
+	cJSON_AddStringToObject(rec, "id", "PHX-SEC-000");
+	cJSON_AddStringToObject(rec, "status", "SKIP");
+	cJSON_AddStringToObject(rec, "severity", "LOW");
+	cJSON_AddStringToObject(rec, "reason", "upstream");
+	cJSON_AddStringToObject(rec, "title", "The deployment's containers");
+	cJSON_AddStringToObject(rec, "message", msg);
+	ev = cJSON_AddObjectToObject(rec, "evidence");
+	cJSON_AddStringToObject(ev, "field", "record deployment.status");
+	cJSON_AddStringToObject(ev, "value", "failed");
+	phx_emit(rec);
+	phx_log(PHX_INFO, "%s", msg);
+	free(msg);
+	secscan.counts[PHX_ST_SKIP]++;
+}
+
 static void
 usage(FILE *f)
 {
@@ -31,7 +87,12 @@ note_record(const struct phx_input *in)
 	const cJSON *rec = in->json, *ck;
 	const char *svc = phx_jstr(rec, "service");
 
+	if (strcmp(in->type, "phase") == 0 && phx_jstr(rec, "phase") &&
+	    strcmp(phx_jstr(rec, "phase"), "deploy") == 0 &&
+	    phx_jstr(rec, "status"))
+		upstream.phase_failed = strcmp(phx_jstr(rec, "status"), "ok") != 0;
 	if (strcmp(in->type, "deployment") == 0) {
+		note_deployment(rec);
 		if (phx_jstr(rec, "compose_file")) {
 			free(secscan.stream_compose);
 			secscan.stream_compose = phx_strdup(phx_jstr(rec, "compose_file"));
@@ -205,6 +266,9 @@ cleanup(void)
 	cJSON_Delete(secscan.cfg);
 	free(secscan.stream_compose);
 	free(secscan.stream_project);
+	free(upstream.status);
+	free(upstream.reason);
+	free(upstream.message);
 	curl_global_cleanup();
 }
 
@@ -224,7 +288,9 @@ main(int argc, char *argv[])
 			add_target(argv[i], NULL, true);
 	started = phx_stream_pass("secscan", phx_stdin_want(argc - optind,
 	    argv + optind), see_line);
-	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
+	if (deployment_failed())
+		skip_upstream();
+	else if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
 		scan();
 	else
 		phx_log(PHX_INFO, "security validation is off "

@@ -1,0 +1,83 @@
+#!/bin/bash
+# phx-deploy: a deployment that fails before it starts (a compose file
+# that is missing, not YAML, has a key twice, is not a compose file; a
+# bad project name) is still a deployment that failed: phase start, an
+# error and a failed deployment record with a documented reason and
+# file:line:column, phase end error, exit 2; phx-report names it as the
+# root cause, and phx-functest and phx-secscan skip with reason upstream.
+# A planted lock link is refused, its target never created.  No Podman
+# object is made: nothing here needs the lock.
+. "$(dirname "$0")/lib.sh"
+
+D=tests/data/phx-deploy
+export PHX_STATE_DIR=$T_TMP/state
+# phx-report keeps its report in a state directory of its own here
+report() { PHX_STATE_DIR=$T_TMP/rstate phx-report "$@"; }
+
+printf 'services:\n  web:\n    image: localhost/phx-httpd\n  web:\n    image: localhost/phx-httpd\n' >"$T_TMP/dup.yaml"
+
+# refused NAME REASON MESSAGE-REGEX ARGS...: the four records, exit 2
+refused() {
+	name=$1 reason=$2 re=$3
+	shift 3
+	phx-deploy "$@" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+	is "$?" 2 "$name: exit 2"
+	is "$(jq -r '[.type, .event // .status // .reason] | join(" ")' "$T_TMP/out" | tr '\n' '|')" \
+		"phase start|error $reason|deployment failed|phase end|" "$name: phase, error, deployment, phase end"
+	is "$(jq -r 'select(.type == "deployment") | .reason' "$T_TMP/out")" "$reason" "$name: reason $reason"
+	is "$(tail -1 "$T_TMP/out" | jq -r .status)" error "$name: phase end error"
+	like "$(jq -r 'select(.type == "deployment") | .message' "$T_TMP/out")" "$re" "$name: the message"
+	like "$(report -f text <"$T_TMP/out" 2>/dev/null | grep '^reason' | head -1)" \
+		"root cause: phx-deploy ended in error: .*$re" "$name: phx-report names the root cause"
+	report -f text <"$T_TMP/out" >/dev/null 2>&1
+	is "$?" 1 "$name: phx-report FAILED"
+}
+
+refused "invalid YAML" compose_syntax "$D/invalid.yaml:4:1: invalid YAML: " -f $D/invalid.yaml up
+refused "duplicate service" compose_syntax "dup.yaml:4:3: duplicate key \"web\" in services" -f "$T_TMP/dup.yaml" up
+refused "no image" compose_invalid "$D/no-image.yaml:4:3: service \"broken\" has no image" -f $D/no-image.yaml up
+PHX_COMPOSE_FILE=$T_TMP/compose.ymll refused "missing file" compose_missing \
+	"compose file $T_TMP/compose.ymll: No such file or directory" up
+refused "bad project name" config_invalid 'project name "no way"' -f $D/port.yaml -p "no way" up
+refused "dry run too" compose_syntax "$D/invalid.yaml:4:1: " -n -f $D/invalid.yaml up
+check "nothing in the state directory" test ! -e "$PHX_STATE_DIR"
+
+# what follows says it once: skipped, reason upstream
+printf '{"v":1,"type":"note","text":"from before"}\n' >"$T_TMP/in"
+phx-deploy -f "$T_TMP/dup.yaml" up <"$T_TMP/in" 2>/dev/null | phx-functest 2>/dev/null |
+	phx-secscan 2>/dev/null >"$T_TMP/all"
+is "$(jq -r 'select(.type == "note") | .text' "$T_TMP/all")" "from before" "stream: the input is passed on"
+is "$(jq -r 'select(.type == "test") | "\(.status) \(.reason) \(.upstream_reason)"' "$T_TMP/all" | sort -u)" \
+	"skipped upstream compose_syntax" "functest: every test skipped, reason upstream"
+check "functest: there were tests" test "$(jq -c 'select(.type == "test")' "$T_TMP/all" | wc -l)" -gt 0
+is "$(jq -r 'select(.source == "phx-functest" and .event == "end") | .status' "$T_TMP/all")" ok "functest: phase ok"
+is "$(jq -r 'select(.type == "finding") | "\(.id) \(.status) \(.reason)"' "$T_TMP/all")" "PHX-SEC-000 SKIP upstream" \
+	"secscan: one SKIP note, reason upstream"
+is "$(jq -r 'select(.source == "phx-secscan" and .event == "end") | .status' "$T_TMP/all")" ok "secscan: phase ok"
+report -f text <"$T_TMP/all" >"$T_TMP/rep" 2>/dev/null
+is "$?" 1 "report: FAILED"
+is "$(grep -c '^reason' "$T_TMP/rep")" 2 "report: the root cause and one effect, no test failure"
+like "$(grep '^reason' "$T_TMP/rep" | head -1)" 'root cause: phx-deploy ended in error: .*dup.yaml:4:3: duplicate key' \
+	"report: the root cause first"
+
+# a retried attempt's failed record does not make the deployment failed
+cat >"$T_TMP/retried" <<'X'
+{"v":1,"type":"deployment","deployment_id":"deploy_20260101_000000","ts":"2026-01-01T00:00:00.000Z","source":"phx-deploy","status":"failed","project":"p","attempt":1,"attempts":2,"reason":"exited","message":"m"}
+{"v":1,"type":"deployment","deployment_id":"deploy_20260101_000000","ts":"2026-01-01T00:00:01.000Z","source":"phx-deploy","status":"running","project":"p","attempt":2,"attempts":2}
+X
+phx-secscan --scanner none <"$T_TMP/retried" 2>/dev/null >"$T_TMP/out"
+is "$(jq -r 'select(.type == "finding") | .id' "$T_TMP/out")" "" "a later attempt that ran: no upstream note"
+
+# a planted lock link: refused, its target never created
+mkdir -p "$PHX_STATE_DIR" && chmod 700 "$PHX_STATE_DIR"
+ln -s "$T_TMP/created-by-lock" "$PHX_STATE_DIR/.lock.phxt_lock"
+phx-deploy -p phxt_lock restart web </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+is "$?" 3 "planted lock link: exit 3"
+check "planted lock link: its target was not created" test ! -e "$T_TMP/created-by-lock"
+like "$(cat "$T_TMP/err")" "\.lock\.phxt_lock: " "planted lock link: said on stderr"
+PHX_STATE_DIR=$PHX_STATE_DIR phx-deploy -f $D/port.yaml -p phxt_lock up </dev/null >"$T_TMP/out" 2>/dev/null
+is "$?" 3 "planted lock link, up: exit 3"
+is "$(jq -r 'select(.type == "deployment") | .reason' "$T_TMP/out")" environment "planted lock link, up: a failed deployment record"
+check "planted lock link, up: its target was not created" test ! -e "$T_TMP/created-by-lock"
+
+done_testing
