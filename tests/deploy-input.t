@@ -142,7 +142,7 @@ services:
 EOF
 PHXT_PORT_A=$PA PHXT_PORT_B=$PB run -n -c "$T_TMP/services.yaml" -f $D/two.yaml -p "$P" up
 is "$(jq -c 'select(.service == "web") | .checks[0]' "$T_TMP/out")" \
-	"{\"kind\":\"http\",\"target\":\"http://127.0.0.1:$PA/health\",\"conditions\":[\"[BODY].status == UP\"],\"expected_status\":[200,204],\"insecure\":false,\"timeout_ms\":7000,\"retries\":5,\"backoff_initial_ms\":1000,\"backoff_max_ms\":30000,\"backoff_multiplier\":2}" \
+	"{\"kind\":\"http\",\"target\":\"http://127.0.0.1:$PA/health\",\"conditions\":[\"[BODY].status == UP\"],\"expected_status\":[200,204],\"insecure\":false,\"timeout_ms\":7000,\"retries\":5,\"backoff_initial_ms\":1000,\"backoff_max_ms\":30000,\"backoff_multiplier\":2,\"interval_ms\":500}" \
 	"config entry: an http check with its conditions and the probe defaults"
 is "$(jq -c 'select(.service == "web") | [.checks[1:][] | [.kind, .target, .timeout_ms]]' "$T_TMP/out")" \
 	"[[\"healthcheck\",\"${P}_web_1\",7000]]" \
