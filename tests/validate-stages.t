@@ -29,6 +29,12 @@ is "$(grep '\[down\]' "$FAKE_LOG")" "phx-deploy [down] [deploy_20260102_030405]"
     "--down: takes down the deployment phx-deploy claimed, once"
 is "$(grep -c '^phx-' "$FAKE_LOG")" 6 "five stages and the take-down ran"
 
+# --- under umask 000 what it writes is still 0600 in 0700 folders
+(umask 000; FAKE_ID=deploy_20260102_030406 run umask --down -o "$T_TMP/um")
+is "$(find "$T_TMP/um" -type f ! -perm 600 | wc -l) $(find "$T_TMP/um" -type d ! -perm 700 | wc -l)" \
+    "0 0" "umask 000: files 0600, folders 0700"
+check "umask 000: it did write files (down.ndjson)" test -f "$T_TMP/um/down.ndjson"
+
 # --- without jq ---
 mkdir -p "$T_TMP/nojq"
 printf '#!/bin/sh\necho "jq: not found" >&2\nexit 127\n' >"$T_TMP/nojq/jq"
