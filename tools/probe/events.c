@@ -5,13 +5,11 @@
  * unhealthy.  At the end, one podman inspect of them all gives each
  * container's final record. */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "probe.h"
@@ -19,7 +17,6 @@
 #define PROJECT_LABEL "io.podman.compose.project"
 #define SERVICE_LABEL "com.docker.compose.service"
 #define LINE_MAX_BYTES (1024 * 1024)
-#define INSPECT_MS 30000
 
 struct watched {
 	char *id, *name, *service;
@@ -33,71 +30,39 @@ struct watched {
 };
 
 struct child {
-	pid_t pid;
-	int fd;
+	struct phx_run run;   /* started by lib: its own process group */
+	int fd;               /* stdout and stderr, non-blocking */
 	struct phx_buf out;
 };
 
 static char *project;
 static struct watched **conts;
 static size_t nconts;
-static struct child events = { 0, -1, { 0 } }, inspect = { 0, -1, { 0 } };
-
-/* like hc_start: its own process group, so that it is killed whole */
-static bool
-child_start(struct child *ch, const char *const argv[], bool errors)
-{
-	int fds[2], nul;
-
-	ch->out.len = 0;
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return false;
-	if ((ch->pid = fork()) < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		return false;
-	}
-	if (ch->pid == 0) {
-		setpgid(0, 0);
-		nul = open("/dev/null", O_RDWR);
-		dup2(nul, 0);
-		dup2(fds[1], 1);
-		dup2(errors ? fds[1] : nul, 2);
-		close_range(3, ~0U, 0);
-		execvp(argv[0], (char *const *)argv);
-		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(fds[1]);
-	ch->fd = fds[0];
-	fcntl(ch->fd, F_SETFL, O_NONBLOCK);
-	return true;
-}
+static struct child events = { .fd = -1 }, inspect = { .fd = -1 };
 
 static void
-child_stop(struct child *ch)
+child_end(struct child *ch)
 {
-	if (ch->pid > 0) {
-		kill(-ch->pid, SIGKILL);
-		kill(ch->pid, SIGKILL);
-		waitpid(ch->pid, NULL, 0);
-	}
+	phx_run_kill(&ch->run);
 	if (ch->fd >= 0)
 		close(ch->fd);
 	ch->fd = -1;
-	ch->pid = 0;
 }
 
-/* reads what there is; returns false at the end of the output */
+/* reads what there is; at the end of the output, ends the child and
+ * returns false */
 static bool
-child_read(struct child *ch)
+child_drain(struct child *ch)
 {
 	char buf[8192];
 	ssize_t n;
 
 	while ((n = read(ch->fd, buf, sizeof buf)) > 0)
 		phx_buf_add(&ch->out, buf, (size_t)n);
-	return n < 0 && (errno == EAGAIN || errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	child_end(ch);
+	return false;
 }
 
 static struct watched *
@@ -159,32 +124,60 @@ take_inspect(struct watched *w, const cJSON *info)
 		w->restarts = restarts;
 }
 
-static void on_inspect(void);
+static const char *const inspect_args[] = { "container", "inspect", NULL };
+
+/* each container's id (its name when the id is not known): all of them,
+ * or only those whose policy is not known nor being asked; malloc'd,
+ * NULL-terminated, *n of them */
+static const char **
+operands(bool unknown_only, size_t *n)
+{
+	const char **ops = phx_calloc(nconts + 1, sizeof *ops);
+
+	*n = 0;
+	for (size_t i = 0; i < nconts; i++) {
+		if (unknown_only && (conts[i]->policy || conts[i]->inspecting))
+			continue;
+		conts[i]->inspecting = unknown_only;
+		ops[(*n)++] = conts[i]->id ? conts[i]->id : conts[i]->name;
+	}
+	return ops;
+}
 
 /* the memory limit and restart policy of the containers not read yet,
  * in one podman inspect, before any of them dies */
 static void
 prefetch(void)
 {
-	const char **argv;
-	size_t n = 0;
+	const char **ops;
+	size_t n;
 
-	if (!project || inspect.pid > 0)
+	if (!project || inspect.run.pid > 0)
 		return;
-	argv = phx_calloc(nconts + 6, sizeof *argv);
-	argv[n++] = phx_podman_program();
-	argv[n++] = "container";
-	argv[n++] = "inspect";
-	argv[n++] = "--";
-	for (size_t i = 0; i < nconts; i++)
-		if (!conts[i]->policy && !conts[i]->inspecting) {
-			conts[i]->inspecting = true;
-			argv[n++] = conts[i]->id ? conts[i]->id : conts[i]->name;
-		}
-	if (n > 4 && !child_start(&inspect, argv, false))
+	ops = operands(true, &n);
+	inspect.out.len = 0;
+	if (n && !phx_podman_start(inspect_args, ops, &inspect.run, &inspect.fd))
 		phx_log(PHX_WARN, "cannot run %s inspect: %s", phx_podman_program(),
-		    strerror(errno));
-	free(argv);
+		    strerror(inspect.run.exec_errno));
+	free(ops);
+}
+
+/* the array podman inspect printed: its errors share the pipe, so a
+ * warning may come before it and "no such container" after */
+static cJSON *
+inspect_array(const struct phx_buf *b)
+{
+	const char *p = b->data, *end;
+
+	if (!p)
+		return NULL;
+	end = p + b->len;
+	while (p && p < end && *p != '[')
+		if ((p = memchr(p, '\n', (size_t)(end - p))))
+			p++;
+	if (!p || p >= end)
+		return NULL;
+	return cJSON_ParseWithLengthOpts(p, (size_t)(end - p), NULL, false);
 }
 
 static void
@@ -192,11 +185,9 @@ on_inspect(void)
 {
 	cJSON *arr, *info;
 
-	if (child_read(&inspect))
+	if (child_drain(&inspect))
 		return;
-	child_stop(&inspect);
-	arr = cJSON_ParseWithLength(inspect.out.data ? inspect.out.data : "",
-	    inspect.out.len);
+	arr = inspect_array(&inspect.out);
 	cJSON_ArrayForEach(info, arr) {
 		struct watched *w = watched_find(phx_jstr(info, "Id"),
 		    phx_jstr(info, "Name"));
@@ -216,13 +207,13 @@ static void
 watch_begin(const char *proj)
 {
 	char *filter = phx_asprintf("label=%s=%s", PROJECT_LABEL, proj);
-	const char *argv[] = { phx_podman_program(), "events", "--format", "json",
-	    "--filter", filter, "--filter", "type=container", NULL };
+	const char *args[] = { "events", "--format", "json", "--filter", filter,
+	    "--filter", "type=container", NULL };
 
 	project = phx_strdup(proj);
-	if (!child_start(&events, argv, true))
+	if (!phx_podman_start(args, NULL, &events.run, &events.fd))
 		phx_log(PHX_WARN, "cannot run %s events: %s", phx_podman_program(),
-		    strerror(errno));
+		    strerror(events.run.exec_errno));
 	else
 		phx_log(PHX_DEBUG, "watching the containers of project %s", proj);
 	free(filter);
@@ -507,7 +498,7 @@ on_event(const cJSON *ev)
 static void
 on_events(void)
 {
-	bool open = child_read(&events);
+	bool open = child_drain(&events);
 	char *line = events.out.data, *nl;
 	size_t left = events.out.len;
 
@@ -529,7 +520,6 @@ on_events(void)
 	if (!open) {
 		phx_log(PHX_WARN, "podman events ended: containers are no longer "
 		    "watched");
-		child_stop(&events);
 	}
 	phx_out_flush();
 }
@@ -591,30 +581,23 @@ final_record(struct watched *w, const cJSON *info)
 void
 watch_finish(void)
 {
-	struct phx_run run = { 0 };
-	const char **argv;
+	struct phx_run run;
+	const char **ops;
 	cJSON *arr = NULL;
-	size_t n = 0, nconts_final = nconts;
+	size_t n, nconts_final = nconts;
 
 	if (!project)
 		return;
 	if (events.fd >= 0)
 		on_events();
-	child_stop(&events);
-	child_stop(&inspect);
+	child_end(&events);
+	child_end(&inspect);
 	if (!nconts)
 		return;
-	argv = phx_calloc(nconts + 5, sizeof *argv);
-	argv[n++] = phx_podman_program();
-	argv[n++] = "container";
-	argv[n++] = "inspect";
-	argv[n++] = "--";
-	for (size_t i = 0; i < nconts; i++)
-		argv[n++] = conts[i]->id ? conts[i]->id : conts[i]->name;
-	run.argv = argv;
-	run.timeout_ms = INSPECT_MS;
+	ops = operands(false, &n);
 	/* some containers gone: podman fails but prints the others */
-	if (phx_run(&run) && !run.exec_failed && !run.timed_out)
+	phx_podman(inspect_args, ops, &run, NULL);
+	if (!run.exec_failed && !run.timed_out)
 		arr = cJSON_ParseWithLength(run.out.data ? run.out.data : "",
 		    run.out.len);
 	if (!cJSON_IsArray(arr)) {
@@ -632,14 +615,14 @@ watch_finish(void)
 	}
 	cJSON_Delete(arr);
 	phx_run_free(&run);
-	free(argv);
+	free(ops);
 }
 
 void
 watch_stop(void)
 {
-	child_stop(&events);
-	child_stop(&inspect);
+	child_end(&events);
+	child_end(&inspect);
 	phx_buf_free(&events.out);
 	phx_buf_free(&inspect.out);
 	for (size_t i = 0; i < nconts; i++) {
