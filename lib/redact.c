@@ -37,6 +37,9 @@ struct form {
 /* every registered value in every encoding it is looked for in */
 static struct form *forms;
 static size_t nforms, maxraw, maxform;
+/* bytes without which a text can hold nothing to mask: the first byte of
+ * every form, and what patterns and escapes start with */
+static unsigned char trigger[256];
 /* the mask is made of a character no form contains, so a mask next to
  * text never spells a secret (see pick_mask); "" when there is none */
 static char mask[MASK_LEN + 1] = "***";
@@ -107,6 +110,8 @@ form_add(char *s)
 	forms = phx_reallocarray(forms, nforms + 1, sizeof *forms);
 	forms[nforms].s = s;
 	forms[nforms++].len = len;
+	trigger[(unsigned char)s[0]] = 1;
+	trigger['%'] = trigger['&'] = 1;   /* decoding may reveal a form */
 	if (len > maxform)
 		maxform = len;
 }
@@ -227,6 +232,7 @@ phx_secrets_clear(void)
 	free(forms);
 	forms = NULL;
 	nforms = maxraw = maxform = 0;
+	memset(trigger, 0, sizeof trigger);
 	memset(decode_for, 0, sizeof decode_for);
 	memcpy(mask, "***", MASK_LEN + 1);
 }
@@ -450,6 +456,20 @@ render(const char *s, size_t upto, const struct spans *sp, struct phx_buf *out)
 	phx_buf_add(out, s + at, upto - at);
 }
 
+/* false when no form, pattern or escape can start in s: most values of
+ * a record (names, states, timestamps) are passed over in one loop */
+static bool
+may_hold(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (trigger[c] || c == '\\' || (c == '=' && i >= 8) ||
+		    (c == ':' && i + 2 < len && s[i + 1] == '/' && s[i + 2] == '/'))
+			return true;
+	}
+	return false;
+}
+
 /* masked text, or NULL when masking changes nothing (none found, or
  * only masks already there) */
 static char *
@@ -458,6 +478,8 @@ scrub_text(const char *s, size_t len, size_t *outlen)
 	struct spans sp = { 0 };
 	struct phx_buf out = { 0 };
 
+	if (!may_hold(s, len))
+		return NULL;
 	find_all(s, len, &sp);
 	if (sp.n)
 		render(s, len, &sp, &out);
