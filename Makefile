@@ -141,7 +141,9 @@ check-asan:
 
 lint:
 	mandoc -Tlint -W warning $(MANALL)
-	shellcheck -s sh pipelines/validate infra/podman/images/build
+	shellcheck -s sh pipelines/validate infra/podman/images/build \
+	    pipelines/demo infra/podman/n8n-provision infra/podman/n8n-functest \
+	    infra/podman/sql/n8n-init.sh
 
 # test-only tools from npm, under the tree: SARIF validation
 # (tests/secscan-sarif.t); npm comes with Debian's npm or NodeSource's nodejs
