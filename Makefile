@@ -129,12 +129,15 @@ fuzz:
 	        build/fuzz/$$f.log || true; \
 	done
 
-check: all images
+# tests/n8n-real.t is check-n8n's
+CHECKTESTS = $(filter-out tests/n8n-real.t,$(wildcard tests/*.t))
+
+check: all images-test
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
-	    $(PROVE) $(PROVEFLAGS) tests/*.t
+	    $(PROVE) $(PROVEFLAGS) $(CHECKTESTS)
 
 # tests that need neither Podman nor root
-UNITTESTS = $(shell grep -L '^\. .*podman\.sh' tests/*.t)
+UNITTESTS = $(shell grep -L '^\. .*podman\.sh' $(CHECKTESTS))
 
 check-unit: all
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
@@ -153,7 +156,9 @@ check-asan-clang:
 
 lint:
 	mandoc -Tlint -W warning $(MANALL)
-	shellcheck -s sh pipelines/validate infra/podman/images/build
+	shellcheck -s sh pipelines/validate infra/podman/images/build \
+	    pipelines/demo infra/podman/n8n-provision infra/podman/n8n-functest \
+	    infra/podman/sql/n8n-init.sh
 
 # test-only tools from npm, under the tree: SARIF validation
 # (tests/secscan-sarif.t), the workflow's (tests/report-ci.t); npm comes with Debian's npm or NodeSource's nodejs
@@ -181,14 +186,26 @@ deps:
 	        --loglevel error $(NPMDEPS) && \
 	    echo "$(NPMDEPS)" >$(NPMDIR)/.installed; fi
 
-images:
+# images-test: what the tests need (the n8n stand-in, not n8n); images:
+# those and the real n8n (a first build installs n8n from npm: ~20 min)
+images-test:
 	CONTAINERS_CONF=$(CURDIR)/configs/podman/containers.conf \
 	    sh infra/podman/images/build
+
+images:
+	CONTAINERS_CONF=$(CURDIR)/configs/podman/containers.conf \
+	    sh infra/podman/images/build httpd postgres node n8n-standin n8n
+
+# the real n8n, end to end (not in check: its first start alone takes
+# minutes); builds the images that are missing
+check-n8n: all images
+	flock /tmp/phx-podman.lock env PHX_BIN=$(CURDIR)/$(BUILD)/tools \
+	    PHX_UNIT=$(CURDIR)/$(UNIT) $(PROVE) -v tests/n8n-real.t
 
 demo: deps all images
 	PATH=$(CURDIR)/tools:$$PATH sh pipelines/demo
 
-bench: all images
+bench: all images-test
 	@set -e; for b in tests/bench/*.sh; do \
 	    echo "== $$b"; PHX_BIN=$(CURDIR)/$(BUILD)/tools bash $$b; done
 
@@ -230,4 +247,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang lint deps images demo bench install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench install uninstall clean

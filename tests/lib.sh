@@ -19,6 +19,9 @@ for _v in $(compgen -e); do
 done
 unset _v
 export PHX_LOG_FORMAT=text
+# the bundled stack's n8n is the stand-in (fast, in memory) unless a test
+# asks for the real one (tests/n8n-real.t, make check-n8n)
+export PHX_N8N=standin
 export CONTAINERS_CONF="$TOP/configs/podman/containers.conf"
 
 T_N=0

@@ -31,7 +31,7 @@ phx_need_images() {
 # phx_images_or_bail: tests that need the images build them when missing
 # and never skip; a build that fails stops the whole run (TAP Bail out!)
 phx_images_or_bail() {
-	for _img in phx-httpd phx-node phx-postgres; do
+	for _img in phx-httpd phx-node phx-postgres phx-n8n:standin; do
 		podman image exists "localhost/$_img" || {
 			phx_need_images || { echo "Bail out! make images failed"; exit 1; }
 			return 0

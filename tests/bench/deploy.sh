@@ -12,7 +12,8 @@ ROUNDS=${ROUNDS:-3}
 . tests/podman.sh
 . tests/ports.sh
 
-for img in phx-httpd phx-node phx-postgres; do
+export PHX_N8N=${PHX_N8N:-standin}   # the real n8n: PHX_N8N=latest
+for img in phx-httpd phx-node phx-postgres "phx-n8n:$PHX_N8N"; do
 	podman image exists "localhost/$img" || { echo "bench deploy: localhost/$img missing: run make images" >&2; exit 1; }
 done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/phx-bench-deploy.XXXXXX")
