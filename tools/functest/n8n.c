@@ -273,7 +273,8 @@ n8n_delete(struct test_run *r, struct n8n *n, const char *url)
 	while (n->h.rc == CURLE_OK && n->h.status == 409 && left_ms(r) > wait) {
 		phx_log(PHX_DEBUG, "DELETE %s: HTTP 409, again in %lld ms", url,
 		    (long long)wait);
-		sleep_ms(wait);
+		if (!phx_sleep_ms(wait))
+			break;   /* a signal: the run is ending */
 		wait = wait * 2 > BUSY_BACKOFF_MS ? BUSY_BACKOFF_MS : wait * 2;
 		http_call(r, "DELETE", url, n->api, NULL, &n->h);
 		tries++;
