@@ -115,6 +115,8 @@ bool preflight(struct deploy *d, struct failure *f);
 
 /* diagnose.c */
 bool port_taken(const char *ip, int port);
+void fail_port_in_use(struct failure *f, const char *service, const char *ip,
+    int port);
 bool failure_retried(const struct failure *f);
 void failure_free(struct failure *f);
 void diagnose(struct deploy *d, const char *name, const cJSON *svc,

@@ -71,6 +71,19 @@ port_taken(const char *ip, int port)
 	return taken;
 }
 
+/* the failure of a service whose host port another process holds, said
+ * the same whether found before podman-compose ran or after */
+void
+fail_port_in_use(struct failure *f, const char *service, const char *ip,
+    int port)
+{
+	f->reason = phx_strdup("port_in_use");
+	f->port = port;
+	f->message = phx_asprintf("service %s: port %s%s%d is already in use "
+	    "on the host", service, ip && *ip ? ip : "", ip && *ip ? ":" : "",
+	    port);
+}
+
 /* the last line of podman-compose's stderr that mentions needle */
 static char *
 compose_says(const struct phx_run *pc, const char *needle)
@@ -145,11 +158,7 @@ diagnose_not_started(const char *name, const cJSON *info,
 		const char *ip = phx_jstr(p, "host_ip");
 		int port = (int)phx_jint(p, "host_port", 0, INT_MIN, INT_MAX);
 		if (port && port_taken(ip, port)) {
-			f->reason = phx_strdup("port_in_use");
-			f->port = port;
-			f->message = phx_asprintf("service %s: port %s%s%d is already "
-			    "in use on the host", name, ip && *ip ? ip : "",
-			    ip && *ip ? ":" : "", port);
+			fail_port_in_use(f, name, ip, port);
 			break;
 		}
 	}

@@ -20,11 +20,7 @@ ports_free(const char *name, const cJSON *svc, struct failure *f)
 		if (!port || (proto && strcmp(proto, "tcp") != 0) ||
 		    !port_taken(ip, port))
 			continue;
-		f->reason = phx_strdup("port_in_use");
-		f->port = port;
-		f->message = phx_asprintf("service %s: port %s%s%d is already "
-		    "in use on the host", name, ip && *ip ? ip : "",
-		    ip && *ip ? ":" : "", port);
+		fail_port_in_use(f, name, ip, port);
 		break;
 	}
 	cJSON_Delete(ports);
