@@ -26,6 +26,8 @@
 #define MIN_HOLD 255
 /* a decoded byte may come from up to this many source bytes (\\u0041) */
 #define MAX_ESCAPE 6
+/* from this length on a text is searched without may_hold() first */
+#define LONG_TEXT 64
 
 extern char **environ;
 
@@ -37,9 +39,13 @@ struct form {
 /* every registered value in every encoding it is looked for in */
 static struct form *forms;
 static size_t nforms, maxraw, maxform;
-/* bytes without which a text can hold nothing to mask: the first byte of
- * every form, and what patterns and escapes start with */
-static unsigned char trigger[256];
+/* bytes without which a text can hold nothing to mask, and what each
+ * needs to mean something: the first byte of every form and an escape
+ * always do, '=' only after "password", ':' only before "//" */
+enum { STOP_NONE, STOP_NUL, STOP_ANY, STOP_EQ, STOP_COLON };
+#define STOP_BASE { ['\0'] = STOP_NUL, ['\\'] = STOP_ANY, ['='] = STOP_EQ, \
+	[':'] = STOP_COLON }
+static unsigned char stop[256] = STOP_BASE;
 /* the mask is made of a character no form contains, so a mask next to
  * text never spells a secret (see pick_mask); "" when there is none */
 static char mask[MASK_LEN + 1] = "***";
@@ -110,8 +116,8 @@ form_add(char *s)
 	forms = phx_reallocarray(forms, nforms + 1, sizeof *forms);
 	forms[nforms].s = s;
 	forms[nforms++].len = len;
-	trigger[(unsigned char)s[0]] = 1;
-	trigger['%'] = trigger['&'] = 1;   /* decoding may reveal a form */
+	stop[(unsigned char)s[0]] = STOP_ANY;
+	stop['%'] = stop['&'] = STOP_ANY;   /* decoding may reveal a form */
 	if (len > maxform)
 		maxform = len;
 }
@@ -232,7 +238,7 @@ phx_secrets_clear(void)
 	free(forms);
 	forms = NULL;
 	nforms = maxraw = maxform = 0;
-	memset(trigger, 0, sizeof trigger);
+	memcpy(stop, (unsigned char[256])STOP_BASE, sizeof stop);
 	memset(decode_for, 0, sizeof decode_for);
 	memcpy(mask, "***", MASK_LEN + 1);
 }
@@ -261,11 +267,21 @@ find_known(const char *s, size_t len, struct spans *sp)
 	}
 }
 
+/* what ends a URL's authority: URL_END always, URL_QUOTE when a quote
+ * ends it too */
+enum { URL_END = 1, URL_QUOTE = 2 };
+#define CTL4(n) [n] = URL_END, [n + 1] = URL_END, [n + 2] = URL_END, \
+	[n + 3] = URL_END
+static const unsigned char url_end[256] = { CTL4(0), CTL4(4), CTL4(8),
+	CTL4(12), CTL4(16), CTL4(20), CTL4(24), CTL4(28), [' '] = URL_END,
+	[0x7f] = URL_END, ['<'] = URL_END, ['>'] = URL_END,
+	['"'] = URL_QUOTE, ['\''] = URL_QUOTE, ['\\'] = URL_QUOTE,
+	['`'] = URL_QUOTE };
+
 static bool
 stops_url(unsigned char c, bool quotes)
 {
-	return c <= ' ' || c == 0x7f || c == '<' || c == '>' ||
-	    (quotes && (c == '"' || c == '\'' || c == '\\' || c == '`'));
+	return url_end[c] & (quotes ? URL_END | URL_QUOTE : URL_END);
 }
 
 static bool
@@ -316,7 +332,7 @@ find_url(const char *s, const char *a, const char *end, struct spans *sp)
 		for (const char *k = a; k < e && !colon; k++)
 			if (*k == ':')
 				colon = k;
-			else if (strchr("/?#@", *k))
+			else if (*k == '/' || *k == '?' || *k == '#' || *k == '@')
 				break;
 		for (const char *k = e; colon && k > colon + 1 && !at; k--)
 			if (k[-1] == '@' && host_after(k - 1, e))
@@ -379,7 +395,7 @@ find_patterns(const char *s, size_t len, struct spans *sp)
 			break;
 		if (q == colon && end - q >= 3 && q[1] == '/' && q[2] == '/')
 			p = find_url(s, q + 3, end, sp);
-		else if (q == eq && q - s >= 8 &&
+		else if (q == eq && q - s >= 8 && (q[-1] | 0x20) == 'd' &&
 		    strncasecmp(q - 8, "password", 8) == 0 &&
 		    (q - 8 == s || !isalnum((unsigned char)q[-9])))
 			p = find_pair(s, q + 1, end, sp);
@@ -457,29 +473,53 @@ render(const char *s, size_t upto, const struct spans *sp, struct phx_buf *out)
 }
 
 /* false when no form, pattern or escape can start in s: most values of
- * a record (names, states, timestamps) are passed over in one loop */
+ * a record (names, states, timestamps) are passed over in one loop that
+ * does one table look-up a byte */
 static bool
 may_hold(const char *s, size_t len)
 {
+	const unsigned char *p = (const unsigned char *)s;
+
 	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-		if (trigger[c] || c == '\\' || (c == '=' && i >= 8) ||
-		    (c == ':' && i + 2 < len && s[i + 1] == '/' && s[i + 2] == '/'))
+		int k = stop[p[i]];
+		if (k <= STOP_NUL)
+			continue;
+		if (k == STOP_ANY || (k == STOP_EQ && i >= 8) ||
+		    (k == STOP_COLON && i + 2 < len && p[i + 1] == '/' &&
+		    p[i + 2] == '/'))
 			return true;
 	}
 	return false;
 }
 
+/* may_hold of a C string, its end found on the way: cJSON's keys and
+ * values are mostly short, so a strlen first would double the work */
+static bool
+str_may_hold(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	for (;; p++) {
+		int k = stop[*p];
+		if (k == STOP_NONE)
+			continue;
+		if (k == STOP_NUL)
+			return false;
+		/* p[2] is read only if p[1] is '/', not the end */
+		if (k == STOP_ANY || (k == STOP_EQ && p - (const unsigned char *)s
+		    >= 8) || (k == STOP_COLON && p[1] == '/' && p[2] == '/'))
+			return true;
+	}
+}
+
 /* masked text, or NULL when masking changes nothing (none found, or
  * only masks already there) */
 static char *
-scrub_text(const char *s, size_t len, size_t *outlen)
+scrub_found(const char *s, size_t len, size_t *outlen)
 {
 	struct spans sp = { 0 };
 	struct phx_buf out = { 0 };
 
-	if (!may_hold(s, len))
-		return NULL;
 	find_all(s, len, &sp);
 	if (sp.n)
 		render(s, len, &sp, &out);
@@ -492,6 +532,15 @@ scrub_text(const char *s, size_t len, size_t *outlen)
 	if (outlen)
 		*outlen = out.len;
 	return out.data;
+}
+
+/* a long text (a passed line) goes to find_all at once: it jumps with
+ * memchr and memmem, a byte-by-byte look first would only add to it */
+static char *
+scrub_text(const char *s, size_t len, size_t *outlen)
+{
+	return len >= LONG_TEXT || may_hold(s, len) ?
+	    scrub_found(s, len, outlen) : NULL;
 }
 
 char *
@@ -507,23 +556,25 @@ phx_scrub(const char *s)
 static bool
 scrub_item(cJSON *it)
 {
+	/* the type tests of cJSON.h, without a call into the library each */
+	int type = it->type & 0xff;
+	char *v = it->valuestring, *clean;
 	bool changed = false;
-	char *clean;
 
-	if (it->string && (clean = scrub_text(it->string, strlen(it->string),
-	    NULL)) != NULL) {
+	if (it->string && str_may_hold(it->string) && (clean = scrub_found(
+	    it->string, strlen(it->string), NULL)) != NULL) {
 		if (!(it->type & cJSON_StringIsConst))
 			phx_free_secret(it->string);
 		it->string = clean;
 		it->type &= ~cJSON_StringIsConst;
 		changed = true;
 	}
-	if ((cJSON_IsString(it) || cJSON_IsRaw(it)) && it->valuestring &&
-	    (clean = cJSON_IsRaw(it) ? phx_redact_mem(it->valuestring,
-	    strlen(it->valuestring), NULL) : scrub_text(it->valuestring,
-	    strlen(it->valuestring), NULL)) != NULL) {
+	if ((type == cJSON_String || type == cJSON_Raw) && v &&
+	    str_may_hold(v) && (clean = type == cJSON_Raw ?
+	    phx_redact_mem(v, strlen(v), NULL) : scrub_found(v, strlen(v),
+	    NULL)) != NULL) {
 		if (!(it->type & cJSON_IsReference))
-			phx_free_secret(it->valuestring);
+			phx_free_secret(v);
 		it->valuestring = clean;
 		it->type &= ~cJSON_IsReference;
 		changed = true;
