@@ -270,10 +270,11 @@ phx_duration_ms(const char *s)
 const char *
 phx_deployment_id(void)
 {
-	const char *env = getenv("PHX_DEPLOYMENT_ID");
+	const char *env;
 
-	if (current_id)
+	if (current_id)   /* every record asks: no walk of environ then */
 		return current_id;
+	env = getenv("PHX_DEPLOYMENT_ID");
 	return env && *env ? env : NULL;
 }
 
