@@ -123,6 +123,7 @@ void
 attempt_over(struct check *c, bool ok)
 {
 	int64_t now = phx_now_ms(), delay;
+	bool final;
 
 	if (c->state == S_RUNNING)
 		running--;
@@ -133,9 +134,13 @@ attempt_over(struct check *c, bool ok)
 		end_with_last(c, "cut short by the deadline");
 		return;
 	}
-	result_keep(c, ok);
-	if (ok || c->confirming || (!probe.wait &&
-	    c->attempts >= c->set.retries)) {
+	final = ok || c->confirming || (!probe.wait &&
+	    c->attempts >= c->set.retries);
+	/* kept for a later attempt that the deadline may cut short; after
+	 * a verdict only wait mode's confirm pass makes one */
+	if (!final || (probe.wait && !c->confirming))
+		result_keep(c, ok);
+	if (final) {
 		verdict(c, ok);
 		return;
 	}
