@@ -138,6 +138,14 @@ phx_version(void)
 	phx_exit(PHX_EXIT_OK);
 }
 
+/* a literal key is not copied: a malloc and a free less a field */
+static void
+add_const_key(cJSON *obj, const char *key, cJSON *it)
+{
+	if (!it || !cJSON_AddItemToObjectCS(obj, key, it))
+		phx_die(PHX_EXIT_ENV, "out of memory");
+}
+
 cJSON *
 phx_record_new(const char *type)
 {
@@ -150,11 +158,9 @@ phx_record_new(const char *type)
 	phx_ts_format(phx_wall_ms(), ts);
 	phx_add_int(rec, "v", PHX_RECORD_VERSION);
 	phx_add_ref(rec, "type", type);
-	if (id)
-		cJSON_AddStringToObject(rec, "deployment_id", id);
-	else
-		cJSON_AddNullToObject(rec, "deployment_id");
-	cJSON_AddStringToObject(rec, "ts", ts);
+	add_const_key(rec, "deployment_id", id ? cJSON_CreateString(id) :
+	    cJSON_CreateNull());
+	add_const_key(rec, "ts", cJSON_CreateString(ts));
 	phx_add_ref(rec, "source", phx_progname);
 	return rec;
 }
@@ -171,17 +177,13 @@ phx_add_int(cJSON *obj, const char *key, int64_t v)
 	while (u /= 10);
 	if (v < 0)
 		*--p = '-';
-	if (!cJSON_AddRawToObject(obj, key, p))
-		phx_die(PHX_EXIT_ENV, "out of memory");
+	add_const_key(obj, key, cJSON_CreateRaw(p));
 }
 
 void
 phx_add_ref(cJSON *obj, const char *key, const char *value)
 {
-	cJSON *it = cJSON_CreateStringReference(value);
-
-	if (!it || !cJSON_AddItemToObjectCS(obj, key, it))
-		phx_die(PHX_EXIT_ENV, "out of memory");
+	add_const_key(obj, key, cJSON_CreateStringReference(value));
 }
 
 /* Secrets are masked in the values, before cJSON escapes them: masking

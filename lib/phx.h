@@ -193,7 +193,8 @@ int64_t phx_jint(const cJSON *obj, const char *key, int64_t dflt, int64_t min,
     int64_t max);
 bool phx_jbool(const cJSON *obj, const char *key, bool dflt);
 /* adds an integer as JSON digits (cJSON would print every number through
- * "%1.15g" and read it back to check: twenty times the cost) */
+ * "%1.15g" and read it back to check: twenty times the cost); the key is
+ * not copied: a literal */
 void phx_add_int(cJSON *obj, const char *key, int64_t v);
 /* adds a string without copying key or value: both must outlive obj (a
  * literal key; a value the caller keeps until obj is emitted) */

@@ -548,9 +548,11 @@ eval_conditions(struct check *c)
 		resolve(c, &k->l, &l);
 		resolve(c, &k->r, &r);
 		ok = compare(k, &l, &r);
-		cJSON_AddStringToObject(res, "condition", k->text);
-		cJSON_AddBoolToObject(res, "ok", ok);
-		cJSON_AddItemToObject(res, "actual", actual_json(&l));
+		/* nothing copied that outlives the record: the check keeps
+		 * k->text, the keys are literals */
+		phx_add_ref(res, "condition", k->text);
+		cJSON_AddItemToObjectCS(res, "ok", cJSON_CreateBool(ok));
+		cJSON_AddItemToObjectCS(res, "actual", actual_json(&l));
 		cJSON_AddItemToArray(c->cond_results, res);
 		if (!ok && !failed)
 			failed = k->text;
