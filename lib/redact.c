@@ -13,6 +13,7 @@
  * the last '@' before the host); password=PASS pairs.  The masked spans
  * of one text are found first, then each run of them becomes one mask. */
 #include <ctype.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -52,6 +53,12 @@ static char mask[MASK_LEN + 1] = "***";
 /* the bytes of every secret, and what starts an escape or a pattern:
  * only text with an escape standing for one of them is decoded */
 static bool decode_for[256];
+
+/* literal keys (cJSON_StringIsConst: "a literal, or as good as") that
+ * held nothing since the registry last changed: every record has the
+ * same few, so each is looked at once */
+#define CLEAN_KEYS_LOG2 7
+static const char *clean_keys[1 << CLEAN_KEYS_LOG2];
 
 struct span {
 	size_t a, b;
@@ -118,6 +125,7 @@ form_add(char *s)
 	forms[nforms++].len = len;
 	stop[(unsigned char)s[0]] = STOP_ANY;
 	stop['%'] = stop['&'] = STOP_ANY;   /* decoding may reveal a form */
+	memset(clean_keys, 0, sizeof clean_keys);
 	if (len > maxform)
 		maxform = len;
 }
@@ -239,6 +247,7 @@ phx_secrets_clear(void)
 	forms = NULL;
 	nforms = maxraw = maxform = 0;
 	memcpy(stop, (unsigned char[256])STOP_BASE, sizeof stop);
+	memset(clean_keys, 0, sizeof clean_keys);
 	memset(decode_for, 0, sizeof decode_for);
 	memcpy(mask, "***", MASK_LEN + 1);
 }
@@ -512,6 +521,23 @@ str_may_hold(const char *s)
 	}
 }
 
+static bool
+key_may_hold(const cJSON *it)
+{
+	/* Fibonacci hashing: literals lie side by side */
+	uint64_t h = (uint64_t)(uintptr_t)it->string * 0x9e3779b97f4a7c15u;
+	const char **slot = &clean_keys[h >> (64 - CLEAN_KEYS_LOG2)];
+
+	if (!(it->type & cJSON_StringIsConst))
+		return str_may_hold(it->string);
+	if (*slot == it->string)
+		return false;
+	if (str_may_hold(it->string))
+		return true;
+	*slot = it->string;
+	return false;
+}
+
 /* masked text, or NULL when masking changes nothing (none found, or
  * only masks already there) */
 static char *
@@ -561,7 +587,7 @@ scrub_item(cJSON *it)
 	char *v = it->valuestring, *clean;
 	bool changed = false;
 
-	if (it->string && str_may_hold(it->string) && (clean = scrub_found(
+	if (it->string && key_may_hold(it) && (clean = scrub_found(
 	    it->string, strlen(it->string), NULL)) != NULL) {
 		if (!(it->type & cJSON_StringIsConst))
 			phx_free_secret(it->string);

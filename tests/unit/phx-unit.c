@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "phx_priv.h"
 #include "phx_yaml.h"
 #include "unit.h"
 
@@ -181,6 +182,41 @@ test_redact_regressions(void)
 	    " redis://:***@cache:6379 https://u:***@h?q=1",
 	    "regress: URL passwords holding # / ? @ or %XX");
 	free(r);
+}
+
+/* a literal key found clean is not looked at again until the registry
+ * changes: a secret added later is masked in it all the same */
+static void
+test_redact_literal_keys(void)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *s;
+
+	phx_add_int(o, "response_time_ms", 7);
+	phx_add_ref(o, "target", "http://u:pw1@h:80/ x");
+	ok(phx_redact_json(o), "literal keys: a value is still masked");
+	s = cJSON_PrintUnformatted(o);
+	is_str(s, "{\"response_time_ms\":7,\"target\":\"http://u:***@h:80/ x\"}",
+	    "literal keys: clean key kept, URL password masked");
+	free(s);
+	cJSON_Delete(o);
+	phx_secret_add("time_ms");
+	o = cJSON_CreateObject();
+	phx_add_int(o, "response_time_ms", 7);
+	ok(phx_redact_json(o), "literal keys: a secret added later is found");
+	s = cJSON_PrintUnformatted(o);
+	is_str(s, "{\"response_***\":7}", "literal keys: masked in the key");
+	free(s);
+	cJSON_Delete(o);
+	phx_secrets_clear();
+	o = cJSON_CreateObject();
+	phx_add_int(o, "response_time_ms", 7);
+	ok(!phx_redact_json(o), "literal keys: clean again once cleared");
+	cJSON_Delete(o);
+	s = phx_scrub("a`http://u:p\"w@h/` \"http://u:p`w@h/\"");
+	is_str(s, "a`http://u:***@h/` \"http://u:***@h/\"",
+	    "URL: a quote ends the authority unless an '@' follows");
+	free(s);
 }
 
 static void
@@ -1118,6 +1154,7 @@ main(int argc, char **argv)
 	test_ints();
 	test_redact();
 	test_redact_regressions();
+	test_redact_literal_keys();
 	test_redact_forms();
 	test_redact_property();
 	test_status();
