@@ -63,7 +63,7 @@ add_result(cJSON *o, struct check *c)
 	phx_add_int(o, "duration_ms", c->duration_ms);
 	add_tls(o, c);
 	if (c->cond_results) {   /* emitted once: the record takes them */
-		cJSON_AddItemToObject(o, "conditions", c->cond_results);
+		cJSON_AddItemToObjectCS(o, "conditions", c->cond_results);
 		c->cond_results = NULL;
 	}
 }

@@ -225,10 +225,12 @@ watch_begin(const char *proj)
 void
 watch_record(const char *type, const cJSON *rec)
 {
-	const char *status = phx_jstr(rec, "status"), *proj = phx_jstr(rec, "project");
+	const char *status, *proj;
 
-	if (!probe.wait)
+	if (!probe.wait)   /* before any look-up: every record comes here */
 		return;
+	status = phx_jstr(rec, "status");
+	proj = phx_jstr(rec, "project");
 	if (strcmp(type, "deployment") == 0 && proj && *proj && !project &&
 	    status && (strcmp(status, "starting") == 0 ||
 	    strcmp(status, "running") == 0))
