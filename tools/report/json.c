@@ -18,14 +18,24 @@ add_str(cJSON *o, const char *key, const char *v)
 		cJSON_AddStringToObject(o, key, v);
 }
 
+/* an object of the string fields given as key, value pairs up to a NULL
+ * key; a NULL value is left out */
 static cJSON *
-check_json(const struct check *c)
+fields_json(const char *const *kv)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	add_str(o, "check", c->kind);
-	add_str(o, "target", c->target);
-	add_str(o, "status", c->status);
+	for (; *kv; kv += 2)
+		add_str(o, kv[0], kv[1]);
+	return o;
+}
+
+static cJSON *
+check_json(const struct check *c)
+{
+	cJSON *o = fields_json((const char *const[]){ "check", c->kind,
+	    "target", c->target, "status", c->status, NULL });
+
 	if (c->attempts)
 		cJSON_AddNumberToObject(o, "attempts", c->attempts);
 	add_num(o, "response_time_ms", c->response_ms);
@@ -118,11 +128,9 @@ tests_write(struct out *o, const struct agg *agg)
 static cJSON *
 container_json(const struct container *c)
 {
-	cJSON *v = cJSON_CreateObject();
+	cJSON *v = fields_json((const char *const[]){ "service", c->service,
+	    "state", c->state, "health", c->health, NULL });
 
-	add_str(v, "service", c->service);
-	add_str(v, "state", c->state);
-	add_str(v, "health", c->health);
 	add_num(v, "cpu_percent", c->cpu);
 	add_num(v, "mem_bytes", c->mem);
 	add_num(v, "mem_limit_bytes", c->mem_limit);
@@ -221,16 +229,11 @@ ports_json(const struct agg *agg)
 static cJSON *
 finding_json(const struct finding *f)
 {
-	cJSON *v = cJSON_CreateObject();
+	cJSON *v = fields_json((const char *const[]){ "id", f->id,
+	    "cis", f->cis, "service", f->where, "status", f->status,
+	    "severity", f->severity, "category", finding_group(f),
+	    "title", f->title, "message", f->message, NULL });
 
-	cJSON_AddStringToObject(v, "id", f->id);
-	add_str(v, "cis", f->cis);
-	cJSON_AddStringToObject(v, "service", f->where);
-	cJSON_AddStringToObject(v, "status", f->status);
-	cJSON_AddStringToObject(v, "severity", f->severity);
-	add_str(v, "category", finding_group(f));
-	add_str(v, "title", f->title);
-	add_str(v, "message", f->message);
 	if (f->evidence)
 		cJSON_AddItemToObject(v, "evidence", cJSON_Parse(f->evidence));
 	add_str(v, "remediation", f->remediation);
