@@ -3,6 +3,21 @@
 
 #include "deploy.h"
 
+/* a container record of one entry of podman ps's JSON */
+static void
+emit_container(const cJSON *c, const char *state)
+{
+	cJSON *rec = phx_record_new("container");
+	const char *service = phx_podman_label(c, PHX_LABEL_SERVICE);
+
+	cJSON_AddStringToObject(rec, "service", service ? service : "");
+	cJSON_AddStringToObject(rec, "container_id", phx_jstr(c, "Id"));
+	cJSON_AddStringToObject(rec, "name", cJSON_GetArrayItem(
+	    cJSON_GetObjectItemCaseSensitive(c, "Names"), 0)->valuestring);
+	cJSON_AddStringToObject(rec, "state", state);
+	phx_emit(rec);
+}
+
 /* removes the deployment's project; records the final state */
 int
 teardown(struct deploy *d, const char *id)
@@ -18,14 +33,7 @@ teardown(struct deploy *d, const char *id)
 		if (left && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(left,
 		    "containers")))
 			break;
-		rec = phx_record_new("container");
-		cJSON_AddStringToObject(rec, "service", phx_podman_label(c, PHX_LABEL_SERVICE) ?
-		    phx_podman_label(c, PHX_LABEL_SERVICE) : "");
-		cJSON_AddStringToObject(rec, "container_id", phx_jstr(c, "Id"));
-		cJSON_AddStringToObject(rec, "name", cJSON_GetArrayItem(
-		    cJSON_GetObjectItemCaseSensitive(c, "Names"), 0)->valuestring);
-		cJSON_AddStringToObject(rec, "state", "removed");
-		phx_emit(rec);
+		emit_container(c, "removed");
 	}
 	cJSON_Delete(ps);
 	rec = phx_record_new("deployment");
@@ -53,16 +61,8 @@ dry_down(struct deploy *d)
 	cJSON *ps = project_ps(d), *rec;
 	const cJSON *c;
 
-	cJSON_ArrayForEach(c, ps) {
-		rec = phx_record_new("container");
-		cJSON_AddStringToObject(rec, "service", phx_podman_label(c, PHX_LABEL_SERVICE) ?
-		    phx_podman_label(c, PHX_LABEL_SERVICE) : "");
-		cJSON_AddStringToObject(rec, "container_id", phx_jstr(c, "Id"));
-		cJSON_AddStringToObject(rec, "name", cJSON_GetArrayItem(
-		    cJSON_GetObjectItemCaseSensitive(c, "Names"), 0)->valuestring);
-		cJSON_AddStringToObject(rec, "state", phx_jstr(c, "State"));
-		phx_emit(rec);
-	}
+	cJSON_ArrayForEach(c, ps)
+		emit_container(c, phx_jstr(c, "State"));
 	cJSON_Delete(ps);
 	rec = phx_record_new("deployment");
 	cJSON_AddStringToObject(rec, "status", "planned");
