@@ -140,6 +140,7 @@ const char *compose_error_reason(const char *err);
 /* setup.c */
 void need_tools(struct deploy *d, bool compose_too);
 void lock_project(struct deploy *d);
+char *claim_project(struct deploy *d, bool *nl);
 void settings(struct deploy *d, const char *project);
 void load_compose(struct deploy *d, const char *path, const char *text, size_t len);
 void start_state(struct deploy *d);

@@ -92,7 +92,7 @@ int
 cmd_rollback(struct deploy *d, const char *id, const char *compose)
 {
 	cJSON *st;
-	char *first, *stream_id, *prev;
+	char *first, *prev;
 	const char *project;
 	bool nl = true;
 	int status;
@@ -111,13 +111,7 @@ cmd_rollback(struct deploy *d, const char *id, const char *compose)
 	restore_snapshot(d, prev, project, compose);
 	d->restored_from = prev;
 	d->rollback_of = id;
-	if (!deploy_globals.dry_run) {
-		need_tools(d, true);
-		lock_project(d);
-	}
-	d->phase = NULL;
-	first = input_first(&nl, &stream_id);
-	free(stream_id);
+	first = claim_project(d, &nl);
 	if (deploy_globals.dry_run)
 		status = dry_rollback(d, id, first, nl);
 	else

@@ -56,6 +56,24 @@ lock_project(struct deploy *d)
 	free(path);
 }
 
+/* before up and rollback read their input: the tools there and the
+ * project locked (a failure is one of d->phase, which ends here), unless
+ * a dry run; returns the first input line */
+char *
+claim_project(struct deploy *d, bool *nl)
+{
+	char *first, *stream_id;
+
+	if (!deploy_globals.dry_run) {
+		need_tools(d, true);
+		lock_project(d);
+	}
+	d->phase = NULL;
+	first = input_first(nl, &stream_id);
+	free(stream_id);
+	return first;
+}
+
 void
 settings(struct deploy *d, const char *project)
 {

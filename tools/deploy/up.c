@@ -275,7 +275,7 @@ plan(struct deploy *d)
 int
 cmd_up(struct deploy *d, const char *compose, const char *project)
 {
-	char *first, *stream_id;
+	char *first;
 	bool nl = true, temp;
 	int64_t started;
 	int status;
@@ -285,13 +285,7 @@ cmd_up(struct deploy *d, const char *compose, const char *project)
 	load_compose(d, compose ? compose
 	    : phx_cfg_str(d->cfg, "deployment.compose_file"),
 	    NULL, 0);
-	if (!deploy_globals.dry_run) {
-		need_tools(d, true);
-		lock_project(d);
-	}
-	d->phase = NULL;
-	first = input_first(&nl, &stream_id);
-	free(stream_id);
+	first = claim_project(d, &nl);
 	if (deploy_globals.dry_run) {
 		started = phx_phase_start("deploy");
 		pass_copy(first, nl);
