@@ -1,7 +1,7 @@
 /* libphx's own names: used only inside lib/, never by a tool (phx.h is
  * the public face).  Layers, lower never calling higher:
- *   util <- codec <- redact <- log <- out <- ndjson, state, run, config,
- *   compose
+ *   util <- codec <- redact <- secrets <- log <- out <- ndjson, state,
+ *   run, config, compose
  * (tests/lib-layers.t checks it).  Where a lower layer needs a higher
  * one at run time, the higher registers a hook at phx_init(). */
 #ifndef PHX_PRIV_H
@@ -28,7 +28,7 @@ void phx_decoded_free(struct phx_decoded *d);
 /* true when an escape in s stands for a character starting with a want byte */
 bool phx_decode_any(const char *s, size_t len, const bool want[256]);
 
-/* ---- secrets (redact.c) ---- */
+/* ---- secrets (secrets.c; the registry and masking: redact.c) ---- */
 void phx_secrets_from_env(void);           /* *_PASSWORD, *_TOKEN, *_API_KEY, ... */
 void phx_secrets_from_config(const cJSON *cfg);
 /* masks every string (value and key) in the tree; true if any changed */

@@ -30,8 +30,6 @@
 /* from this length on a text is searched without may_hold() first */
 #define LONG_TEXT 64
 
-extern char **environ;
-
 struct form {
 	char *s;
 	size_t len;
@@ -171,71 +169,6 @@ phx_secret_add(const char *value)
 	form_add(phx_enc_url(value, "0123456789abcdef", false));
 	form_add(phx_enc_url(value, "0123456789ABCDEF", true));
 	pick_mask();
-}
-
-bool
-phx_is_secret_name(const char *name)
-{
-	static const char *words[] = { "PASSWORD", "PASSWD", "PASS", "TOKEN",
-	    "API_KEY", "APIKEY", "SECRET", "KEY", "CREDENTIAL", "CREDENTIALS",
-	    "AUTH" };
-	size_t n = strlen(name);
-
-	if (strcasecmp(name, "PGPASSWORD") == 0)
-		return true;
-	for (size_t i = 0; i < sizeof words / sizeof *words; i++) {
-		size_t w = strlen(words[i]);
-		if (n < w || strcasecmp(name + n - w, words[i]) != 0)
-			continue;
-		if (n == w || name[n - w - 1] == '_' || name[n - w - 1] == '-')
-			return true;
-	}
-	return false;
-}
-
-void
-phx_secrets_from_env(void)
-{
-	for (char **e = environ; e && *e; e++) {
-		const char *eq = strchr(*e, '=');
-		char name[256];
-		size_t n;
-
-		if (!eq || (n = (size_t)(eq - *e)) >= sizeof name)
-			continue;
-		memcpy(name, *e, n);
-		name[n] = '\0';
-		if (phx_is_secret_name(name))
-			phx_secret_add(eq + 1);
-	}
-}
-
-void
-phx_secrets_from_config(const cJSON *cfg)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, cfg) {
-		if (cJSON_IsString(it) && it->string &&
-		    phx_is_secret_name(it->string))
-			phx_secret_add(it->valuestring);
-		else if (cJSON_IsString(it) && it->string) {
-			/* password_env: NAME names where the secret lives */
-			size_t n = strlen(it->string);
-			if (n > 4 && strcmp(it->string + n - 4, "_env") == 0) {
-				char *base = phx_strdup(it->string);
-				base[n - 4] = '\0';
-				if (phx_is_secret_name(base)) {
-					const char *v = getenv(it->valuestring);
-					if (v)
-						phx_secret_add(v);
-				}
-				free(base);
-			}
-		}
-		if (cJSON_IsObject(it) || cJSON_IsArray(it))
-			phx_secrets_from_config(it);
-	}
 }
 
 void
@@ -483,7 +416,9 @@ render(const char *s, size_t upto, const struct spans *sp, struct phx_buf *out)
 
 /* false when no form, pattern or escape can start in s: most values of
  * a record (names, states, timestamps) are passed over in one loop that
- * does one table look-up a byte */
+ * does one table look-up a byte.  len SIZE_MAX: s is a C string, its end
+ * found on the way (cJSON's strings are short: a strlen first would
+ * double the work); p[i + 2] is read only when p[i + 1] is '/'. */
 static bool
 may_hold(const char *s, size_t len)
 {
@@ -491,34 +426,16 @@ may_hold(const char *s, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		int k = stop[p[i]];
-		if (k <= STOP_NUL)
+		if (k == STOP_NONE || (k == STOP_NUL && len != SIZE_MAX))
 			continue;
+		if (k == STOP_NUL)
+			return false;
 		if (k == STOP_ANY || (k == STOP_EQ && i >= 8) ||
 		    (k == STOP_COLON && i + 2 < len && p[i + 1] == '/' &&
 		    p[i + 2] == '/'))
 			return true;
 	}
 	return false;
-}
-
-/* may_hold of a C string, its end found on the way: cJSON's keys and
- * values are mostly short, so a strlen first would double the work */
-static bool
-str_may_hold(const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s;
-
-	for (;; p++) {
-		int k = stop[*p];
-		if (k == STOP_NONE)
-			continue;
-		if (k == STOP_NUL)
-			return false;
-		/* p[2] is read only if p[1] is '/', not the end */
-		if (k == STOP_ANY || (k == STOP_EQ && p - (const unsigned char *)s
-		    >= 8) || (k == STOP_COLON && p[1] == '/' && p[2] == '/'))
-			return true;
-	}
 }
 
 static bool
@@ -529,10 +446,10 @@ key_may_hold(const cJSON *it)
 	const char **slot = &clean_keys[h >> (64 - CLEAN_KEYS_LOG2)];
 
 	if (!(it->type & cJSON_StringIsConst))
-		return str_may_hold(it->string);
+		return may_hold(it->string, SIZE_MAX);
 	if (*slot == it->string)
 		return false;
-	if (str_may_hold(it->string))
+	if (may_hold(it->string, SIZE_MAX))
 		return true;
 	*slot = it->string;
 	return false;
@@ -596,7 +513,7 @@ scrub_item(cJSON *it)
 		changed = true;
 	}
 	if ((type == cJSON_String || type == cJSON_Raw) && v &&
-	    str_may_hold(v) && (clean = type == cJSON_Raw ?
+	    may_hold(v, SIZE_MAX) && (clean = type == cJSON_Raw ?
 	    phx_redact_mem(v, strlen(v), NULL) : scrub_found(v, strlen(v),
 	    NULL)) != NULL) {
 		if (!(it->type & cJSON_IsReference))
