@@ -142,7 +142,7 @@ bool phx_write_file(const char *path, const void *data, size_t len);
  * name, anything not a regular file.  The caller flock()s it. */
 int phx_open_append(const char *path, mode_t mode);
 
-/* ---- secrets (redact.c) ---- */
+/* ---- secrets (redact.c; phx_is_secret_name: secrets.c) ---- */
 /* registers a value (3 bytes or more) to be masked wherever it shows:
  * raw, JSON-escaped, XML-escaped or URL-encoded */
 void phx_secret_add(const char *value);
