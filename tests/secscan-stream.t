@@ -85,6 +85,7 @@ info) echo '{"host":{"security":{"rootless":true}}}' ;;
 esac
 SH
 chmod +x "$T_TMP/podman"
+: >"$T_TMP/podman.args"
 printf '{"v":1,"type":"service","deployment_id":"deploy_20261127_120000","service":"web","container_id":"--latest"}\n' |
 	PHX_DEPLOYMENT_PODMAN="$T_TMP/podman" phx-secscan --scanner none >"$T_TMP/out" 2>"$T_TMP/err"
 is "$?" 1 "container_id --latest: exit 1"
