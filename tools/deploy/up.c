@@ -243,11 +243,12 @@ static void
 note_volumes(struct deploy *d)
 {
 	const cJSON *v;
-	char *names = phx_strdup("");
+	char *names;
 
 	d->volumes_before = project_objects(d, "volume");
 	if (!cJSON_GetArraySize(d->volumes_before))
 		return;
+	names = phx_strdup("");
 	cJSON_ArrayForEach(v, d->volumes_before) {
 		char *more = phx_asprintf("%s%s%s", names, *names ? ", " : "",
 		    v->valuestring);
