@@ -112,7 +112,9 @@ unlike "$(cat "$T_TMP"/demo1* "$T_TMP"/demo2*)" "$key1" "no demo prints the key"
 diag "second demo (volume, owner and key reused): $(cat "$T_TMP/demo2.s") s"
 
 id=$(ls "$D" | grep '^deploy_' | tail -n 1)
-phx-deploy down --volumes "$id" </dev/null >/dev/null 2>&1
+PHX_STATE_DIR=$D phx-deploy down --volumes "$id" </dev/null >"$T_TMP/down" 2>&1
+is "$(jq -c 'select(.type == "deployment") | .removed.volumes' "$T_TMP/down")" 1 \
+    "down --volumes: removes the demos' volume"
 check "down --volumes: nothing of the demos left" phx_nothing_left "$P2"
 
 done_testing
