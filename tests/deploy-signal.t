@@ -72,10 +72,10 @@ like "$(cat "$T_TMP/err")" "project $P: another phx-deploy is working on it" "lo
 is "$(count)" 2 "lock: and touched nothing"
 exec 9>&-
 
-phx-deploy down "$ID" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
-is "$?" 0 "down: exit 0"
+phx-deploy down --volumes "$ID" </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+is "$?" 0 "down --volumes: exit 0"
 is "$(jq -c 'select(.type == "deployment") | .removed' "$T_TMP/out")" '{"containers":2,"networks":2,"volumes":1}' \
-	"down: two containers, both networks and the named volume"
+	"down --volumes: two containers, both networks and the named volume"
 check "down: nothing left" nothing_left
 
 done_testing

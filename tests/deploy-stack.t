@@ -86,7 +86,8 @@ unlike "$(cat "$T_TMP"/up* "$T_TMP"/status* "$T_TMP"/restart*)" "$SECRETS" "no s
 unlike "$(grep -rhoE "$SECRETS" "$PHX_STATE_DIR")" . "no secret in the state directory"
 
 # down: logs kept, nothing left, final state as records
-phx-deploy down "$ID" </dev/null >"$T_TMP/down" 2>"$T_TMP/down.err"
+# (--volumes: tests/deploy-volumes.t has down keeping them)
+phx-deploy down --volumes "$ID" </dev/null >"$T_TMP/down" 2>"$T_TMP/down.err"
 is "$?" 0 "down: exit 0"
 is "$(jq -r 'select(.type == "container") | .state' "$T_TMP/down" | sort | uniq -c | tr -s ' ')" " 5 removed" \
 	"down: five containers removed"

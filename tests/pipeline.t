@@ -24,7 +24,7 @@ left() { _phx_project_objects "$1" | wc -l; }
 P=$(phx_test_project pipe)
 at_exit "podman_cleanup_project $P >/dev/null 2>&1"
 out=$T_TMP/ok
-PHX_PROJECT=$P pipelines/validate --down -o "$out" >"$T_TMP/ok.stdout" 2>"$T_TMP/ok.stderr"
+PHX_PROJECT=$P pipelines/validate --down --volumes -o "$out" >"$T_TMP/ok.stdout" 2>"$T_TMP/ok.stderr"
 st=$?
 is "$st" 0 "bundled stack: exit 0"
 [ "$st" -eq 0 ] || diag "$(cat "$T_TMP/ok.stdout")" "$(tail -20 "$T_TMP/ok.stderr")"
@@ -40,7 +40,7 @@ like "$(xmllint --xpath 'count(//testcase)' "$out/junit.xml")" '^[1-9][0-9]*$' \
     "bundled stack: JUnit has test cases"
 is "$(xmllint --xpath 'count(//failure)' "$out/junit.xml")" 0 "bundled stack: JUnit has no failure"
 check "bundled stack: metrics pass promtool" sh -c "promtool check metrics <'$out/phx.prom'"
-is "$(left "$P")" 0 "bundled stack: nothing left running (--down)"
+is "$(left "$P")" 0 "bundled stack: nothing left (--down --volumes)"
 ID=$(jq -r .deployment_id "$out/report.json")
 check "bundled stack: the stream is stored with the report" test -s "$PHX_STATE_DIR/$ID/stream.ndjson"
 unlike "$(cat "$T_TMP/ok.stdout" "$T_TMP/ok.stderr" "$out"/* "$PHX_STATE_DIR/$ID"/*.json \
@@ -82,7 +82,7 @@ P2=$(phx_test_project broken)
 at_exit "podman_cleanup_project $P2 >/dev/null 2>&1"
 out=$T_TMP/broken
 PATH=$T_TMP/inst/usr/bin:/usr/sbin:/usr/bin:/sbin:/bin PHX_PROJECT=$P2 \
-    phx-validate -c "$T_TMP/broken.yaml" --no-functest -o "$out" \
+    phx-validate -c "$T_TMP/broken.yaml" --no-functest --volumes -o "$out" \
     >"$T_TMP/broken.stdout" 2>"$T_TMP/broken.stderr"
 st=$?
 is "$st" 1 "broken stack: exit 1"
@@ -92,7 +92,7 @@ is "$(jq -r '.services["phoenix-core"].status' "$out/report.json")" unhealthy \
     "broken stack: the report names phoenix-core unhealthy"
 like "$(jq -r '.errors | join(" ")' "$out/report.json")" 'phoenix-core.*condition|condition.*phoenix-core' \
     "broken stack: and gives the reason (condition)"
-is "$(left "$P2")" 0 "broken stack: cleanup done, nothing left"
+is "$(left "$P2")" 0 "broken stack: cleanup done, nothing left (--volumes)"
 ID2=$(jq -r .deployment_id "$out/report.json")
 check "broken stack: logs preserved" sh -c "find '$PHX_STATE_DIR/$ID2/logs' -name '*phoenix-core*' | grep -q ."
 like "$(cat "$T_TMP/broken.stderr")" "taking $ID2 down" "broken stack: the pipeline says it cleans up"

@@ -27,7 +27,7 @@ running() {
 # the same invocation but for the project, the ports and --down
 PHX_PROJECT=$A PHX_PORT_CORE=$a1 PHX_PORT_NCA=$a2 PHX_PORT_N8N=$a3 \
     PHX_PORT_WINDMILL=$a4 PHX_PORT_DB=$a5 \
-    pipelines/validate --down >"$T_TMP/a.out" 2>"$T_TMP/a.err" &
+    pipelines/validate --down --volumes >"$T_TMP/a.out" 2>"$T_TMP/a.err" &
 pa=$!
 PHX_PROJECT=$B PHX_PORT_CORE=$b1 PHX_PORT_NCA=$b2 PHX_PORT_N8N=$b3 \
     PHX_PORT_WINDMILL=$b4 PHX_PORT_DB=$b5 \
@@ -65,7 +65,7 @@ unlike "$(cat "$T_TMP/a.err" "$T_TMP/b.err")" "taking $idb down" "nobody takes B
 check "A: nothing left" phx_nothing_left "$A"
 is "$(running "$B")" 5 "B: its five containers still running"
 
-phx-deploy down "$idb" </dev/null >/dev/null 2>&1
+phx-deploy down --volumes "$idb" </dev/null >/dev/null 2>&1
 check "B taken down by id afterwards: nothing left" phx_nothing_left "$B"
 
 done_testing

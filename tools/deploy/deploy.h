@@ -25,6 +25,9 @@ struct deploy {
 	int attempts, log_lines;
 	int64_t timeout_ms;
 	bool cleanup;
+	/* the project's named volumes when up began: reused, and kept by the
+	 * cleanup of a failed attempt (only what this run made goes) */
+	cJSON *volumes_before;
 	const char *restored_from, *rollback_of;
 	/* while set, a failure before the deployment starts is told as the
 	 * records of this phase (refuse.c), not only on standard error */
@@ -85,7 +88,7 @@ void preserve(const char *id, const char *when, const cJSON *ps);
 
 /* remove.c */
 int count_left(const cJSON *left);
-cJSON *remove_project(struct deploy *d, int *removed);
+cJSON *remove_project(struct deploy *d, int *removed, const cJSON *keep);
 
 /* state.c */
 void write_redacted(const char *path, const char *text);
@@ -148,8 +151,8 @@ bool place_run_file(struct deploy *d);
 void deploy_free(struct deploy *d);
 
 /* down.c */
-int teardown(struct deploy *d, const char *id);
-int cmd_down(struct deploy *d, const char *id);
+int teardown(struct deploy *d, const char *id, bool volumes);
+int cmd_down(struct deploy *d, const char *id, bool volumes);
 
 /* rollback.c */
 int cmd_rollback(struct deploy *d, const char *id, const char *compose);

@@ -18,17 +18,19 @@ emit_container(const cJSON *c, const char *state)
 	phx_emit(rec);
 }
 
-/* removes the deployment's project; records the final state */
+/* removes the deployment's project, its named volumes only when asked
+ * (they are data: compose's down keeps them too); records the final state */
 int
-teardown(struct deploy *d, const char *id)
+teardown(struct deploy *d, const char *id, bool volumes)
 {
 	cJSON *ps = project_ps(d), *left, *rec;
+	cJSON *kept = volumes ? NULL : project_objects(d, "volume");
 	const cJSON *c;
 	int removed[3] = { 0 };
 
 	if (cJSON_GetArraySize(ps))
 		preserve(id, "down", ps);
-	left = remove_project(d, removed);
+	left = remove_project(d, removed, kept);
 	cJSON_ArrayForEach(c, ps) {
 		if (left && cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(left,
 		    "containers")))
@@ -45,6 +47,14 @@ teardown(struct deploy *d, const char *id)
 	cJSON_AddNumberToObject(rm, "containers", removed[0]);
 	cJSON_AddNumberToObject(rm, "networks", removed[1]);
 	cJSON_AddNumberToObject(rm, "volumes", removed[2]);
+	if (cJSON_GetArraySize(kept)) {
+		phx_log(PHX_INFO, "project %s: %d volume(s) kept, for the next up "
+		    "(phx-deploy down --volumes %s removes them)", d->project,
+		    cJSON_GetArraySize(kept), id);
+		cJSON_AddItemToObject(cJSON_AddObjectToObject(rec, "kept"),
+		    "volumes", kept);
+	} else
+		cJSON_Delete(kept);
 	if (left) {
 		cJSON_AddStringToObject(rec, "reason", "leftovers");
 		cJSON_AddStringToObject(rec, "message", "some objects could not be "
@@ -72,7 +82,7 @@ dry_down(struct deploy *d)
 }
 
 int
-cmd_down(struct deploy *d, const char *id)
+cmd_down(struct deploy *d, const char *id, bool volumes)
 {
 	cJSON *st;
 	char *first, *stream_id;
@@ -96,7 +106,7 @@ cmd_down(struct deploy *d, const char *id)
 		dry_down(d);
 		status = PHX_EXIT_OK;
 	} else {
-		status = teardown(d, id);
+		status = teardown(d, id, volumes);
 		mark(id, status == 0 ? "DOWN" : "DOWN_INCOMPLETE", NULL, NULL);
 	}
 	input_drain();

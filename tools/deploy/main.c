@@ -15,7 +15,7 @@ struct deploy_globals deploy_globals;
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-hnqVv] [-c config] [-f compose] [-p project] up | down id | rollback id | status [id] | restart service\n",
+	fprintf(f, "usage: %s [-hnqVv] [-c config] [-f compose] [-p project] up | down [--volumes] id | rollback id | status [id] | restart service\n",
 	    phx_progname);
 }
 
@@ -25,17 +25,20 @@ struct options {
 	const char *compose, *project;
 	char **args;                    /* the subcommand and its operands */
 	int nargs;
+	bool volumes;                   /* down: the named volumes too */
 };
 
 /* dies on a usage error; o->copts.files is the caller's to free */
 static void
 parse_options(int argc, char *argv[], struct options *o)
 {
+	enum { O_VOLUMES = 256 };
 	static const struct option longopts[] = {
 		PHX_OPT_LONG,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "project", required_argument, NULL, 'p' },
+		{ "volumes", no_argument, NULL, O_VOLUMES },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *cmd;
@@ -48,6 +51,7 @@ parse_options(int argc, char *argv[], struct options *o)
 		case 'f': o->compose = optarg; break;
 		case 'n': deploy_globals.dry_run = true; break;
 		case 'p': o->project = optarg; break;
+		case O_VOLUMES: o->volumes = true; break;
 		default: phx_opt_common(ch, &o->copts, usage);
 		}
 	}
@@ -57,7 +61,8 @@ parse_options(int argc, char *argv[], struct options *o)
 	if (!cmd || (strcmp(cmd, "up") == 0 && o->nargs != 1) ||
 	    ((strcmp(cmd, "down") == 0 || strcmp(cmd, "rollback") == 0 ||
 	    strcmp(cmd, "restart") == 0) && o->nargs != 2) ||
-	    (strcmp(cmd, "status") == 0 && o->nargs > 2)) {
+	    (strcmp(cmd, "status") == 0 && o->nargs > 2) ||
+	    (o->volumes && strcmp(cmd, "down") != 0)) {
 		usage(stderr);
 		free(o->copts.files);
 		phx_exit(PHX_EXIT_USAGE);
@@ -72,7 +77,7 @@ run_command(struct deploy *d, const struct options *o)
 	if (strcmp(cmd, "up") == 0)
 		return cmd_up(d, o->compose, o->project);
 	if (strcmp(cmd, "down") == 0)
-		return cmd_down(d, o->args[1]);
+		return cmd_down(d, o->args[1], o->volumes);
 	if (strcmp(cmd, "rollback") == 0)
 		return cmd_rollback(d, o->args[1], o->compose);
 	if (strcmp(cmd, "status") == 0)

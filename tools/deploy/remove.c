@@ -1,6 +1,8 @@
 /* removing a project: containers, then networks, then volumes, by
  * the compose project label (podman-compose 1.0.3's down keeps the
- * network, and anonymous volumes go with their container: rm -v) */
+ * network, and anonymous volumes go with their container: rm -v).
+ * Named volumes are data: the caller says which ones stay, as compose's
+ * down keeps them unless given -v. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,15 +43,41 @@ ps_names(const cJSON *ps)
 	return names;
 }
 
+static bool
+listed(const cJSON *list, const char *name)
+{
+	const cJSON *n;
+
+	cJSON_ArrayForEach(n, list)
+		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
+			return true;
+	return false;
+}
+
+/* the project's volumes not named in keep (keep NULL: every one) */
+static cJSON *
+volumes_to_remove(struct deploy *d, const cJSON *keep)
+{
+	cJSON *vols = project_objects(d, "volume"), *n = vols ? vols->child : NULL;
+
+	while (n) {
+		cJSON *next = n->next;
+		if (keep && listed(keep, n->valuestring))
+			cJSON_Delete(cJSON_DetachItemViaPointer(vols, n));
+		n = next;
+	}
+	return vols;
+}
+
 /* what is left, as {"containers":[...],"networks":[...],"volumes":[...]} */
 static cJSON *
-leftovers(struct deploy *d)
+leftovers(struct deploy *d, const cJSON *keep)
 {
 	cJSON *left = cJSON_CreateObject(), *ps = project_ps(d);
 
 	cJSON_AddItemToObject(left, "containers", ps_names(ps));
 	cJSON_AddItemToObject(left, "networks", project_objects(d, "network"));
-	cJSON_AddItemToObject(left, "volumes", project_objects(d, "volume"));
+	cJSON_AddItemToObject(left, "volumes", volumes_to_remove(d, keep));
 	cJSON_Delete(ps);
 	return left;
 }
@@ -85,10 +113,11 @@ print_manual(struct deploy *d, const cJSON *left)
 	free(prefix);
 }
 
-/* removes everything of the project and checks; returns what is left
- * (NULL when nothing), having printed the commands to remove it */
+/* removes everything of the project but the volumes named in keep, and
+ * checks; returns what is left (NULL when nothing), having printed the
+ * commands to remove it */
 cJSON *
-remove_project(struct deploy *d, int *removed)
+remove_project(struct deploy *d, int *removed, const cJSON *keep)
 {
 	cJSON *ps = project_ps(d), *names = ps_names(ps), *left;
 	int tries;
@@ -99,7 +128,7 @@ remove_project(struct deploy *d, int *removed)
 	cJSON_Delete(ps);
 	for (tries = 0; tries < 2; tries++) {
 		cJSON *nets = project_objects(d, "network");
-		cJSON *vols = project_objects(d, "volume");
+		cJSON *vols = volumes_to_remove(d, keep);
 		if (tries == 0) {
 			removed[1] = cJSON_GetArraySize(nets);
 			removed[2] = cJSON_GetArraySize(vols);
@@ -108,7 +137,7 @@ remove_project(struct deploy *d, int *removed)
 		remove_objects("volume", vols);
 		cJSON_Delete(nets);
 		cJSON_Delete(vols);
-		left = leftovers(d);
+		left = leftovers(d, keep);
 		if (!count_left(left)) {
 			cJSON_Delete(left);
 			return NULL;
@@ -118,7 +147,7 @@ remove_project(struct deploy *d, int *removed)
 		    cJSON_GetObjectItemCaseSensitive(left, "containers"));
 		cJSON_Delete(left);
 	}
-	left = leftovers(d);
+	left = leftovers(d, keep);
 	if (!count_left(left)) {
 		cJSON_Delete(left);
 		return NULL;

@@ -72,7 +72,7 @@ roll_back(struct deploy *d, const char *id, const char *prev, char *first,
 	pass_copy(first, nl);
 	phx_log(PHX_INFO, "rolling %s back to %s", id, prev);
 	phx_signal_catch(NULL);
-	status = teardown(d, id);
+	status = teardown(d, id, false);   /* the data goes on */
 	mark(id, status == 0 ? "ROLLED_BACK" : "DOWN_INCOMPLETE",
 	    "rolled_back_by", phx_deployment_id());
 	if (status == 0 && !phx_signal) {

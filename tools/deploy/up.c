@@ -48,7 +48,8 @@ emit_up(struct deploy *d, const cJSON *infos, int64_t started, int attempt)
 	phx_emit(rec);
 }
 
-/* removes what an attempt left, keeping its logs first */
+/* removes what an attempt left, keeping its logs first, and the volumes
+ * that were there before this up */
 static bool
 clean_attempt(struct deploy *d, const char *when)
 {
@@ -58,7 +59,7 @@ clean_attempt(struct deploy *d, const char *when)
 	if (cJSON_GetArraySize(ps))
 		preserve(phx_jstr(d->state, "deployment_id"), when, ps);
 	cJSON_Delete(ps);
-	left = remove_project(d, removed);
+	left = remove_project(d, removed, d->volumes_before);
 	if (left) {
 		phx_emit_error("leftovers", "project %s: %d object(s) could not be "
 		    "removed", d->project, count_left(left));
@@ -123,12 +124,13 @@ attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	return o;
 }
 
-/* removes the containers an earlier deployment of the project left;
- * false, with state.json FAILED, when some could not be removed */
+/* removes the containers an earlier deployment of the project left,
+ * and its networks; its volumes are data and stay, for this one to use.
+ * False, with state.json FAILED, when some could not be removed */
 static bool
 replace_earlier(struct deploy *d)
 {
-	cJSON *old = project_ps(d), *left;
+	cJSON *old = project_ps(d), *left, *vols;
 	char *prev;
 	int removed[3];
 
@@ -146,7 +148,9 @@ replace_earlier(struct deploy *d)
 		    phx_jstr(d->state, "deployment_id"));
 	free(prev);
 	preserve(phx_jstr(d->state, "deployment_id"), "before", old);
-	left = remove_project(d, removed);
+	vols = project_objects(d, "volume");
+	left = remove_project(d, removed, vols);
+	cJSON_Delete(vols);
 	cJSON_Delete(old);
 	if (left) {
 		cJSON_Delete(left);
@@ -232,6 +236,34 @@ up_failed(struct deploy *d, struct failure *f, enum outcome o, int attempt,
 	return o == UP_ENV ? PHX_EXIT_ENV : PHX_EXIT_FAIL;
 }
 
+/* the named volumes already there are used as they are, as compose
+ * does: said, and kept in state.json, because their data was made with
+ * the secrets of the run that created them */
+static void
+note_volumes(struct deploy *d)
+{
+	const cJSON *v;
+	char *names;
+
+	d->volumes_before = project_objects(d, "volume");
+	if (!cJSON_GetArraySize(d->volumes_before))
+		return;
+	names = phx_strdup("");
+	cJSON_ArrayForEach(v, d->volumes_before) {
+		char *more = phx_asprintf("%s%s%s", names, *names ? ", " : "",
+		    v->valuestring);
+		free(names);
+		names = more;
+	}
+	phx_log(PHX_INFO, "project %s: reusing %d volume(s) of an earlier "
+	    "deployment, data as it was: %s (phx-deploy down --volumes "
+	    "removes them)", d->project, cJSON_GetArraySize(d->volumes_before),
+	    names);
+	free(names);
+	set_item(d->state, "volumes_reused", cJSON_Duplicate(d->volumes_before,
+	    true));
+}
+
 /* the attempts; emits records and keeps state.json current */
 int
 deploy_up(struct deploy *d)
@@ -245,6 +277,7 @@ deploy_up(struct deploy *d)
 
 	if (!replace_earlier(d))
 		return PHX_EXIT_FAIL;
+	note_volumes(d);
 	o = run_attempts(d, &f, &infos, &attempt);
 	if (phx_signal && o != UP_OK)
 		o = UP_INTERRUPTED;   /* the signal came between attempts */

@@ -36,6 +36,10 @@ struct child {
 };
 
 static char *project;
+/* when the deployment began, ns: podman's file logger replays events of
+ * the containers an earlier deployment of the project had, under the
+ * same names (a demo run twice), and those are not this one's */
+static int64_t since_ns;
 static struct watched **conts;
 static size_t nconts;
 static struct child events = { .fd = -1 }, inspect = { .fd = -1 };
@@ -203,6 +207,8 @@ on_inspect(void)
 	prefetch();
 }
 
+static int64_t event_ns(const char *t);
+
 static void
 watch_begin(const char *proj)
 {
@@ -233,8 +239,11 @@ watch_record(const char *type, const cJSON *rec)
 	proj = phx_jstr(rec, "project");
 	if (strcmp(type, "deployment") == 0 && proj && *proj && !project &&
 	    status && (strcmp(status, "starting") == 0 ||
-	    strcmp(status, "running") == 0))
+	    strcmp(status, "running") == 0)) {
+		since_ns = event_ns(phx_jstr(rec, "ts")) - (int64_t)phx_jint(rec,
+		    "duration_ms", 0, 0, INT64_MAX / 2000000) * 1000000;
 		watch_begin(proj);
+	}
 	else if (strcmp(type, "service") == 0)
 		watched_learn(phx_jstr(rec, "service"),
 		    phx_jstr(rec, "container_id"), phx_jstr(rec, "container_name"));
@@ -468,7 +477,8 @@ on_event(const cJSON *ev)
 	    strcmp(st, "oom") != 0 && strcmp(st, "health_status") != 0))
 		return;
 	/* podman's file logger may repeat earlier events */
-	if (!(w = watched_for(ev)) || (ns && ns <= w->last_ns))
+	if ((ns && ns < since_ns) || !(w = watched_for(ev)) ||
+	    (ns && ns <= w->last_ns))
 		return;
 	w->last_ns = ns ? ns : w->last_ns;
 	if (ns) {
