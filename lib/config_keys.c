@@ -44,6 +44,7 @@ static const struct field service_fields[] = {
 	{ "healthcheck", T_BOOL, NULL },
 	{ "tls_port", T_INT, NULL },
 	{ "enabled", T_BOOL, NULL },
+	{ "critical", T_BOOL, NULL },
 	{ NULL, 0, NULL },
 };
 static const struct field service_value[] = { { "", T_MAP, service_fields } };
@@ -153,6 +154,12 @@ static const struct field report_fields[] = {
 	{ NULL, 0, NULL },
 };
 
+static const struct field recovery_fields[] = {
+	{ "health", T_STR, NULL },
+	{ "functional", T_STR, NULL },
+	{ NULL, 0, NULL },
+};
+
 const struct field phx_cfg_root_fields[] = {
 	{ "deployment", T_MAP, deployment_fields },
 	{ "probe", T_MAP, probe_fields },
@@ -160,6 +167,7 @@ const struct field phx_cfg_root_fields[] = {
 	{ "tests", T_MAP, tests_fields },
 	{ "security", T_MAP, security_fields },
 	{ "report", T_MAP, report_fields },
+	{ "recovery", T_MAP, recovery_fields },
 	{ "include", T_STRLIST, NULL },
 	{ NULL, 0, NULL },
 };
@@ -180,4 +188,5 @@ const char phx_cfg_defaults[] =
     "\"scanner\":\"auto\",\"rules\":{},\"tls_ports\":{},\"max_pids\":1024,"
     "\"sensitive_mounts\":[\"/\",\"/boot\",\"/dev\",\"/etc\",\"/lib\",\"/lib64\","
     "\"/proc\",\"/root\",\"/sys\",\"/usr\",\"/var/lib/containers\"]},"
-    "\"report\":{\"allow_empty\":false}}";
+    "\"report\":{\"allow_empty\":false},"
+    "\"recovery\":{\"health\":\"restart\",\"functional\":\"abort\"}}";

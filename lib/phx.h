@@ -278,6 +278,20 @@ const char *phx_cfg_opt_str(const cJSON *cfg, const char *path);
 /* resolves value or value_env ("password" / "password_env"); malloc'd or NULL */
 char *phx_cfg_secret(const cJSON *obj, const char *key);
 
+/* ---- the recovery policy (recovery.c; phx(7), phx-records(5)) ---- */
+enum phx_recover { PHX_RECOVER_RESTART, PHX_RECOVER_CONTINUE,
+	PHX_RECOVER_ABORT, PHX_RECOVER_N };
+extern const char *const phx_recover_names[PHX_RECOVER_N];
+/* recovery.CATEGORY ("health" or "functional") for service (NULL: the
+ * key alone): a service with critical: true aborts whatever the key
+ * says; a value the category does not take dies with exit 2 */
+enum phx_recover phx_recovery_policy(const cJSON *cfg, const char *category,
+    const char *service);
+/* a recovery record with category, action, service (NULL: none) and
+ * why; the caller adds what else it knows (container, test, outcome) */
+cJSON *phx_recovery_record(const char *category, const char *action,
+    const char *service, const char *why);
+
 /* ---- the command line (opt.c) ---- */
 /* the options every tool takes, for its getopt_long (which <getopt.h>
  * declares): "x:" PHX_OPT_SHORT, and { PHX_OPT_LONG, ..., { NULL } } */

@@ -40,6 +40,9 @@ svc() {   # SERVICE ID PORT
 	printf '{"v":1,"type":"service","deployment_id":null,"ts":"%s","source":"phx-deploy","service":"%s","project":"%s","container_id":"%s","container_name":"%s","checks":[{"kind":"tcp","target":"127.0.0.1:%s"}]}\n' \
 	    "$(now)" "$1" "$PROJ" "$2" "${PROJ}_$1" "$3"
 }
+# what the containers do, unmended: the recovery policy's restart is
+# tests/probe-recovery.t's
+printf 'recovery: {health: abort}\n' >"$T_TMP/abort.yaml"
 T0=$(date +%s)
 {
 	dep
@@ -49,7 +52,7 @@ T0=$(date +%s)
 	svc never "$ID_NEVER" "$P_NEVER"
 	svc kill "$ID_KILL" "$P_KILL"
 	sleep 6
-} | phx-probe -w -d 30s -c /dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+} | phx-probe -w -d 30s -c "$T_TMP/abort.yaml" >"$T_TMP/out" 2>"$T_TMP/err"
 is $? 1 "exit 1: some unhealthy"
 T1=$(date +%s)
 ok $((T1 - T0 > 15)) "ends soon after its input, not at the deadline ($((T1 - T0)) s)"

@@ -31,6 +31,7 @@ struct suite {
 	const char *skip_reason; /* unhealthy, disabled: skip every test */
 	char *skip_message;
 	const char *upstream_reason;
+	bool go_on;              /* recovery.functional: continue (phx(7)) */
 };
 
 struct test {
@@ -70,6 +71,7 @@ struct functest {
 	struct test *tests;
 	size_t ntests;
 	unsigned counts[PHX_TEST_N];   /* by status */
+	unsigned continued;            /* failures let go: recovery continue */
 };
 
 extern struct functest functest;

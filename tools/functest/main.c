@@ -49,8 +49,8 @@ static int
 end_phase(int64_t started)
 {
 	const unsigned *counts = functest.counts;
-	int status = counts[PHX_TEST_FAILED] || counts[PHX_TEST_ERROR] ?
-	    PHX_EXIT_FAIL : PHX_EXIT_OK;
+	int status = counts[PHX_TEST_FAILED] + counts[PHX_TEST_ERROR] >
+	    functest.continued ? PHX_EXIT_FAIL : PHX_EXIT_OK;
 	cJSON *cnt;
 
 	if (phx_signal)
@@ -58,6 +58,8 @@ end_phase(int64_t started)
 	cnt = cJSON_CreateObject();
 	for (int i = 0; i < PHX_TEST_N; i++)
 		cJSON_AddNumberToObject(cnt, phx_test_names[i], counts[i]);
+	if (functest.continued)
+		cJSON_AddNumberToObject(cnt, "continued", functest.continued);
 	phx_phase_end("functest", started, phx_signal ? "error" :
 	    status ? "failed" : "ok", cnt);
 	return status;

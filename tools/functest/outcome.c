@@ -98,6 +98,21 @@ passed(const struct test_run *r)
 	return r->status == PHX_TEST_PASSED;
 }
 
+/* the failure does not fail the run (recovery.functional: continue):
+ * a record says so, after the test's own */
+static void
+emit_continue(const struct test_run *r)
+{
+	cJSON *rec = phx_recovery_record("functional", "continue", NULL,
+	    *r->message ? r->message : phx_test_names[r->status]);
+
+	cJSON_AddStringToObject(rec, "suite", r->t->suite->name);
+	cJSON_AddStringToObject(rec, "test", r->t->name);
+	cJSON_AddStringToObject(rec, "outcome", "continued");
+	functest.continued++;
+	phx_emit(rec);
+}
+
 void
 emit_result(struct test_run *r)
 {
@@ -128,6 +143,8 @@ emit_result(struct test_run *r)
 	pthread_mutex_lock(&emit_lock);
 	functest.counts[r->status]++;
 	phx_emit(rec);
+	if (r->t->suite->go_on && phx_test_failed(phx_test_names[r->status]))
+		emit_continue(r);
 	pthread_mutex_unlock(&emit_lock);
 	if (passed(r))
 		phx_log(PHX_DEBUG, "%s/%s: passed", r->t->suite->name, r->t->name);

@@ -140,6 +140,7 @@ service_emit(struct service *s)
 		phx_log(PHX_DEBUG, "%s: still healthy", s->name);
 		return;
 	}
+	recover_verdict(s, healthy);
 	rec = phx_record_new("health");
 	phx_add_ref(rec, "service", s->name);
 	if (s->nchecks == 1)

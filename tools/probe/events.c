@@ -362,11 +362,14 @@ emit_event(const struct watched *w, const char *event, const char *state,
 }
 
 static void
-fail_service(const struct watched *w, const char *reason, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+fail_service(struct watched *w, bool live, const char *reason,
+    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* the service of w fails, unless the recovery policy restarts w: then
+ * the events of that restart, and any before it, are not taken */
 static void
-fail_service(const struct watched *w, const char *reason, const char *fmt, ...)
+fail_service(struct watched *w, bool live, const char *reason,
+    const char *fmt, ...)
 {
 	struct service *s = w->service ? service_find(w->service) : NULL;
 	char msg[1024];
@@ -378,6 +381,11 @@ fail_service(const struct watched *w, const char *reason, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	phx_log(PHX_INFO, "%s: %s", s->name, msg);
+	if (recover_fault(s, w->id ? w->id : w->name, reason, msg, live)) {
+		w->last_ns = phx_wall_ms() * 1000000;
+		w->oom = false;
+		return;
+	}
 	service_fail(s, reason, msg);
 }
 
@@ -445,8 +453,8 @@ on_died(struct watched *w, const cJSON *ev, const char *ts)
 	w->cause = exit_cause(w, w->exit_code);
 	emit_event(w, "died", "exited", ts);
 	if (!will_restart(w, w->exit_code))
-		fail_service(w, w->oom ? "oom" : "exited", "container %s %s",
-		    w->name, w->cause);
+		fail_service(w, true, w->oom ? "oom" : "exited",
+		    "container %s %s", w->name, w->cause);
 }
 
 static void
@@ -461,7 +469,7 @@ on_health(struct watched *w, const cJSON *ev, const char *ts)
 	set_str(&w->health, h);
 	emit_event(w, "health_status", "running", ts);
 	if (strcmp(h, "unhealthy") == 0)
-		fail_service(w, "unhealthy", "container %s: its healthcheck "
+		fail_service(w, true, "unhealthy", "container %s: its healthcheck "
 		    "reports unhealthy", w->name);
 }
 
@@ -492,7 +500,7 @@ on_event(const cJSON *ev)
 	else if (strcmp(st, "restart") == 0) {
 		w->restarts++;
 		emit_event(w, "restarted", "running", ts);
-		fail_service(w, "restarted", "container %s restarted after it %s",
+		fail_service(w, true, "restarted", "container %s restarted after it %s",
 		    w->name, w->cause ? w->cause : "stopped");
 		w->oom = false;
 	} else if (strcmp(st, "oom") == 0) {
@@ -501,7 +509,7 @@ on_event(const cJSON *ev)
 		free(w->cause);
 		w->cause = exit_cause(w, 128 + SIGKILL);
 		emit_event(w, "oom", "exited", ts);
-		fail_service(w, "oom", "container %s %s", w->name, w->cause);
+		fail_service(w, true, "oom", "container %s %s", w->name, w->cause);
 	} else
 		on_health(w, ev, ts);
 }
@@ -578,14 +586,15 @@ final_record(struct watched *w, const cJSON *info)
 		cJSON_AddStringToObject(rec, "cause", w->cause);
 	phx_emit(rec);
 	if (w->restarts > 0)
-		fail_service(w, "restarted", "container %s restarted %d times "
+		fail_service(w, false, "restarted", "container %s restarted %d times "
 		    "during the run%s%s", w->name, w->restarts,
 		    w->cause ? "; the last time it " : "", w->cause ? w->cause : "");
 	else if (stopped)
-		fail_service(w, w->oom ? "oom" : "exited", "container %s %s",
-		    w->name, w->cause);
+		fail_service(w, false, w->oom ? "oom" : "exited",
+		    "container %s %s", w->name, w->cause);
 	else if (strcmp(state, "running") != 0)
-		fail_service(w, "exited", "container %s is %s", w->name, state);
+		fail_service(w, false, "exited", "container %s is %s", w->name,
+		    state);
 }
 
 /* the end of the run: the events already there, then each container's

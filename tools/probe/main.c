@@ -36,6 +36,7 @@ load_defaults(void)
 	probe.concurrency = (int)phx_cfg_int(probe.cfg, "probe.concurrency", 1,
 	    MAX_COUNT);
 	phx_podman_setup(probe.cfg);
+	phx_recovery_policy(probe.cfg, "health", NULL);   /* dies if invalid */
 }
 
 static int64_t
@@ -167,6 +168,26 @@ add_services(struct args *a, int ntargets, char *targets[])
 		add_config_services(a->services, a->all);
 }
 
+/* unhealthy services that fail the run: not those let go under the
+ * recovery policy `continue`; the counts of both kinds of recovery */
+static int
+failing(cJSON *cnt)
+{
+	int n = 0, continued = 0, recovered = 0;
+
+	for (size_t i = 0; i < probe.nsvcs; i++) {
+		const struct service *s = probe.svcs[i];
+		n += s->emitted && !s->healthy && !s->continued;
+		continued += s->continued;
+		recovered += s->recovered;
+	}
+	if (recovered)
+		cJSON_AddNumberToObject(cnt, "recovered", recovered);
+	if (continued)
+		cJSON_AddNumberToObject(cnt, "continued", continued);
+	return n;
+}
+
 /* the end of the probe phase; returns the exit status */
 static int
 phase_end(void)
@@ -184,7 +205,7 @@ phase_end(void)
 	cJSON_AddNumberToObject(cnt, phx_health_name(true), probe.healthy);
 	cJSON_AddNumberToObject(cnt, phx_health_name(false), probe.unhealthy);
 	status = probe.input_errors ? PHX_EXIT_USAGE :
-	    probe.unhealthy ? PHX_EXIT_FAIL : PHX_EXIT_OK;
+	    failing(cnt) ? PHX_EXIT_FAIL : PHX_EXIT_OK;
 	phx_phase_end("probe", t0, status == PHX_EXIT_OK ? "ok" :
 	    status == PHX_EXIT_FAIL ? "failed" : "error", cnt);
 	return status;

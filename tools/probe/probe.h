@@ -112,6 +112,11 @@ struct service {
 	bool healthy, confirming;
 	int64_t healthy_at;   /* when its healthy record went out */
 	unsigned long lineno;
+	/* recovery (recover.c): phx restarted its container (once at
+	 * most), the outcome is not said yet, or was "recovered", an abort
+	 * was said, it failed under `continue` */
+	bool restarted, recovering, recovered, recovery_said, continued;
+	char *recovery_why, *recovery_container;
 };
 
 /* the state that several files share */
@@ -223,6 +228,15 @@ size_t watch_fds(struct curl_waitfd *fds, size_t n);
 bool watch_ready(int fd);
 void watch_finish(void);
 void watch_stop(void);
+
+/* recover.c */
+/* a container fault while the run goes on (live) or at its end: true
+ * when the policy restarted the container and checks the service again,
+ * false when the caller fails it */
+bool recover_fault(struct service *s, const char *container,
+    const char *reason, const char *message, bool live);
+void recover_verdict(struct service *s, bool healthy);
+void recover_free(struct service *s);
 
 /* loop.c */
 void run_loop(void);

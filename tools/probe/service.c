@@ -88,6 +88,7 @@ service_free(struct service *s)
 	for (size_t i = 0; i < s->nchecks; i++)
 		check_free(s->checks[i]);
 	free(s->checks);
+	recover_free(s);
 	free(s->name);
 	free(s);
 }

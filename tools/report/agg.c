@@ -114,6 +114,33 @@ entries_free(struct agg *agg)
 		free(agg->phases[i].name); free(agg->phases[i].source);
 		free(agg->phases[i].status);
 	}
+	for (size_t i = 0; i < agg->nrecoveries; i++) {
+		struct recovery *v = &agg->recoveries[i];
+		free(v->category); free(v->action); free(v->subject);
+		free(v->container); free(v->why); free(v->outcome);
+	}
+}
+
+bool
+continued(const struct agg *agg, const char *category, const char *subject)
+{
+	for (size_t i = 0; subject && i < agg->nrecoveries; i++) {
+		const struct recovery *v = &agg->recoveries[i];
+		if (same_str(v->category, category) &&
+		    same_str(v->action, "continue") && same_str(v->subject, subject))
+			return true;
+	}
+	return false;
+}
+
+unsigned long
+recoveries_with(const struct agg *agg, const char *outcome)
+{
+	unsigned long n = 0;
+
+	for (size_t i = 0; i < agg->nrecoveries; i++)
+		n += same_str(agg->recoveries[i].outcome, outcome);
+	return n;
 }
 
 void
@@ -138,6 +165,7 @@ agg_free(struct agg *agg)
 	table_free(&agg->services_t); table_free(&agg->checks_t);
 	table_free(&agg->tests_t); table_free(&agg->findings_t);
 	table_free(&agg->containers_t); table_free(&agg->phases_t);
+	table_free(&agg->recoveries_t); free(agg->recoveries);
 	free(agg->services); free(agg->checks); free(agg->tests);
 	free(agg->findings); free(agg->containers); free(agg->phases);
 }

@@ -350,6 +350,46 @@ on_deployment(struct agg *agg, const cJSON *rec, int64_t ts)
 	d->duration_ms = phx_jnum(rec, "duration_ms", d->duration_ms);
 }
 
+/* the subject of a recovery: its service, or its test as suite/name */
+static char *
+recovery_subject(const cJSON *rec)
+{
+	const char *svc = phx_jstr(rec, "service"), *test = phx_jstr(rec, "test");
+	const char *suite = or(phx_jstr(rec, "suite"), "");
+
+	if (svc || !test)
+		return phx_strdup(or(svc, ""));
+	return *suite ? phx_asprintf("%s/%s", suite, test) : phx_strdup(test);
+}
+
+static void
+on_recovery(struct agg *agg, const cJSON *rec, int64_t ts)
+{
+	const char *action = or(phx_jstr(rec, "action"), "?");
+	const char *cat = or(phx_jstr(rec, "category"), "?");
+	char key[MAX_KEY], *subject = recovery_subject(rec);
+	struct recovery *v;
+	bool created;
+
+	snprintf(key, sizeof key, "%.*s\x1f%.*s\x1f%.*s", (int)MAX_NAME, cat,
+	    (int)MAX_NAME, subject, (int)MAX_NAME, action);
+	v = entry(agg, &agg->recoveries_t, (void **)&agg->recoveries,
+	    &agg->nrecoveries, MAX_RECOVERIES, sizeof *v, key, &created);
+	if (v && created) {
+		v->category = clip(cat);
+		v->action = clip(action);
+		v->subject = clip(subject);
+		v->ts = -1;
+	}
+	free(subject);
+	if (!v || !newer(agg, ts, &v->ts, false))
+		return;
+	set_str(&v->outcome, or(phx_jstr(rec, "outcome"), "unknown"));
+	set_str(&v->container, phx_jstr(rec, "container"));
+	set_text(&v->why, phx_jstr(rec, "why"));
+	v->critical = phx_jbool(rec, "critical", false);
+}
+
 /* phx-deploy's earliest error is where a failed run began */
 static void
 keep_deploy_error(struct agg *agg, const cJSON *rec, int64_t ts,
@@ -440,6 +480,8 @@ fold(struct agg *agg, const cJSON *rec, const char *type)
 		on_deployment(agg, rec, ts);
 	else if (strcmp(type, "error") == 0)
 		on_error(agg, rec, ts);
+	else if (strcmp(type, "recovery") == 0)
+		on_recovery(agg, rec, ts);
 	else if (strcmp(type, "verdict") != 0)   /* an earlier report's */
 		count_unknown(agg, type);
 }

@@ -352,6 +352,36 @@ errors_json(const struct result *r)
 	return errs;
 }
 
+/* the recovery policy's actions and what came of them */
+static cJSON *
+recovery_json(const struct agg *agg, const struct result *r)
+{
+	cJSON *v = cJSON_CreateObject(), *arr, *w;
+
+	cJSON_AddNumberToObject(v, "recovered", (double)r->recovered);
+	cJSON_AddNumberToObject(v, "continued",
+	    (double)recoveries_with(agg, "continued"));
+	cJSON_AddNumberToObject(v, "failed", (double)recoveries_with(agg, "failed"));
+	arr = cJSON_AddArrayToObject(v, "actions");
+	for (size_t i = 0; i < agg->nrecoveries; i++) {
+		const struct recovery *e = &agg->recoveries[i];
+		cJSON *a = cJSON_CreateObject();
+		add_str(a, "category", e->category);
+		add_str(a, "action", e->action);
+		add_str(a, "subject", e->subject);
+		add_str(a, "container", e->container);
+		if (e->critical)
+			cJSON_AddBoolToObject(a, "critical", true);
+		add_str(a, "why", e->why);
+		add_str(a, "outcome", e->outcome);
+		cJSON_AddItemToArray(arr, a);
+	}
+	w = cJSON_AddArrayToObject(v, "warnings");
+	for (size_t i = 0; i < r->nwarnings; i++)
+		cJSON_AddItemToArray(w, cJSON_CreateString(r->warnings[i]));
+	return v;
+}
+
 static cJSON *
 report_head(const struct agg *agg, const struct result *r)
 {
@@ -392,6 +422,10 @@ report_write(struct out *o, const struct agg *agg, const struct result *r)
 	out_json(o, phases_json(agg));
 	phx_buf_addstr(&o->b, ",\n\"stream\":");
 	out_json(o, stream_json(agg));
+	if (agg->nrecoveries || r->nwarnings) {   /* only when there is any */
+		phx_buf_addstr(&o->b, ",\n\"recovery\":");
+		out_json(o, recovery_json(agg, r));
+	}
 	phx_buf_addstr(&o->b, ",\n\"errors\":");
 	out_json(o, errors_json(r));
 	phx_buf_addstr(&o->b, "}\n");

@@ -108,14 +108,38 @@ md_findings(struct out *o, const struct agg *agg)
 	phx_buf_printf(&o->b, "\n%lu passed.\n", passed);
 }
 
+static void
+md_recoveries(struct out *o, const struct agg *agg)
+{
+	static const char *const head[] = { "recovery", "subject", "outcome",
+	    "why" };
+
+	if (!agg->nrecoveries)
+		return;
+	phx_buf_addstr(&o->b, "\n### Recovery\n\n");
+	md_row(o, 4, head);
+	phx_buf_addstr(&o->b, "|---|---|---|---|\n");
+	for (size_t i = 0; i < agg->nrecoveries; i++) {
+		const struct recovery *v = &agg->recoveries[i];
+		char *what = phx_asprintf("%s %s", v->category, v->action);
+		const char *cells[] = { what, v->subject, or(v->outcome, ""),
+		    or(v->why, "") };
+		md_row(o, 4, cells);
+		free(what);
+	}
+}
+
 void
 markdown_write(struct out *o, const struct agg *agg, const struct result *r)
 {
 	static const char *const mark[] = { ":white_check_mark:", ":x:",
 	    ":warning:" };
 
-	phx_buf_printf(&o->b, "## %s phx deployment validation: %s\n\n",
+	phx_buf_printf(&o->b, "## %s phx deployment validation: %s",
 	    mark[r->verdict], verdict_names[r->verdict]);
+	if (r->recovered)
+		phx_buf_printf(&o->b, " (recovered %lu)", r->recovered);
+	phx_buf_addstr(&o->b, "\n\n");
 	phx_buf_addstr(&o->b, "Deployment ");
 	md_text(&o->b, or(phx_deployment_id(), "(none)"));
 	phx_buf_printf(&o->b, ", %.1f s\n", duration_seconds(agg));
@@ -123,8 +147,14 @@ markdown_write(struct out *o, const struct agg *agg, const struct result *r)
 		phx_buf_addstr(&o->b, i ? "\n- " : "\n**Why**\n\n- ");
 		md_text(&o->b, r->errors[i]);
 	}
+	for (size_t i = 0; i < r->nwarnings; i++) {
+		phx_buf_addstr(&o->b, i ? "\n- " : "\n**Warnings** (recovery: "
+		    "continue)\n\n- ");
+		md_text(&o->b, r->warnings[i]);
+	}
 	phx_buf_addstr(&o->b, "\n");
 	out_mark(o);
+	md_recoveries(o, agg);
 	md_services(o, agg);
 	md_tests(o, agg);
 	md_findings(o, agg);

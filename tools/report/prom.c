@@ -230,6 +230,24 @@ prom_containers(struct out *o, const struct agg *agg)
 	}
 }
 
+/* only in a run where the recovery policy acted */
+static void
+prom_recoveries(struct out *o, const struct agg *agg)
+{
+	static const char *const outcomes[] = { "recovered", "continued",
+	    "failed" };
+
+	if (!agg->nrecoveries)
+		return;
+	prom_head(&o->b, "phx_recoveries", "Recovery actions of the run, by "
+	    "outcome.");
+	for (size_t i = 0; i < sizeof outcomes / sizeof *outcomes; i++) {
+		phx_buf_addstr(&o->b, "phx_recoveries");
+		prom_label(&o->b, "outcome", outcomes[i], true);
+		prom_value(o, (double)recoveries_with(agg, outcomes[i]));
+	}
+}
+
 void
 prometheus_write(struct out *o, const struct agg *agg,
     const struct result *r)
@@ -240,6 +258,7 @@ prometheus_write(struct out *o, const struct agg *agg,
 	prom_tests(o, agg);
 	prom_findings(o, agg);
 	prom_containers(o, agg);
+	prom_recoveries(o, agg);
 	prom_head(&o->b, "phx_report_records", "Records read, by what became "
 	    "of them.");
 	phx_buf_printf(&o->b, "phx_report_records{kind=\"read\"} %lu\n"

@@ -15,6 +15,7 @@
 #define MAX_FINDINGS   4096
 #define MAX_CONTAINERS 512
 #define MAX_PHASES     64
+#define MAX_RECOVERIES 256
 #define MAX_PORTS      256
 #define MAX_ERRORS     100
 #define MAX_TYPES      16
@@ -86,6 +87,14 @@ struct deployment {
 	bool seen;
 };
 
+/* one recovery action, the latest record per category, subject (a
+ * service, or a test as suite/name) and action */
+struct recovery {
+	char *category, *action, *subject, *container, *why, *outcome;
+	bool critical;
+	int64_t ts;
+};
+
 /* an error record kept whole: text as listed among the record errors */
 struct first_error {
 	char *text, *message, *service;
@@ -104,14 +113,16 @@ struct stream_stats {
 
 struct agg {
 	struct table services_t, checks_t, tests_t, findings_t, containers_t,
-	    phases_t;
+	    phases_t, recoveries_t;
 	struct service *services;
 	struct check *checks;
 	struct test *tests;
 	struct finding *findings;
 	struct container *containers;
 	struct phase *phases;
-	size_t nservices, nchecks, ntests, nfindings, ncontainers, nphases;
+	struct recovery *recoveries;
+	size_t nservices, nchecks, ntests, nfindings, ncontainers, nphases,
+	    nrecoveries;
 	struct port ports[MAX_PORTS];
 	size_t nports;
 	struct deployment dep;
@@ -131,6 +142,10 @@ struct result {
 	char **errors;
 	size_t nerrors;
 	unsigned long more_errors;
+	char **warnings;              /* failures let go by the policy */
+	size_t nwarnings;
+	unsigned long more_warnings;
+	unsigned long recovered;      /* restarts that brought a service back */
 	char *report_path;
 	enum phx_sev fail_on;         /* PHX_SEV_NONE: never */
 	bool allow_empty;             /* a run that checked nothing may pass */
@@ -188,6 +203,10 @@ bool is_running(const struct container *c);
 char *test_key(const struct test *t);
 double duration_seconds(const struct agg *agg);
 const char *svc_state_name(int state);   /* SVC_* */
+/* a failure of subject that the recovery policy let go (continue) */
+bool continued(const struct agg *agg, const char *category,
+    const char *subject);
+unsigned long recoveries_with(const struct agg *agg, const char *outcome);
 
 /* verdict.c */
 bool test_failed(const struct test *t);

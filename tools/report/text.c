@@ -220,6 +220,38 @@ text_findings(struct out *o, const struct agg *agg,
 	free(g);
 }
 
+/* what the recovery policy did, each action with its outcome */
+static void
+text_recoveries(struct out *o, const struct agg *agg, const struct style *sty)
+{
+	struct phx_buf *b = &o->b;
+
+	for (size_t i = 0; i < agg->nrecoveries; i++) {
+		const struct recovery *v = &agg->recoveries[i];
+		seg(b, "recovery %s %s %s%s  ", v->category, v->action, v->subject,
+		    v->critical ? " (critical)" : "");
+		status_word(b, sty, or(v->outcome, "unknown"), 10);
+		seg(b, "%s", or(v->why, ""));
+		phx_buf_addstr(b, "\n");
+		out_mark(o);
+	}
+}
+
+/* after the verdict, what it passed with: never silently */
+static void
+text_verdict_note(struct phx_buf *b, const struct result *r)
+{
+	unsigned long nw = r->nwarnings + r->more_warnings;
+
+	if (r->recovered && nw)
+		phx_buf_printf(b, " (recovered %lu, %lu warning%s)", r->recovered,
+		    nw, nw == 1 ? "" : "s");
+	else if (r->recovered)
+		phx_buf_printf(b, " (recovered %lu)", r->recovered);
+	else if (nw)
+		phx_buf_printf(b, " (%lu warning%s)", nw, nw == 1 ? "" : "s");
+}
+
 static void
 text_totals(const struct agg *agg, struct phx_buf *b)
 {
@@ -259,6 +291,7 @@ text_write(struct out *o, const struct agg *agg, const struct result *r,
 	text_services(o, agg, r, sty, w);
 	text_tests(o, agg, r, sty, w);
 	text_findings(o, agg, sty, verbose);
+	text_recoveries(o, agg, sty);
 	text_totals(agg, b);
 	for (size_t i = 0; i < r->nerrors; i++) {
 		seg(b, "reason   %s", r->errors[i]);
@@ -266,8 +299,15 @@ text_write(struct out *o, const struct agg *agg, const struct result *r,
 	}
 	if (r->more_errors)
 		phx_buf_printf(b, "reason   %lu more\n", r->more_errors);
+	for (size_t i = 0; i < r->nwarnings; i++) {
+		seg(b, "warning  %s", r->warnings[i]);
+		phx_buf_addstr(b, "\n");
+	}
+	if (r->more_warnings)
+		phx_buf_printf(b, "warning  %lu more\n", r->more_warnings);
 	phx_buf_addstr(b, "verdict  ");
 	status_word(b, sty, verdict_names[r->verdict], 0);
+	text_verdict_note(b, r);
 	phx_buf_addstr(b, "\n");
 	if (r->report_path) {
 		seg(b, "report   %s", r->report_path);

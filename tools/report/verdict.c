@@ -47,6 +47,9 @@ static void
 add_error(struct result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void
+add_warning(struct result *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void
 add_effect(struct result *r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -58,6 +61,26 @@ add_error(struct result *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	add_verror(r, "", fmt, ap);
 	va_end(ap);
+}
+
+/* a failure the recovery policy let go: said, but it fails nothing */
+static void
+add_warning(struct result *r, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (r->nwarnings >= MAX_ERRORS) {
+		r->more_warnings++;
+		return;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		phx_die(PHX_EXIT_ENV, "out of memory");
+	va_end(ap);
+	r->warnings = phx_reallocarray(r->warnings, r->nwarnings + 1,
+	    sizeof *r->warnings);
+	r->warnings[r->nwarnings++] = s;
 }
 
 /* a reason that may follow from the root cause: it points there */
@@ -245,7 +268,8 @@ describe_state(struct phx_buf *b, const struct container *c,
 /* a container that is not running at the end (and was not taken down
  * on purpose), or that restarted */
 static void
-judge_container(const struct container *c, struct result *r)
+judge_container(const struct agg *agg, const struct container *c,
+    struct result *r)
 {
 	const char *state = or(c->state, "unknown");
 	bool fine = is_running(c) || strcmp(state, "removed") == 0 ||
@@ -259,8 +283,12 @@ judge_container(const struct container *c, struct result *r)
 	if (c->restarts > 0)
 		phx_buf_printf(&b, "%srestarted %d time%s", b.len ? "; " : "",
 		    c->restarts, c->restarts == 1 ? "" : "s");
-	add_effect(r, "service %s: container %s %s", or(c->service, "?"),
-	    c->name, phx_buf_str(&b));
+	if (continued(agg, "health", c->service))
+		add_warning(r, "service %s: container %s %s (recovery: continue)",
+		    c->service, c->name, phx_buf_str(&b));
+	else
+		add_effect(r, "service %s: container %s %s", or(c->service, "?"),
+		    c->name, phx_buf_str(&b));
 	phx_buf_free(&b);
 }
 
@@ -268,23 +296,36 @@ static void
 judge_checks(const struct agg *agg, struct result *r)
 {
 	for (size_t i = 0; i < agg->ncontainers; i++)
-		judge_container(&agg->containers[i], r);
+		judge_container(agg, &agg->containers[i], r);
 	for (size_t i = 0; i < agg->nchecks; i++) {
 		const struct check *c = &agg->checks[i];
 		if (phx_healthy(c->status))
 			continue;
-		add_effect(r, "service %s: %s check %s %s: %s: %s",
+		if (continued(agg, "health", agg->services[c->svc].name))
+			add_warning(r, "service %s: %s check %s %s: %s: %s "
+			    "(recovery: continue)", agg->services[c->svc].name,
+			    c->kind, c->target, c->status, or(c->reason, "unknown"),
+			    or(c->message, "no message"));
+		else
+			add_effect(r, "service %s: %s check %s %s: %s: %s",
 		    agg->services[c->svc].name, c->kind, c->target, c->status,
 		    or(c->reason, "unknown"), or(c->message, "no message"));
 	}
 	for (size_t i = 0; i < agg->ntests; i++) {
 		const struct test *t = &agg->tests[i];
+		char *key, *msg;
 		if (!test_failed(t))
 			continue;
-		add_effect(r, "test %s%s%s %s%s%s: %s: %s", t->suite,
-		    *t->suite ? "/" : "", t->name, t->status,
+		key = test_key(t);
+		msg = phx_asprintf("test %s %s%s%s: %s: %s", key, t->status,
 		    t->step ? " at step " : "", or(t->step, ""),
 		    or(t->reason, "unknown"), or(t->message, "no message"));
+		if (continued(agg, "functional", key))
+			add_warning(r, "%s (recovery: continue)", msg);
+		else
+			add_effect(r, "%s", msg);
+		free(key);
+		free(msg);
 	}
 	for (size_t i = 0; i < agg->nfindings; i++) {
 		const struct finding *f = &agg->findings[i];
@@ -337,6 +378,7 @@ judge(const struct agg *agg, struct result *r)
 {
 	size_t n, incomplete, failed, unproven;
 
+	r->recovered = recoveries_with(agg, "recovered");
 	judge_root(agg, r);
 	n = nreasons(r);
 	judge_incomplete(agg, r);
@@ -364,6 +406,9 @@ result_free(struct result *r)
 	for (size_t i = 0; i < r->nerrors; i++)
 		free(r->errors[i]);
 	free(r->errors);
+	for (size_t i = 0; i < r->nwarnings; i++)
+		free(r->warnings[i]);
+	free(r->warnings);
 	free(r->report_path);
 }
 
@@ -379,6 +424,14 @@ emit_verdict(const struct result *r, int64_t started)
 	errs = cJSON_AddArrayToObject(rec, "errors");
 	for (size_t i = 0; i < r->nerrors; i++)
 		cJSON_AddItemToArray(errs, cJSON_CreateString(r->errors[i]));
+	if (r->recovered)
+		cJSON_AddNumberToObject(rec, "recovered", (double)r->recovered);
+	if (r->nwarnings) {
+		errs = cJSON_AddArrayToObject(rec, "warnings");
+		for (size_t i = 0; i < r->nwarnings; i++)
+			cJSON_AddItemToArray(errs,
+			    cJSON_CreateString(r->warnings[i]));
+	}
 	if (r->report_path)
 		cJSON_AddStringToObject(rec, "report", r->report_path);
 	phx_emit(rec);
