@@ -302,16 +302,25 @@ expire_polled(int64_t now)
 	}
 }
 
-/* when the confirm attempts of s start: an interval after its healthy
- * record, or now; -1 when a check would have no time before the deadline */
+/* the least time between a healthy record and its confirm attempt: the
+ * container watch reports a death as it happens, so waiting longer for
+ * the service that turned healthy last only delays the verdict */
+#define CONFIRM_GAP_MS 100
+
+/* when the confirm attempts of s start: CONFIRM_GAP_MS (or an interval,
+ * when shorter) after its healthy record, or now; -1 when a check would
+ * have no time before the deadline */
 static int64_t
 confirm_due(const struct service *s, int64_t now)
 {
 	int64_t due = now;
 
-	for (size_t k = 0; k < s->nchecks; k++)
-		if (s->healthy_at + s->checks[k]->set.interval > due)
-			due = s->healthy_at + s->checks[k]->set.interval;
+	for (size_t k = 0; k < s->nchecks; k++) {
+		int64_t at = s->healthy_at +
+		    min64(s->checks[k]->set.interval, CONFIRM_GAP_MS);
+		if (at > due)
+			due = at;
+	}
 	for (size_t k = 0; k < s->nchecks; k++)
 		if (!time_for_attempt(s->checks[k], due))
 			return -1;
