@@ -462,6 +462,11 @@ on_event(const cJSON *ev)
 	int64_t ns = event_ns(ts);
 	char mine[32];
 
+	if (st && strcmp(st, "start") == 0) {
+		service_early(phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
+		    "Attributes"), SERVICE_LABEL), phx_jstr(ev, "Name"));
+		return;
+	}
 	if (!st || (strcmp(st, "died") != 0 && strcmp(st, "restart") != 0 &&
 	    strcmp(st, "oom") != 0 && strcmp(st, "health_status") != 0))
 		return;

@@ -109,6 +109,7 @@ struct service {
 	struct check **checks;
 	size_t nchecks, ndone;
 	bool emitted, adhoc;
+	bool early;           /* started by its container, no record yet */
 	bool healthy, confirming;
 	int64_t healthy_at;   /* when its healthy record went out */
 	unsigned long lineno;
@@ -209,6 +210,7 @@ struct service *service_find(const char *name);
 struct service *service_new(const char *name);
 void service_add_check(struct service *s, struct check *c);
 void service_start(struct service *s);
+void service_early(const char *name, const char *container);
 void services_free(void);
 const cJSON *config_entry(const char *name);
 void read_input(void);

@@ -59,7 +59,8 @@ verdict(struct check *c, bool healthy)
 	easy_release(c);
 	phx_buf_free(&c->out);
 	memset(&c->out, 0, sizeof c->out);
-	if (++s->ndone == s->nchecks)
+	/* an early service's verdict waits for its record */
+	if (++s->ndone == s->nchecks && !s->early)
 		service_emit(s);
 }
 

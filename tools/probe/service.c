@@ -52,6 +52,23 @@ service_add_check(struct service *s, struct check *c)
 	s->checks[s->nchecks++] = c;
 }
 
+static void
+check_start(struct service *s, struct check *c, int64_t now)
+{
+	c->started = now;
+	if (c->invalid) {
+		if (s->adhoc)
+			phx_log(PHX_ERROR, "%s: %s", s->name, c->invalid);
+		else
+			phx_log(PHX_ERROR, "stdin:%lu: service %s: %s",
+			    s->lineno, s->name, c->invalid);
+		probe.input_errors++;
+		set_message(c, "skipped", "invalid check: %s", c->invalid);
+		verdict(c, false);
+	} else
+		queue_push(c);
+}
+
 void
 service_start(struct service *s)
 {
@@ -62,23 +79,93 @@ service_start(struct service *s)
 		return;
 	}
 	/* the deadline bounds probing, not what came before it: in a
-	 * pipeline the clock starts when the first service arrives */
+	 * pipeline the clock starts when the first service (or the first
+	 * container of a configured one) arrives */
 	if (probe.deadline_ms > 0 && !probe.deadline_at)
 		probe.deadline_at = now + probe.deadline_ms;
-	for (size_t i = 0; i < s->nchecks; i++) {
-		struct check *c = s->checks[i];
-		c->started = now;
-		if (c->invalid) {
-			if (s->adhoc)
-				phx_log(PHX_ERROR, "%s: %s", s->name, c->invalid);
-			else
-				phx_log(PHX_ERROR, "stdin:%lu: service %s: %s",
-				    s->lineno, s->name, c->invalid);
-			probe.input_errors++;
-			set_message(c, "skipped", "invalid check: %s", c->invalid);
+	for (size_t i = 0; i < s->nchecks; i++)
+		check_start(s, s->checks[i], now);
+}
+
+/* wait mode: a container of a configured service started (podman
+ * events), so its checks start now, built from the configuration as
+ * phx-deploy builds them; its record, when it comes, adds what only the
+ * compose file knows (a declared healthcheck) and releases the verdict */
+void
+service_early(const char *name, const char *container)
+{
+	const cJSON *e = config_entry(name), *j;
+	struct service *s;
+	cJSON *checks;
+
+	if (!probe.wait || !probe.in || !e || service_find(name) ||
+	    !phx_jbool(e, "enabled", true))
+		return;
+	checks = phx_service_checks(probe.cfg, e, container, false);
+	if (cJSON_GetArraySize(checks)) {
+		phx_log(PHX_DEBUG, "%s: its container started: checking", name);
+		s = service_new(name);
+		s->early = true;
+		cJSON_ArrayForEach(j, checks)
+			service_add_check(s, check_new(s, j, e, &probe.dflt));
+		service_start(s);
+	}
+	cJSON_Delete(checks);
+}
+
+static bool
+has_check(const struct service *s, const struct check *c)
+{
+	for (size_t i = 0; i < s->nchecks; i++)
+		if (s->checks[i]->kind == c->kind &&
+		    strcmp(s->checks[i]->url, c->url) == 0)
+			return true;
+	return false;
+}
+
+/* the record of a service started early: its checks that are not
+ * running yet start now; then its verdict may go out */
+static void
+adopt(struct service *s, const cJSON *checks, unsigned long lineno)
+{
+	int64_t now = phx_now_ms();
+	const cJSON *j;
+
+	s->lineno = lineno;
+	cJSON_ArrayForEach(j, checks) {
+		struct check *c = check_new(s, j, config_entry(s->name),
+		    &probe.dflt);
+		if (has_check(s, c)) {
+			check_free(c);
+			continue;
+		}
+		service_add_check(s, c);
+		check_start(s, c, now);
+	}
+	s->early = false;
+	if (s->ndone == s->nchecks)
+		service_emit(s);
+}
+
+/* the stream ended: a service whose container started but whose record
+ * never came (the deployment failed) is not reported */
+static void
+drop_early(void)
+{
+	for (size_t i = 0; i < probe.nsvcs; i++) {
+		struct service *s = probe.svcs[i];
+		if (!s->early)
+			continue;
+		for (size_t k = 0; k < s->nchecks; k++) {
+			struct check *c = s->checks[k];
+			if (c->state == S_DONE)
+				continue;
+			check_cancel(c);
+			set_message(c, "skipped", "no service record");
 			verdict(c, false);
-		} else
-			queue_push(c);
+		}
+		probe.pending--;
+		phx_log(PHX_DEBUG, "%s: no service record: not reported", s->name);
 	}
 }
 
@@ -123,7 +210,11 @@ on_service_record(const cJSON *rec, unsigned long lineno)
 		return;
 	}
 	if ((s = service_find(name))) {
-		phx_log(PHX_DEBUG, "stdin:%lu: %s is checked already", lineno, name);
+		if (s->early)
+			adopt(s, checks, lineno);
+		else
+			phx_log(PHX_DEBUG, "stdin:%lu: %s is checked already",
+			    lineno, name);
 		return;
 	}
 	s = service_new(name);
@@ -144,6 +235,7 @@ read_input(void)
 		if (rd == PHX_RD_EOF) {
 			phx_reader_free(probe.in);
 			probe.in = NULL;
+			drop_early();
 			ensure_phase_start();
 			return;
 		}
