@@ -32,6 +32,10 @@ $(free_port 5 | tr '\n' ' ')
 EOF
 export PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB
 COMPOSE=infra/podman/compose.yaml
+# BENCH_PODMAN_LOG=1: phx's podman calls counted and timed (a PATH wrapper)
+PHX_REAL_PODMAN=$(command -v podman)
+WRAP=''
+[ -z "${BENCH_PODMAN_LOG:-}" ] || WRAP=$TOP/tests/bench/wrap:
 HTTP="phoenix-core=http://127.0.0.1:$PHX_PORT_CORE/health
 nca-toolkit=http://127.0.0.1:$PHX_PORT_NCA/
 n8n=http://127.0.0.1:$PHX_PORT_N8N/healthz/readiness
@@ -100,12 +104,18 @@ revenue-db=pg"
 		[ -z "$left" ] || sleep 0.1
 	done
 	t2=$(now)
+	# not the anchor's: phx-secscan alone on the running stack
+	"$PHX_BIN/phx-secscan" -p "$P" </dev/null >"$tmp/secscan.ndjson" 2>"$tmp/secscan.err" || true
+	s2=$(now)
+	echo "$s2 - $t2" | bc >>"$tmp/secscan.t"
 	podman-compose -p "$P" -f "$COMPOSE" down >>"$tmp/anchor.log" 2>&1
-	t3=$(now)
+	t3=$(echo "$(now) - $s2 + $t2" | bc)
 	poller_stop
 	[ "$(ready_count "$tmp/ready.a$1")" -eq 5 ] || { echo "bench validate: anchor: the poller did not see 5 services" >&2; exit 1; }
 	echo "$(echo "$t1 - $t0" | bc) $(echo "$t2 - $t1" | bc) $(echo "$t3 - $t2" | bc) $(echo "$t3 - $t0" | bc) $(echo "$(last_ready "$tmp/ready.a$1") - $t0" | bc)" >>"$tmp/anchor.t"
 	printf 'round %d  anchor            up %5.2f  poll %5.2f  down %5.2f  total %5.2f s  (last service ready at %5.2f s)\n' "$1" $(tail -1 "$tmp/anchor.t")
+	printf 'round %d  phx-secscan -p alone on the 5-service stack  %5.2f s (%s containers)\n' "$1" "$(tail -1 "$tmp/secscan.t")" \
+	    "$(jq -r 'select(.type == "phase" and .event == "end") | .counts.containers' "$tmp/secscan.ndjson")"
 }
 
 # phx RUN-NAME ARGS...: validate --down ARGS, then the breakdown from the
@@ -115,8 +125,10 @@ phx() {
 	shift
 	out=$tmp/out.$run
 	poller "$tmp/ready.$run"
+	export PHX_PODMAN_LOG=$tmp/podman.$run.$ROUND PHX_REAL_PODMAN
+	: >"$PHX_PODMAN_LOG"
 	t0=$(now)
-	"$TOP/pipelines/validate" --down -o "$out" "$@" >"$tmp/$run.stdout" 2>"$tmp/$run.stderr" && st=0 || st=$?
+	PATH=$WRAP$PATH "$TOP/pipelines/validate" --down -o "$out" "$@" >"$tmp/$run.stdout" 2>"$tmp/$run.stderr" && st=0 || st=$?
 	t1=$(now)
 	poller_stop
 	[ "$st" -eq 0 ] || { echo "bench validate: validate $* exited $st:" >&2; tail -20 "$tmp/$run.stdout" "$tmp/$run.stderr" >&2; exit 1; }
@@ -156,6 +168,8 @@ JQ_EOF
 	    "$(awk -F'\t' '$1 == "total" { print $2 }' "$tmp/$run.rows")" \
 	    "$(awk -F'\t' '$1 == "verdict after last service ready" { print $2 }' "$tmp/$run.rows")"
 	cat "$tmp/$run.rows" >>"$tmp/$run.all"
+	[ -z "$WRAP" ] || awk -F'\t' '$1 ~ /^phx-/ { split($4, a, " "); k = $1 " " a[1] (a[1] ~ /^(container|network|volume)$/ ? " " a[2] : ""); c[k]++; t[k] += $3 }
+	    END { for (k in c) printf "    %-32s %3d calls %6.2f s\n", k, c[k], t[k] }' "$PHX_PODMAN_LOG" | sort
 }
 
 podman_cleanup_project "$P" >/dev/null 2>&1 || true
@@ -186,5 +200,6 @@ tot() { awk -F'\t' '$1 == "total" { print $2 }' "$tmp/$1.all" | median; }
 echo
 printf 'ratio  validate --down --no-functest --no-secscan / anchor  %5.2fx  (goal <= 1.0x)\n' "$(echo "$(tot lite) / $a_tot" | bc -l)"
 printf 'ratio  validate --down (everything on) / anchor             %5.2fx  (goal <= 1.2x)\n' "$(echo "$(tot full) / $a_tot" | bc -l)"
+printf 'phx-secscan -p alone, 5-service stack: median %.2f s  (goal < 1 s)\n' "$(median <"$tmp/secscan.t")"
 printf 'ratio  phx-deploy down / podman-compose down                %5.2fx  (goal <= 1.0x)\n' \
     "$(echo "$(awk -F'\t' '$1 ~ /^down/ { print $2 }' "$tmp/lite.all" "$tmp/full.all" | median) / $a_down" | bc -l)"
