@@ -1,19 +1,69 @@
 /* What the engine itself reports (podman info, ps, network inspect). */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "secscan.h"
 
 static cJSON *networks;         /* name -> podman network inspect object */
+static struct phx_run info_run; /* podman info, started early */
+static int info_fd = -1;
+static const char *const info_args[] = { "info", "--format", "json", NULL };
+
+/* podman info tells nothing of the deployment: it runs while the stream
+ * passes instead of after it (the slowest of the engine's calls).  A
+ * podman that cannot be found is left for a scan that needs it to say. */
+void
+engine_prefetch(void)
+{
+	char *path = phx_which(phx_podman_program());
+
+	if (path && !phx_podman_start(info_args, NULL, &info_run, &info_fd))
+		info_fd = -1;
+	free(path);
+}
+
+/* what the early podman info printed (errors share its pipe: the object
+ * starts a line); NULL when it failed, and the call is made again */
+static cJSON *
+prefetched_info(void)
+{
+	struct phx_buf b = { 0 };
+	char buf[8192];
+	const char *s, *obj;
+	cJSON *j = NULL;
+	ssize_t n;
+
+	if (info_fd < 0)
+		return NULL;
+	(void)fcntl(info_fd, F_SETFL, fcntl(info_fd, F_GETFL) & ~O_NONBLOCK);
+	while ((n = read(info_fd, buf, sizeof buf)) > 0 ||
+	    (n < 0 && errno == EINTR && !phx_signal))
+		if (n > 0)
+			phx_buf_add(&b, buf, (size_t)n);
+	close(info_fd);
+	info_fd = -1;
+	phx_run_reap(&info_run, true);
+	s = phx_buf_str(&b);
+	obj = *s == '{' ? s : strstr(s, "\n{");
+	if (info_run.status == 0 && obj)
+		j = cJSON_Parse(obj);
+	phx_buf_free(&b);
+	phx_run_free(&info_run);
+	return j;
+}
 
 void
 load_engine(void)
 {
-	static const char *info[] = { "info", "--format", "json", NULL };
 	static const char *ps[] = { "ps", "--format", "json", NULL };
 	char *why = NULL;
 
-	secscan.info = phx_podman_json(info, NULL, &why);
+	secscan.info = prefetched_info();
+	if (!secscan.info)
+		secscan.info = phx_podman_json(info_args, NULL, &why);
 	if (!secscan.info) {
 		phx_log(PHX_ERROR, "%s", why);
 		free(why);
@@ -72,6 +122,11 @@ network_info(const char *name)
 void
 engine_free(void)
 {
+	if (info_fd >= 0) {
+		close(info_fd);
+		phx_run_kill(&info_run);
+		phx_run_free(&info_run);
+	}
 	cJSON_Delete(secscan.info);
 	cJSON_Delete(secscan.containers);
 	cJSON_Delete(networks);

@@ -286,6 +286,8 @@ main(int argc, char *argv[])
 	for (int i = optind; i < argc; i++)
 		if (strcmp(argv[i], "-") != 0)
 			add_target(argv[i], NULL, true);
+	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
+		engine_prefetch();
 	started = phx_stream_pass("secscan", phx_stdin_want(argc - optind,
 	    argv + optind), see_line);
 	if (deployment_failed())

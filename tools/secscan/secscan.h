@@ -99,6 +99,7 @@ void sarif_add(int r, enum phx_status st, enum phx_sev sev, const struct subject
 bool write_sarif(bool ok);
 
 /* engine.c: what podman reports */
+void engine_prefetch(void);
 void load_engine(void);
 cJSON *default_caps(void);
 const cJSON *network_info(const char *name);
