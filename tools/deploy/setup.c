@@ -188,6 +188,7 @@ deploy_free(struct deploy *d)
 	cJSON_Delete(d->cfg);
 	cJSON_Delete(d->compose);
 	cJSON_Delete(d->state);
+	cJSON_Delete(d->stats);
 	free(d->compose_path);
 	free(d->compose_dir);
 	free(d->compose_text);
