@@ -75,6 +75,7 @@ cJSON *project_ps(struct deploy *d);
 cJSON *project_objects(struct deploy *d, const char *kind);
 cJSON *inspect(const cJSON *ids);
 cJSON *stats(const cJSON *ids);
+bool images_exist(const cJSON *names);
 cJSON *inspect_and_stats(const cJSON *ids, cJSON **st);
 bool podman_exists(const char *kind, const char *name);
 cJSON *ids_of(const cJSON *list, const char *key);

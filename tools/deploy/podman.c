@@ -206,6 +206,25 @@ inspect_and_stats(const cJSON *ids, cJSON **st)
 	return info;
 }
 
+/* every image of the list is here (true for none): one podman call */
+bool
+images_exist(const cJSON *names)
+{
+	static const char *args[] = { "image", "inspect", "--format", "{{.Id}}",
+	    NULL };
+	const char **ops;
+	struct phx_run r;
+	bool yes;
+
+	if (!cJSON_GetArraySize(names))
+		return true;
+	ops = operands_of(names);
+	yes = phx_podman(args, ops, &r, NULL);
+	phx_run_free(&r);
+	free(ops);
+	return yes;
+}
+
 /* podman KIND exists NAME: an image, a network */
 bool
 podman_exists(const char *kind, const char *name)
