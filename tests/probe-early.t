@@ -2,7 +2,9 @@
 # phx-probe -w starts a configured service's checks when its container
 # starts (a podman "start" event), before phx-deploy's service record; the
 # verdict waits for that record, and a service whose record never comes
-# is not reported.  Podman is a stand-in script here: its events are given.
+# is not reported; a healthcheck the container declares starts early too
+# and is not run again by the confirm pass.  Podman is a stand-in script
+# here: its events and inspect are given.
 . "$(dirname "$0")/lib.sh"
 . "$TOP/tests/ports.sh"
 
@@ -24,7 +26,13 @@ if [ "$1" = events ]; then
 	done
 	exec sleep 30
 fi
-echo '[]'
+# web's container declares a healthcheck; each run is logged with its time
+case "$*" in
+*healthcheck*run*) date +%s%3N >>"${0%/*}/hc.log"; exit 0 ;;
+*inspect*p1_web_1*|*inspect*idweb*)
+	echo '[{"Id":"idweb","Name":"p1_web_1","RestartCount":0,"State":{"Status":"running"},"HostConfig":{"Memory":0,"RestartPolicy":{"Name":""}},"Config":{"Healthcheck":{"Test":["CMD-SHELL","true"]}}}]' ;;
+*) echo '[]' ;;
+esac
 EOF
 chmod +x "$T_TMP/podman"
 cat >"$T_TMP/cfg.yaml" <<EOF
@@ -43,15 +51,18 @@ rec() { printf '{"v":1,"type":"%s","deployment_id":"%s","ts":"2026-12-02T12:00:0
 	sleep 1.5
 	grep -c 'response:200' "$T_TMP/httpd.log" >"$T_TMP/before" || true
 	date +%s%3N >"$T_TMP/sent"
-	rec service "\"service\":\"web\",\"checks\":[{\"kind\":\"http\",\"target\":\"http://127.0.0.1:$PORT/health\"},{\"kind\":\"tcp\",\"target\":\"127.0.0.1:$PORT\"}]"
+	rec service "\"service\":\"web\",\"checks\":[{\"kind\":\"http\",\"target\":\"http://127.0.0.1:$PORT/health\"},{\"kind\":\"healthcheck\",\"target\":\"p1_web_1\"},{\"kind\":\"tcp\",\"target\":\"127.0.0.1:$PORT\"}]"
 	sleep 0.5
 } | phx-probe -w -d 20s -c "$T_TMP/cfg.yaml" >"$T_TMP/out" 2>"$T_TMP/err"
 is $? 0 "exit 0"
 like "$(cat "$T_TMP/before")" '^[1-9]' "web was checked before its service record came (its container started)"
 is "$(jq -r 'select(.type == "health") | .service + "=" + .status' "$T_TMP/out" | tr '\n' ' ')" \
     "web=healthy " "one health record, web's: ghost's record never came, so it is not reported"
-is "$(jq -r 'select(.type == "health") | .check' "$T_TMP/out")" "http+tcp" \
-    "the record's check that the configuration lacks (tcp) was added, the http one not run twice"
+is "$(jq -r 'select(.type == "health") | .check' "$T_TMP/out")" "http+healthcheck+tcp" \
+    "the record's check that the configuration lacks (tcp) was added, the http one and the healthcheck not twice"
+is "$(awk -v t="$(cat "$T_TMP/sent")" '$1 < t' "$T_TMP/hc.log" | wc -l)" 1 \
+    "the declared healthcheck (its inspect says) ran before the record came"
+is "$(wc -l <"$T_TMP/hc.log")" 1 "and once only: the confirm pass asks the endpoints, not podman exec"
 is "$(jq -c 'select(.type == "phase" and .event == "end") | .counts' "$T_TMP/out")" \
     '{"healthy":1,"unhealthy":0}' "counts: web only"
 health_ms=$(jq -r 'select(.type == "health") | .ts' "$T_TMP/out" |

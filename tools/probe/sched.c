@@ -328,6 +328,20 @@ confirm_due(const struct service *s, int64_t now)
 	return due;
 }
 
+/* a declared healthcheck is not run again when the service has a check
+ * of its own: a podman exec costs half a second, its endpoints tell
+ * whether it still answers, and the watch reports its container */
+static bool
+skip_in_confirm(const struct service *s, const struct check *c)
+{
+	if (c->kind != K_HC)
+		return false;
+	for (size_t k = 0; k < s->nchecks; k++)
+		if (s->checks[k]->kind != K_HC)
+			return true;
+	return false;
+}
+
 /* wait mode, once every verdict is in and the stream has ended: one more
  * attempt for each check of each healthy service, so that a service that
  * stopped answering since its healthy record is not left healthy;
@@ -352,6 +366,10 @@ confirm_start(int64_t now)
 		s->ndone = 0;
 		probe.pending++;
 		for (size_t k = 0; k < s->nchecks; k++) {
+			if (skip_in_confirm(s, s->checks[k])) {
+				s->ndone++;
+				continue;
+			}
 			s->checks[k]->confirming = true;
 			waiting_insert(s->checks[k], due);
 		}

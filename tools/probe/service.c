@@ -113,6 +113,33 @@ service_early(const char *name, const char *container)
 	cJSON_Delete(checks);
 }
 
+static bool has_check(const struct service *s, const struct check *c);
+
+/* the container of an early service declares a healthcheck (its inspect
+ * says so): that check starts now too, not when the record comes */
+void
+service_early_hc(const char *name, const char *container)
+{
+	struct service *s = name ? service_find(name) : NULL;
+	const cJSON *e, *j;
+	cJSON *checks;
+
+	if (!s || !s->early || !container)
+		return;
+	e = config_entry(name);
+	checks = phx_service_checks(probe.cfg, e, container, true);
+	cJSON_ArrayForEach(j, checks) {
+		struct check *c = check_new(s, j, e, &probe.dflt);
+		if (has_check(s, c)) {
+			check_free(c);
+			continue;
+		}
+		service_add_check(s, c);
+		check_start(s, c, phx_now_ms());
+	}
+	cJSON_Delete(checks);
+}
+
 static bool
 has_check(const struct service *s, const struct check *c)
 {
