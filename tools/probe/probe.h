@@ -224,6 +224,9 @@ void add_config_services(const char *list, bool all);
 void watch_record(const char *type, const cJSON *rec);
 size_t watch_fds(struct curl_waitfd *fds, size_t n);
 bool watch_ready(int fd);
+void watch_final_start(void);
+/* cause.c */
+char *exit_cause(int code, bool oom, int64_t mem_limit);
 void watch_finish(void);
 void watch_stop(void);
 

@@ -263,6 +263,8 @@ read_input(void)
 			phx_reader_free(probe.in);
 			probe.in = NULL;
 			drop_early();
+			if (probe.wait)
+				watch_final_start();
 			ensure_phase_start();
 			return;
 		}
