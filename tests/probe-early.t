@@ -2,7 +2,7 @@
 # phx-probe -w starts a configured service's checks when its container
 # starts (a podman "start" event), before phx-deploy's service record; the
 # verdict waits for that record, and a service whose record never comes
-# is not reported; a healthcheck the container declares starts early too
+# is not reported; a healthcheck the compose file declares starts early too
 # and is not run again by the confirm pass.  Podman is a stand-in script
 # here: its events and inspect are given.
 . "$(dirname "$0")/lib.sh"
@@ -26,13 +26,20 @@ if [ "$1" = events ]; then
 	done
 	exec sleep 30
 fi
-# web's container declares a healthcheck; each run is logged with its time
+# web's healthcheck (the compose file declares it): each run logged
 case "$*" in
 *healthcheck*run*) date +%s%3N >>"${0%/*}/hc.log"; exit 0 ;;
-*inspect*p1_web_1*|*inspect*idweb*)
-	echo '[{"Id":"idweb","Name":"p1_web_1","RestartCount":0,"State":{"Status":"running"},"HostConfig":{"Memory":0,"RestartPolicy":{"Name":""}},"Config":{"Healthcheck":{"Test":["CMD-SHELL","true"]}}}]' ;;
 *) echo '[]' ;;
 esac
+EOF
+cat >"$T_TMP/compose.yaml" <<'EOF'
+services:
+  web:
+    image: localhost/phx-httpd
+    healthcheck:
+      test: ["CMD-SHELL", "true"]
+  ghost:
+    image: localhost/phx-httpd
 EOF
 chmod +x "$T_TMP/podman"
 cat >"$T_TMP/cfg.yaml" <<EOF
@@ -47,7 +54,7 @@ EOF
 ID=deploy_20261202_120000
 rec() { printf '{"v":1,"type":"%s","deployment_id":"%s","ts":"2026-12-02T12:00:00.000Z","source":"test",%s}\n' "$1" "$ID" "$2"; }
 {
-	rec deployment '"status":"starting","project":"p1"'
+	rec deployment "\"status\":\"starting\",\"project\":\"p1\",\"compose_file\":\"$T_TMP/compose.yaml\""
 	sleep 1.5
 	grep -c 'response:200' "$T_TMP/httpd.log" >"$T_TMP/before" || true
 	date +%s%3N >"$T_TMP/sent"
@@ -61,7 +68,7 @@ is "$(jq -r 'select(.type == "health") | .service + "=" + .status' "$T_TMP/out" 
 is "$(jq -r 'select(.type == "health") | .check' "$T_TMP/out")" "http+healthcheck+tcp" \
     "the record's check that the configuration lacks (tcp) was added, the http one and the healthcheck not twice"
 is "$(awk -v t="$(cat "$T_TMP/sent")" '$1 < t' "$T_TMP/hc.log" | wc -l)" 1 \
-    "the declared healthcheck (its inspect says) ran before the record came"
+    "the healthcheck the compose file declares ran before the record came"
 is "$(wc -l <"$T_TMP/hc.log")" 1 "and once only: the confirm pass asks the endpoints, not podman exec"
 is "$(jq -c 'select(.type == "phase" and .event == "end") | .counts' "$T_TMP/out")" \
     '{"healthy":1,"unhealthy":0}' "counts: web only"

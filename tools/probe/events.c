@@ -198,11 +198,8 @@ on_inspect(void)
 	cJSON_ArrayForEach(info, arr) {
 		struct watched *w = watched_find(phx_jstr(info, "Id"),
 		    phx_jstr(info, "Name"));
-		if (!w)
-			continue;
-		take_inspect(w, info);
-		if (phx_declares_healthcheck(NULL, info))
-			service_early_hc(w->service, w->name);
+		if (w)
+			take_inspect(w, info);
 	}
 	cJSON_Delete(arr);
 	for (size_t i = 0; i < nconts; i++)
@@ -458,10 +455,8 @@ on_event(const cJSON *ev)
 	char mine[32];
 
 	if (st && strcmp(st, "start") == 0) {
-		/* watched from now: its inspect tells of a healthcheck */
 		service_early(phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
 		    "Attributes"), SERVICE_LABEL), phx_jstr(ev, "Name"));
-		watched_for(ev);
 		return;
 	}
 	if (!st || (strcmp(st, "died") != 0 && strcmp(st, "restart") != 0 &&

@@ -211,7 +211,6 @@ struct service *service_new(const char *name);
 void service_add_check(struct service *s, struct check *c);
 void service_start(struct service *s);
 void service_early(const char *name, const char *container);
-void service_early_hc(const char *name, const char *container);
 void services_free(void);
 const cJSON *config_entry(const char *name);
 void read_input(void);

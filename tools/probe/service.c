@@ -87,10 +87,30 @@ service_start(struct service *s)
 		check_start(s, s->checks[i], now);
 }
 
+/* the deployment's compose file (its first deployment record names it),
+ * for the healthchecks it declares; NULL when there is none to read */
+static cJSON *compose;
+static bool compose_read;
+
+static void
+on_deployment_record(const cJSON *rec)
+{
+	const char *path = phx_jstr(rec, "compose_file");
+	char *err = NULL;
+
+	if (compose_read || !probe.wait || !path)
+		return;
+	compose_read = true;
+	if (!(compose = phx_compose_load(path, &err)))
+		phx_log(PHX_DEBUG, "%s: healthchecks known at the record", err);
+	free(err);
+}
+
 /* wait mode: a container of a configured service started (podman
- * events), so its checks start now, built from the configuration as
- * phx-deploy builds them; its record, when it comes, adds what only the
- * compose file knows (a declared healthcheck) and releases the verdict */
+ * events), so its checks start now, built from the configuration and the
+ * compose file as phx-deploy builds them; its record, when it comes, adds
+ * what only the image tells (its own healthcheck) and releases the
+ * verdict */
 void
 service_early(const char *name, const char *container)
 {
@@ -101,7 +121,9 @@ service_early(const char *name, const char *container)
 	if (!probe.wait || !probe.in || !e || service_find(name) ||
 	    !phx_jbool(e, "enabled", true))
 		return;
-	checks = phx_service_checks(probe.cfg, e, container, false);
+	checks = phx_service_checks(probe.cfg, e, container,
+	    phx_declares_healthcheck(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(compose, "services"), name), NULL));
 	if (cJSON_GetArraySize(checks)) {
 		phx_log(PHX_DEBUG, "%s: its container started: checking", name);
 		s = service_new(name);
@@ -109,33 +131,6 @@ service_early(const char *name, const char *container)
 		cJSON_ArrayForEach(j, checks)
 			service_add_check(s, check_new(s, j, e, &probe.dflt));
 		service_start(s);
-	}
-	cJSON_Delete(checks);
-}
-
-static bool has_check(const struct service *s, const struct check *c);
-
-/* the container of an early service declares a healthcheck (its inspect
- * says so): that check starts now too, not when the record comes */
-void
-service_early_hc(const char *name, const char *container)
-{
-	struct service *s = name ? service_find(name) : NULL;
-	const cJSON *e, *j;
-	cJSON *checks;
-
-	if (!s || !s->early || !container)
-		return;
-	e = config_entry(name);
-	checks = phx_service_checks(probe.cfg, e, container, true);
-	cJSON_ArrayForEach(j, checks) {
-		struct check *c = check_new(s, j, e, &probe.dflt);
-		if (has_check(s, c)) {
-			check_free(c);
-			continue;
-		}
-		service_add_check(s, c);
-		check_start(s, c, phx_now_ms());
 	}
 	cJSON_Delete(checks);
 }
@@ -212,6 +207,7 @@ services_free(void)
 	for (size_t i = 0; i < probe.nsvcs; i++)
 		service_free(probe.svcs[i]);
 	tdestroy(byname, nothing_to_free);
+	cJSON_Delete(compose);
 	free(probe.svcs);
 }
 
@@ -272,6 +268,8 @@ read_input(void)
 		phx_pass(&in);
 		if (rd == PHX_RD_RECORD && strcmp(in.type, "service") == 0)
 			on_service_record(in.json, in.lineno);
+		if (rd == PHX_RD_RECORD && strcmp(in.type, "deployment") == 0)
+			on_deployment_record(in.json);
 		if (rd == PHX_RD_RECORD)
 			watch_record(in.type, in.json);
 	}
