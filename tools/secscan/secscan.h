@@ -69,6 +69,7 @@ struct secscan_state {
 	int ignored, errors, scanned;
 	bool failed;             /* a FAIL at or above fail_on */
 	bool missing_argv;       /* a container named on the command line is gone */
+	bool scan_done;          /* once phx-deploy ended ok, mid-stream */
 };
 
 extern struct secscan_state secscan;
