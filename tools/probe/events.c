@@ -400,8 +400,12 @@ watched_for(const cJSON *ev)
 	const char *svc = phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
 	    "Attributes"), SERVICE_LABEL);
 	struct watched *w = watched_find(id, name);
+	struct service *s = svc ? service_find(svc) : NULL;
 
-	if (w || !svc || !service_find(svc))
+	/* a service started early is watched from its record on: until
+	 * then its containers are phx-deploy's to confirm (an attempt that
+	 * fails removes them) */
+	if (w || !s || s->early)
 		return w;
 	w = watched_learn(svc, id, name);
 	prefetch();
