@@ -200,6 +200,14 @@ tot() { awk -F'\t' '$1 == "total" { print $2 }' "$tmp/$1.all" | median; }
 echo
 printf 'ratio  validate --down --no-functest --no-secscan / anchor  %5.2fx  (goal <= 1.0x)\n' "$(echo "$(tot lite) / $a_tot" | bc -l)"
 printf 'ratio  validate --down (everything on) / anchor             %5.2fx  (goal <= 1.2x)\n' "$(echo "$(tot full) / $a_tot" | bc -l)"
+# podman-compose up is most of both and swings by seconds with the load
+# of a shared machine: the same comparison with each side's own up taken
+# out (phx: total - its podman-compose up; the anchor: poll + down)
+own() { awk -F'\t' '$1 == "total" { t[++nt] = $2 } $1 ~ /^podman-compose up/ { u[++nu] = $2 } END { for (i = 1; i <= nt; i++) print t[i] - u[i] }' "$tmp/$1.all" | median; }
+a_own=$(echo "$a_poll + $a_down" | bc -l)
+printf 'own    time beside podman-compose up: lite %.2f s, full %.2f s, anchor (poll + down) %.2f s\n' "$(own lite)" "$(own full)" "$a_own"
+printf 'ratio  lite / anchor with the anchor'"'"'s up on both sides  %5.2fx;  full %5.2fx\n' \
+    "$(echo "($a_up + $(own lite)) / ($a_up + $a_own)" | bc -l)" "$(echo "($a_up + $(own full)) / ($a_up + $a_own)" | bc -l)"
 printf 'phx-secscan -p alone, 5-service stack: median %.2f s  (goal < 1 s)\n' "$(median <"$tmp/secscan.t")"
 printf 'ratio  phx-deploy down / podman-compose down                %5.2fx  (goal <= 1.0x)\n' \
     "$(echo "$(awk -F'\t' '$1 ~ /^down/ { print $2 }' "$tmp/lite.all" "$tmp/full.all" | median) / $a_down" | bc -l)"
