@@ -25,43 +25,49 @@ engine_prefetch(void)
 	free(path);
 }
 
-/* what the early podman info printed (errors share its pipe: the object
- * starts a line); NULL when it failed, and the call is made again */
+/* what a podman call begun earlier printed, parsed from the line where
+ * its JSON starts with open ('{' or '['): its errors share the pipe.
+ * NULL when it failed or did not start; then the call is made again. */
 static cJSON *
-prefetched_info(void)
+collect(struct phx_run *run, int *fd, char open)
 {
 	struct phx_buf b = { 0 };
-	char buf[8192];
+	char buf[8192], nl[3] = { '\n', open, '\0' };
 	const char *s, *obj;
 	cJSON *j = NULL;
 	ssize_t n;
 
-	if (info_fd < 0)
+	if (*fd < 0)
 		return NULL;
-	(void)fcntl(info_fd, F_SETFL, fcntl(info_fd, F_GETFL) & ~O_NONBLOCK);
-	while ((n = read(info_fd, buf, sizeof buf)) > 0 ||
+	(void)fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK);
+	while ((n = read(*fd, buf, sizeof buf)) > 0 ||
 	    (n < 0 && errno == EINTR && !phx_signal))
 		if (n > 0)
 			phx_buf_add(&b, buf, (size_t)n);
-	close(info_fd);
-	info_fd = -1;
-	phx_run_reap(&info_run, true);
+	close(*fd);
+	*fd = -1;
+	phx_run_reap(run, true);
 	s = phx_buf_str(&b);
-	obj = *s == '{' ? s : strstr(s, "\n{");
-	if (info_run.status == 0 && obj)
+	obj = *s == open ? s : strstr(s, nl);
+	if (run->status == 0 && obj)
 		j = cJSON_Parse(obj);
 	phx_buf_free(&b);
-	phx_run_free(&info_run);
+	phx_run_free(run);
 	return j;
 }
 
+static const char *const ps_args[] = { "ps", "--format", "json", NULL };
+static struct phx_run ps_run;
+static int ps_fd = -1;
+
+/* podman info; then podman ps of every running container begins, to run
+ * beside the containers' inspect (engine_containers() takes it) */
 void
 load_engine(void)
 {
-	static const char *ps[] = { "ps", "--format", "json", NULL };
 	char *why = NULL;
 
-	secscan.info = prefetched_info();
+	secscan.info = collect(&info_run, &info_fd, '{');
 	if (!secscan.info)
 		secscan.info = phx_podman_json(info_args, NULL, &why);
 	if (!secscan.info) {
@@ -69,7 +75,18 @@ load_engine(void)
 		free(why);
 		return;
 	}
-	secscan.containers = phx_podman_json(ps, NULL, &why);
+	if (!phx_podman_start(ps_args, NULL, &ps_run, &ps_fd))
+		ps_fd = -1;
+}
+
+void
+engine_containers(void)
+{
+	char *why = NULL;
+
+	secscan.containers = collect(&ps_run, &ps_fd, '[');
+	if (!secscan.containers)
+		secscan.containers = phx_podman_json(ps_args, NULL, &why);
 	if (!secscan.containers) {
 		phx_log(PHX_WARN, "%s", why);
 		free(why);
@@ -126,6 +143,11 @@ engine_free(void)
 		close(info_fd);
 		phx_run_kill(&info_run);
 		phx_run_free(&info_run);
+	}
+	if (ps_fd >= 0) {
+		close(ps_fd);
+		phx_run_kill(&ps_run);
+		phx_run_free(&ps_run);
 	}
 	cJSON_Delete(secscan.info);
 	cJSON_Delete(secscan.containers);

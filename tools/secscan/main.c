@@ -149,6 +149,7 @@ scan(void)
 		if (!secscan.info)
 			return;
 		inspect_targets();
+		engine_containers();
 		if (phx_podman_missing())
 			return;
 	}

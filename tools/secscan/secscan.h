@@ -102,6 +102,7 @@ bool write_sarif(bool ok);
 /* engine.c: what podman reports */
 void engine_prefetch(void);
 void load_engine(void);
+void engine_containers(void);
 cJSON *default_caps(void);
 const cJSON *network_info(const char *name);
 void engine_free(void);
