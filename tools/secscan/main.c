@@ -149,6 +149,7 @@ scan(void)
 		if (!secscan.info)
 			return;
 		inspect_targets();
+		passwd_prefetch();
 		engine_containers();
 		if (phx_podman_missing())
 			return;
@@ -269,6 +270,7 @@ finish(int64_t started)
 static void
 cleanup(void)
 {
+	passwd_free();
 	free_targets();
 	free_tls();
 	cJSON_Delete(secscan.compose);
