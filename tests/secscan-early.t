@@ -10,7 +10,8 @@ cat >"$T_TMP/podman" <<'SH'
 echo "$1 $2" >>"${0%/*}/podman.calls"
 case "$1 $2" in
 "info --format") echo '{"host":{"security":{"rootless":true,"capabilities":"CAP_CHOWN"}}}' ;;
-"container inspect") echo '[{"Id":"0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef","Name":"p1_web_1","Config":{"User":"10001","Labels":{"io.podman.compose.project":"p1","com.docker.compose.service":"web"}},"HostConfig":{"ReadonlyRootfs":true,"CapDrop":["ALL"]},"State":{"Status":"running"}}]' ;;
+"container inspect") echo '[{"Id":"0123456789ab0123456789ab0123456789ab0123456789ab0123456789abcdef","Name":"p1_web_1","Config":{"User":"10001","Labels":{"io.podman.compose.project":"p1","com.docker.compose.service":"web"}},"HostConfig":{"ReadonlyRootfs":true,"CapDrop":["ALL"]},"NetworkSettings":{"Networks":{"p1_net":{},"p1_back":{}}},"State":{"Status":"running"}}]' ;;
+"network inspect") echo '[{"name":"p1_net","internal":false},{"name":"p1_back","internal":true}]' ;;
 *) echo '[]' ;;
 esac
 SH
@@ -34,6 +35,9 @@ ok $(( first_finding > 0 && first_finding < health ? 0 : 1 )) \
 is "$(jq -r 'select(.type == "phase" and .event == "end" and .source == "phx-secscan") | .counts.containers' "$T_TMP/out")" 1 \
     "one container scanned, once"
 is "$(grep -c '^container inspect' "$T_TMP/podman.calls")" 1 "one batched inspect"
+is "$(grep -c '^network inspect' "$T_TMP/podman.calls")" 1 "one network inspect for both networks"
+like "$(jq -r 'select(.id == "PHX-SEC-032") | .message' "$T_TMP/out")" 'p1_back \(internal\)' \
+    "the batched network inspect is what the checks read"
 
 rm -f "$T_TMP/podman.calls"
 stream failed | PHX_DEPLOYMENT_PODMAN="$T_TMP/podman" phx-secscan --scanner none >"$T_TMP/out" 2>"$T_TMP/err"

@@ -110,20 +110,55 @@ default_caps(void)
 	return caps;
 }
 
+static const char *const net_args[] = { "network", "inspect", NULL };
+static struct phx_run net_run;
+static int net_fd = -1;
+
+/* one podman network inspect of every network the targets are on, begun
+ * beside ps; when one is gone the batch fails and each is asked alone */
+void
+networks_prefetch(void)
+{
+	cJSON *names = cJSON_CreateArray();
+	const cJSON *it;
+	const char **ops;
+	size_t n = 0;
+
+	for (const struct target *t = secscan.targets; t; t = t->next)
+		cJSON_ArrayForEach(it, jpath(t->inspect, "NetworkSettings.Networks"))
+			add_unique(names, it->string);
+	ops = phx_calloc((size_t)cJSON_GetArraySize(names) + 1, sizeof *ops);
+	cJSON_ArrayForEach(it, names)
+		ops[n++] = it->valuestring;
+	if (n && !phx_podman_start(net_args, ops, &net_run, &net_fd))
+		net_fd = -1;
+	free(ops);
+	cJSON_Delete(names);
+}
+
 const cJSON *
 network_info(const char *name)
 {
-	const cJSON *n = cJSON_GetObjectItemCaseSensitive(networks, name);
-	static const char *args[] = { "network", "inspect", NULL };
+	const cJSON *n;
 	const char *ops[] = { name, NULL };
 	char *why = NULL;
 	cJSON *arr;
 
-	if (n)
-		return n;
 	if (!networks)
 		networks = cJSON_CreateObject();
-	arr = phx_podman_json(args, ops, &why);
+	if (net_fd >= 0 && (arr = collect(&net_run, &net_fd, '['))) {
+		cJSON *obj;
+		while ((obj = cJSON_DetachItemFromArray(arr, 0)))
+			if (phx_jstr(obj, "name") && !cJSON_GetObjectItemCaseSensitive(
+			    networks, phx_jstr(obj, "name")))
+				cJSON_AddItemToObject(networks, phx_jstr(obj, "name"), obj);
+			else
+				cJSON_Delete(obj);
+		cJSON_Delete(arr);
+	}
+	if ((n = cJSON_GetObjectItemCaseSensitive(networks, name)))
+		return n;
+	arr = phx_podman_json(net_args, ops, &why);
 	if (!arr) {
 		phx_log(PHX_WARN, "%s", why);
 		free(why);
@@ -148,6 +183,11 @@ engine_free(void)
 		close(ps_fd);
 		phx_run_kill(&ps_run);
 		phx_run_free(&ps_run);
+	}
+	if (net_fd >= 0) {
+		close(net_fd);
+		phx_run_kill(&net_run);
+		phx_run_free(&net_run);
 	}
 	cJSON_Delete(secscan.info);
 	cJSON_Delete(secscan.containers);

@@ -150,6 +150,7 @@ scan(void)
 			return;
 		inspect_targets();
 		passwd_prefetch();
+		networks_prefetch();
 		engine_containers();
 		if (phx_podman_missing())
 			return;

@@ -103,6 +103,7 @@ bool write_sarif(bool ok);
 void engine_prefetch(void);
 void load_engine(void);
 void engine_containers(void);
+void networks_prefetch(void);
 cJSON *default_caps(void);
 const cJSON *network_info(const char *name);
 void engine_free(void);
