@@ -119,6 +119,21 @@ end_with_last(struct check *c, const char *why)
 	verdict(c, false);
 }
 
+/* one check of a service passed: its other checks waiting out a backoff
+ * (a healthcheck behind the port it checks) are tried now, not up to an
+ * interval later */
+static void
+nudge_siblings(const struct check *c, int64_t now)
+{
+	for (size_t k = 0; k < c->svc->nchecks; k++) {
+		struct check *o = c->svc->checks[k];
+		if (o == c || o->state != S_WAITING || o->due <= now)
+			continue;
+		list_remove(&probe.waiting, o, false);
+		waiting_insert(o, now);
+	}
+}
+
 /* the attempt is over: healthy, or retry, or give up */
 void
 attempt_over(struct check *c, bool ok)
@@ -135,6 +150,8 @@ attempt_over(struct check *c, bool ok)
 		return;
 	}
 	result_keep(c, ok);
+	if (ok && probe.wait && !c->confirming)
+		nudge_siblings(c, now);
 	if (ok || c->confirming || (!probe.wait &&
 	    c->attempts >= c->set.retries)) {
 		verdict(c, ok);
