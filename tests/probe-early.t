@@ -76,4 +76,33 @@ health_ms=$(jq -r 'select(.type == "health") | .ts' "$T_TMP/out" |
     python3 -c 'import sys, datetime; print(int(datetime.datetime.strptime(sys.stdin.read().strip(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))')
 ok $(( health_ms - $(cat "$T_TMP/sent") < 300 ? 0 : 1 )) \
     "the verdict goes out as the record comes ($(( health_ms - $(cat "$T_TMP/sent") )) ms), not after a first attempt"
+# a check that passes tries its service's checks waiting out a delay at
+# once: here a slow healthcheck whose next attempt was 1.9 s away
+mkdir -p "$T_TMP/www2"
+cat >"$T_TMP/podman3" <<'EOF'
+#!/bin/sh
+up=0
+[ -e "${0%/*}/flag" ] && up=1
+sleep 0.3
+[ "$up" = 1 ]
+EOF
+chmod +x "$T_TMP/podman3"
+printf 'deployment:\n  podman: %s\n' "$T_TMP/podman3" >"$T_TMP/cfg3.yaml"
+PORT3=$(free_port)
+busybox httpd -f -p "127.0.0.1:$PORT3" -h "$T_TMP/www2" 2>/dev/null &
+at_exit "kill $! 2>/dev/null"
+wait_port "$PORT3" || { echo "Bail out! busybox httpd did not start"; exit 1; }
+{
+	rec service "\"service\":\"db\",\"checks\":[{\"kind\":\"http\",\"target\":\"http://127.0.0.1:$PORT3/health\",\"interval_ms\":10000},{\"kind\":\"healthcheck\",\"target\":\"db_1\",\"interval_ms\":10000}]"
+	sleep 3
+	echo ok >"$T_TMP/www2/health"
+	touch "$T_TMP/flag"
+	date +%s%3N >"$T_TMP/up3"
+	sleep 2.5
+} | phx-probe -w -d 20s -c "$T_TMP/cfg3.yaml" >"$T_TMP/out3" 2>"$T_TMP/err3"
+is $? 0 "slow healthcheck: exit 0"
+h3=$(jq -r 'select(.type == "health") | .ts' "$T_TMP/out3" |
+    python3 -c 'import sys, datetime; print(int(datetime.datetime.strptime(sys.stdin.read().strip(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).timestamp() * 1000))')
+ok $(( h3 - $(cat "$T_TMP/up3") < 1000 ? 0 : 1 )) \
+    "the healthcheck was tried as the http check passed: healthy $(( h3 - $(cat "$T_TMP/up3") )) ms after the service came up"
 done_testing
