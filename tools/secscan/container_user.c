@@ -1,7 +1,6 @@
 /* Which user a container's process runs as, in which user namespace. */
 #include <ctype.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,158 +8,52 @@
 
 #include "secscan.h"
 
-/* podman cp of a container's /etc/passwd (it works on stopped
- * containers too and runs nothing inside); every one a scan needs is
- * begun at once, after the inspect, so that none waits for another */
-struct pw_fetch {
-	const struct target *t;
-	struct phx_run run;
-	int fd;
-	char *dir, *dst, *why;
-};
-static struct pw_fetch *fetches;
-static size_t nfetches;
-
-static struct pw_fetch *
-passwd_start(const struct target *t)
-{
-	static const char *args[] = { "cp", NULL };
-	const char *tmp = getenv("TMPDIR");
-	struct pw_fetch *f;
-	char *src;
-
-	fetches = phx_reallocarray(fetches, nfetches + 1, sizeof *fetches);
-	f = memset(&fetches[nfetches++], 0, sizeof *fetches);
-	f->t = t;
-	f->fd = -1;
-	f->dir = phx_asprintf("%s/phx-secscan.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(f->dir)) {
-		f->why = phx_asprintf("%s: %s", f->dir, strerror(errno));
-		return f;
-	}
-	src = phx_asprintf("%s:/etc/passwd", jpath_str(t->inspect, "Id"));
-	f->dst = phx_asprintf("%s/passwd", f->dir);
-	{
-		const char *ops[] = { src, f->dst, NULL };
-		if (!phx_podman_start(args, ops, &f->run, &f->fd)) {
-			f->fd = -1;
-			f->why = phx_asprintf("%s: %s", phx_podman_program(),
-			    strerror(f->run.exec_errno));
-		}
-	}
-	free(src);
-	return f;
-}
-
-static bool
-named_user(const struct target *t)
-{
-	const char *user = jpath_str(t->inspect, "Config.User");
-	size_t n = user ? strcspn(user, ":") : 0;
-
-	return n && strspn(user, "0123456789") < n;
-}
-
-void
-passwd_prefetch(void)
-{
-	for (const struct target *t = secscan.targets; t; t = t->next)
-		if (t->inspect && named_user(t))
-			(void)passwd_start(t);
-}
-
-/* the copied file's text, NULL (*why) when the copy failed */
-static char *
-passwd_wait(struct pw_fetch *f, char **why)
-{
-	struct phx_buf b = { 0 };
-	char buf[4096], *text = NULL;
-	ssize_t n;
-
-	if (f->fd >= 0) {
-		(void)fcntl(f->fd, F_SETFL, fcntl(f->fd, F_GETFL) & ~O_NONBLOCK);
-		while ((n = read(f->fd, buf, sizeof buf)) > 0 ||
-		    (n < 0 && errno == EINTR && !phx_signal))
-			if (n > 0)
-				phx_buf_add(&b, buf, (size_t)n);
-		close(f->fd);
-		f->fd = -1;
-		phx_run_reap(&f->run, true);
-		if (f->run.status == 0)
-			text = read_regular(f->dst, NULL, why);
-		else {
-			char *line = phx_error_line(&b);
-			f->why = phx_asprintf("%s cp: %s", phx_podman_program(),
-			    *line ? line : "failed");
-			free(line);
-		}
-	}
-	if (!text && !*why && f->why)
-		*why = phx_strdup(f->why);
-	phx_buf_free(&b);
-	return text;
-}
-
-static void
-passwd_done(struct pw_fetch *f)
-{
-	if (f->fd >= 0) {
-		close(f->fd);
-		phx_run_kill(&f->run);
-	}
-	phx_run_free(&f->run);
-	if (f->dst)
-		unlink(f->dst);
-	rmdir(f->dir);
-	free(f->dir);
-	free(f->dst);
-	free(f->why);
-	f->dir = f->dst = f->why = NULL;
-	f->fd = -1;
-}
-
-void
-passwd_free(void)
-{
-	for (size_t i = 0; i < nfetches; i++)
-		if (fetches[i].dir)
-			passwd_done(&fetches[i]);
-	free(fetches);
-	fetches = NULL;
-	nfetches = 0;
-}
-
-/* a user's uid from the container's own /etc/passwd */
+/* a user's uid from the container's own /etc/passwd; podman cp works on
+ * stopped containers too and runs nothing inside the container */
 static long
 passwd_uid(const struct target *t, const char *user, char **why)
 {
-	struct pw_fetch *f = NULL;
-	char *text, *save = NULL;
+	const char *tmp = getenv("TMPDIR");
+	char *dir = phx_asprintf("%s/phx-secscan.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	char *src = NULL, *dst = NULL, *text = NULL, *save = NULL;
+	struct phx_run run;
 	long uid = -1;
 
-	for (size_t i = 0; i < nfetches && !f; i++)
-		if (fetches[i].t == t && fetches[i].dir)
-			f = &fetches[i];
-	if (!f)
-		f = passwd_start(t);
-	text = passwd_wait(f, why);
+	if (!mkdtemp(dir)) {
+		*why = phx_asprintf("%s: %s", dir, strerror(errno));
+		free(dir);
+		return -1;
+	}
+	src = phx_asprintf("%s:/etc/passwd", jpath_str(t->inspect, "Id"));
+	dst = phx_asprintf("%s/passwd", dir);
+	{
+		static const char *args[] = { "cp", NULL };
+		const char *ops[] = { src, dst, NULL };
+		if (phx_podman(args, ops, &run, why))
+			text = read_regular(dst, NULL, why);
+		phx_run_free(&run);
+	}
 	for (char *l = text ? strtok_r(text, "\n", &save) : NULL; l;
 	    l = strtok_r(NULL, "\n", &save)) {
-		char *fl[4] = { 0 }, *p = l;
+		char *f[4] = { 0 }, *p = l;
 		for (int i = 0; i < 4 && p; i++) {
-			fl[i] = p;
+			f[i] = p;
 			if ((p = strchr(p, ':')))
 				*p++ = '\0';
 		}
-		if (fl[2] && strcmp(fl[0], user) == 0) {
-			uid = strtol(fl[2], NULL, 10);
+		if (f[2] && strcmp(f[0], user) == 0) {
+			uid = strtol(f[2], NULL, 10);
 			break;
 		}
 	}
 	if (text && uid < 0 && !*why)
 		*why = phx_asprintf("no user \"%s\" in the image's /etc/passwd", user);
-	passwd_done(f);
+	unlink(dst);
+	rmdir(dir);
 	free(text);
+	free(src);
+	free(dst);
+	free(dir);
 	return uid;
 }
 

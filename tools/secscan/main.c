@@ -149,7 +149,6 @@ scan(void)
 		if (!secscan.info)
 			return;
 		inspect_targets();
-		passwd_prefetch();
 		networks_prefetch();
 		engine_containers();
 		if (phx_podman_missing())
@@ -271,7 +270,6 @@ finish(int64_t started)
 static void
 cleanup(void)
 {
-	passwd_free();
 	free_targets();
 	free_tls();
 	cJSON_Delete(secscan.compose);

@@ -129,8 +129,6 @@ bool declared_internal(const char *name, const char *project);
 /* container*.c: the checks of one container */
 void check_rootless(void);
 void scan_container(const struct target *t);
-void passwd_prefetch(void);
-void passwd_free(void);
 long check_user(const struct target *t, const struct subject *s);
 void check_userns(const struct target *t, const struct subject *s, long uid);
 void check_privileged(const struct target *t, const struct subject *s);
