@@ -178,6 +178,7 @@ void start_due(int64_t now);
 bool confirm_start(int64_t now);
 void expire_polled(int64_t now);
 void check_cancel(struct check *c);
+void check_hold(struct check *c);
 
 /* http.c */
 bool setup_http(struct check *c, const cJSON *j);

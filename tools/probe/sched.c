@@ -119,6 +119,15 @@ end_with_last(struct check *c, const char *why)
 	verdict(c, false);
 }
 
+/* a check that waits, unattempted, for a sibling to pass (nudge) or the
+ * deadline */
+void
+check_hold(struct check *c)
+{
+	waiting_insert(c, probe.deadline_at ? probe.deadline_at :
+	    phx_now_ms() + MAX_MS);
+}
+
 /* one check of a service passed: its other checks waiting out a backoff
  * (a healthcheck behind the port it checks) are tried now, not up to an
  * interval later */
