@@ -205,9 +205,14 @@ check-n8n: all images
 demo: deps all images
 	PATH=$(CURDIR)/tools:$$PATH sh pipelines/demo
 
+# bench-scale (minutes: N-service stacks) is not part of bench
+BENCHES = $(filter-out tests/bench/scale.sh,$(wildcard tests/bench/*.sh))
 bench: all images-test
-	@set -e; for b in tests/bench/*.sh; do \
+	@set -e; for b in $(BENCHES); do \
 	    echo "== $$b"; PHX_BIN=$(CURDIR)/$(BUILD)/tools bash $$b; done
+
+bench-scale: all images-test
+	PHX_BIN=$(CURDIR)/$(BUILD)/tools bash tests/bench/scale.sh
 
 # share/phx: the configs (their compose_file pointed at the stack
 # installed beside them), the bundled compose stack, Podman's
@@ -247,4 +252,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench bench-scale install uninstall clean

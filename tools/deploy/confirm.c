@@ -80,7 +80,12 @@ confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
 			continue;
 		}
 		ids = ids_of(ps, "Id");
-		info = inspect(ids);
+		cJSON_Delete(d->stats);
+		d->stats = NULL;
+		/* all running: this may be the last inspect, so the running
+		 * record's stats are taken beside it */
+		info = bad || pending ? inspect(ids) :
+		    inspect_and_stats(ids, &d->stats);
 		cJSON_Delete(ids);
 		if (phx_signal) {
 			cJSON_Delete(ps);

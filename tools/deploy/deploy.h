@@ -32,6 +32,7 @@ struct deploy {
 	/* while set, a failure before the deployment starts is told as the
 	 * records of this phase (refuse.c), not only on standard error */
 	const char *phase;
+	cJSON *stats;           /* taken beside confirm's last inspect */
 };
 
 /* what confirm() found out about a failed attempt */
@@ -77,6 +78,8 @@ cJSON *project_ps(struct deploy *d);
 cJSON *project_objects(struct deploy *d, const char *kind);
 cJSON *inspect(const cJSON *ids);
 cJSON *stats(const cJSON *ids);
+bool images_exist(const cJSON *names);
+cJSON *inspect_and_stats(const cJSON *ids, cJSON **st);
 bool podman_exists(const char *kind, const char *name);
 cJSON *ids_of(const cJSON *list, const char *key);
 const cJSON *container_of(const cJSON *ps, const char *service);

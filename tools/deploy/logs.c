@@ -95,6 +95,40 @@ container_log(const char *name, int tail, bool keep_ts)
 	return clean;
 }
 
+/* the log podman keeps in a k8s-file ("TS stdout|stderr F|P text" a
+ * line, both streams in order, P a part of a longer line), read in place:
+ * no podman call a container.  NULL when it logs elsewhere or the file
+ * cannot be read: then podman logs. */
+static char *
+k8s_file_log(const cJSON *info)
+{
+	const cJSON *lc = phx_cfg(phx_cfg(info, "HostConfig"), "LogConfig");
+	const char *type = phx_jstr(lc, "Type"), *path = phx_jstr(lc, "Path");
+	struct phx_buf b = { 0 };
+	char *text, *p, *l, *clean;
+	bool whole = true;
+
+	if (!type || strcmp(type, "k8s-file") != 0 || !path ||
+	    !(text = phx_read_file(path, NULL)))
+		return NULL;
+	for (p = text; (l = next_line(&p));) {
+		char *stream = strchr(l, ' '), *flag, *msg;
+		if (!stream || !(flag = strchr(stream + 1, ' ')) ||
+		    !(msg = strchr(flag + 1, ' ')))
+			continue;
+		if (whole)   /* a line's first part carries its time */
+			phx_buf_printf(&b, "%.*s ", (int)(stream - l), l);
+		whole = flag[1] != 'P';
+		phx_buf_addstr(&b, msg + 1);
+		if (whole)
+			phx_buf_addstr(&b, "\n");
+	}
+	free(text);
+	clean = phx_redact(phx_buf_str(&b));
+	phx_buf_free(&b);
+	return clean;
+}
+
 /* keeps every container's full log and inspect JSON in
  * STATE/ID/logs/WHEN/ before anything is removed */
 void
@@ -113,7 +147,8 @@ preserve(const char *id, const char *when, const cJSON *ps)
 		char *log, *path, *json;
 		if (!name)
 			continue;
-		log = container_log(name, 0, true);
+		if (!(log = k8s_file_log(c)))
+			log = container_log(name, 0, true);
 		path = phx_asprintf("%s/%s.log", dir, name);
 		write_redacted(path, log);
 		free(path);

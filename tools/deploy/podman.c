@@ -1,7 +1,10 @@
 /* asking podman about the project, through lib's one podman wrapper;
  * and running podman-compose */
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "deploy.h"
 
@@ -123,36 +126,103 @@ inspect(const cJSON *ids)
 	return j;
 }
 
+static const char *const stats_args[] = { "stats", "--no-stream", "--format",
+    "{{json .ContainerStats}}", NULL };
+
+/* one ContainerStats object a line; a line that is not one (a warning
+ * on the same pipe) is passed over */
+static cJSON *
+stats_parse(const char *text)
+{
+	cJSON *byid = cJSON_CreateObject();
+	char *out = phx_strdup(text), *save = NULL;
+
+	for (char *l = strtok_r(out, "\n", &save); l;
+	    l = strtok_r(NULL, "\n", &save)) {
+		cJSON *s = cJSON_Parse(l);
+		const char *cid = phx_jstr(s, "ContainerID");
+		if (cid && !cJSON_GetObjectItemCaseSensitive(byid, cid))
+			cJSON_AddItemToObject(byid, cid, s);
+		else
+			cJSON_Delete(s);
+	}
+	free(out);
+	return byid;
+}
+
 /* {container id: ContainerStats} for running containers */
 cJSON *
 stats(const cJSON *ids)
 {
-	static const char *args[] = { "stats", "--no-stream", "--format",
-	    "{{json .ContainerStats}}", NULL };
-	cJSON *byid = cJSON_CreateObject();
 	const char **ops;
 	struct phx_run r;
-	char *save = NULL;
+	cJSON *byid;
 
 	if (!cJSON_GetArraySize(ids))
-		return byid;
+		return cJSON_CreateObject();
 	ops = operands_of(ids);
-	if (podman_run(args, ops, &r)) {
-		char *out = phx_strdup(phx_buf_str(&r.out));
-		for (char *l = strtok_r(out, "\n", &save); l;
-		    l = strtok_r(NULL, "\n", &save)) {
-			cJSON *s = cJSON_Parse(l);
-			const char *cid = phx_jstr(s, "ContainerID");
-			if (cid && !cJSON_GetObjectItemCaseSensitive(byid, cid))
-				cJSON_AddItemToObject(byid, cid, s);
-			else
-				cJSON_Delete(s);
-		}
-		free(out);
-	}
+	byid = stats_parse(podman_run(stats_args, ops, &r) ?
+	    phx_buf_str(&r.out) : "");
 	phx_run_free(&r);
 	free(ops);
 	return byid;
+}
+
+/* inspect(ids), with podman stats of the same containers running beside
+ * it: the stats the running record needs cost no time of their own.
+ * *st is NULL when stats could not be started (then stats() later). */
+cJSON *
+inspect_and_stats(const cJSON *ids, cJSON **st)
+{
+	const char **ops = operands_of(ids);
+	struct phx_run r;
+	struct phx_buf b = { 0 };
+	char buf[8192];
+	ssize_t n;
+	int fd = -1;
+	cJSON *info;
+
+	*st = NULL;
+	if (!cJSON_GetArraySize(ids) || !phx_podman_start(stats_args, ops, &r, &fd))
+		fd = -1;
+	free(ops);
+	info = inspect(ids);
+	if (fd < 0)
+		return info;
+	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	while ((n = read(fd, buf, sizeof buf)) > 0 ||
+	    (n < 0 && errno == EINTR && !phx_signal))
+		if (n > 0)
+			phx_buf_add(&b, buf, (size_t)n);
+	close(fd);
+	if (phx_signal)
+		phx_run_kill(&r);
+	else
+		phx_run_reap(&r, true);
+	if (r.status == 0 && !phx_signal)
+		*st = stats_parse(phx_buf_str(&b));
+	phx_buf_free(&b);
+	phx_run_free(&r);
+	return info;
+}
+
+/* every image of the list is here (true for none): one podman call */
+bool
+images_exist(const cJSON *names)
+{
+	static const char *args[] = { "image", "inspect", "--format", "{{.Id}}",
+	    NULL };
+	const char **ops;
+	struct phx_run r;
+	bool yes;
+
+	if (!cJSON_GetArraySize(names))
+		return true;
+	ops = operands_of(names);
+	yes = phx_podman(args, ops, &r, NULL);
+	phx_run_free(&r);
+	free(ops);
+	return yes;
 }
 
 /* podman KIND exists NAME: an image, a network */

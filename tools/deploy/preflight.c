@@ -68,16 +68,43 @@ external_networks_exist(struct deploy *d, struct failure *f)
 	return true;
 }
 
+/* every localhost/ image the services name is here: one podman call
+ * for them all (podman image exists takes one), not one a service */
+static bool
+all_images_here(struct deploy *d)
+{
+	const cJSON *svc;
+	cJSON *names = cJSON_CreateArray(), *n;
+	bool here;
+
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(d->compose,
+	    "services")) {
+		const char *image = phx_jstr(svc, "image");
+		bool seen = false;
+		if (!image || strncmp(image, "localhost/", 10) != 0)
+			continue;
+		cJSON_ArrayForEach(n, names)
+			seen = seen || strcmp(n->valuestring, image) == 0;
+		if (!seen)
+			cJSON_AddItemToArray(names, cJSON_CreateString(image));
+	}
+	here = images_exist(names);
+	cJSON_Delete(names);
+	return here;
+}
+
 /* false, with f filled, when the deployment cannot work as it is */
 bool
 preflight(struct deploy *d, struct failure *f)
 {
 	const cJSON *svc;
+	/* when one is missing, each is asked alone, to name it */
+	bool images = all_images_here(d);
 
 	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(d->compose,
 	    "services")) {
 		if (!ports_free(svc->string, svc, f) ||
-		    !image_here(svc->string, svc, f)) {
+		    (!images && !image_here(svc->string, svc, f))) {
 			f->service = phx_strdup(svc->string);
 			return false;
 		}

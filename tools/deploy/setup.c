@@ -207,6 +207,7 @@ deploy_free(struct deploy *d)
 	cJSON_Delete(d->compose);
 	cJSON_Delete(d->state);
 	cJSON_Delete(d->volumes_before);
+	cJSON_Delete(d->stats);
 	free(d->compose_path);
 	free(d->compose_dir);
 	free(d->compose_text);

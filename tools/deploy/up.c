@@ -30,7 +30,8 @@ emit_up(struct deploy *d, const cJSON *infos, int64_t started, int attempt)
 		cJSON_AddItemToArray(containers, rec);
 	}
 	ids = ids_of(infos, "Id");
-	st = stats(ids);
+	st = d->stats ? d->stats : stats(ids);
+	d->stats = NULL;
 	cJSON_Delete(ids);
 	cJSON_ArrayForEach(svc, services) {
 		const cJSON *i;

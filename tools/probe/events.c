@@ -5,6 +5,7 @@
  * unhealthy.  At the end, one podman inspect of them all gives each
  * container's final record. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <limits.h>
@@ -43,6 +44,12 @@ static int64_t since_ns;
 static struct watched **conts;
 static size_t nconts;
 static struct child events = { .fd = -1 }, inspect = { .fd = -1 };
+/* the final inspect, begun as the stream ends; taken at the end unless a
+ * container died, restarted or joined since */
+static struct child final = { .fd = -1 };
+static unsigned long changes, changes_at_final;
+static size_t nconts_at_final;
+static bool final_started;
 
 static void
 child_end(struct child *ch)
@@ -262,64 +269,49 @@ watch_fds(struct curl_waitfd *fds, size_t n)
 		fds[n++] = (struct curl_waitfd){ events.fd, CURL_WAIT_POLLIN, 0 };
 	if (inspect.fd >= 0)
 		fds[n++] = (struct curl_waitfd){ inspect.fd, CURL_WAIT_POLLIN, 0 };
+	if (final.fd >= 0)
+		fds[n++] = (struct curl_waitfd){ final.fd, CURL_WAIT_POLLIN, 0 };
 	return n;
 }
 
-/* "6 MiB", "1.5 GiB" */
-static void
-fmt_bytes(int64_t v, char out[32])
+/* the stream has ended: the containers' final inspect runs beside the
+ * confirm pass instead of after it */
+void
+watch_final_start(void)
 {
-	static const char *const units[] = { "bytes", "KiB", "MiB", "GiB", "TiB" };
-	double d = (double)v;
-	size_t u = 0;
+	const char **ops;
+	size_t n;
 
-	while (d >= 1024 && u + 1 < sizeof units / sizeof *units) {
-		d /= 1024;
-		u++;
+	if (!project || !nconts || final_started)
+		return;
+	ops = operands(false, &n);
+	final.out.len = 0;
+	final_started = phx_podman_start(inspect_args, ops, &final.run,
+	    &final.fd);
+	if (!final_started)
+		final.fd = -1;
+	changes_at_final = changes;
+	nconts_at_final = nconts;
+	free(ops);
+}
+
+/* what the early final inspect printed, when still true of the
+ * containers; NULL: ask again */
+static cJSON *
+final_inspect(void)
+{
+	if (!final_started)
+		return NULL;
+	if (final.fd >= 0) {
+		(void)fcntl(final.fd, F_SETFL,
+		    fcntl(final.fd, F_GETFL) & ~O_NONBLOCK);
+		while (final.fd >= 0 && child_drain(&final))
+			;
 	}
-	snprintf(out, 32, d == (double)(int64_t)d ? "%.0f %s" : "%.1f %s", d,
-	    units[u]);
-}
-
-static const char *
-signal_name(int sig)
-{
-	static const struct { int sig; const char *name; } names[] = {
-		{ SIGHUP, "SIGHUP" }, { SIGINT, "SIGINT" }, { SIGQUIT, "SIGQUIT" },
-		{ SIGILL, "SIGILL" }, { SIGABRT, "SIGABRT" }, { SIGBUS, "SIGBUS" },
-		{ SIGFPE, "SIGFPE" }, { SIGKILL, "SIGKILL" }, { SIGSEGV, "SIGSEGV" },
-		{ SIGPIPE, "SIGPIPE" }, { SIGALRM, "SIGALRM" }, { SIGTERM, "SIGTERM" },
-	};
-
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
-		if (names[i].sig == sig)
-			return names[i].name;
-	return NULL;
-}
-
-/* what an exit code says: 137 is SIGKILL, the OOM killer's signal
- * (Podman may report OOMKilled false even so): the limit says whether
- * memory was the likely cause */
-static char *
-exit_cause(const struct watched *w, int code)
-{
-	struct phx_buf b = { 0 };
-	char lim[32];
-	const char *sig = code > 128 ? signal_name(code - 128) : NULL;
-
-	if (w->mem_limit > 0)
-		fmt_bytes(w->mem_limit, lim);
-	if (w->oom)
-		phx_buf_printf(&b, "was killed by the OOM killer (exit code %d)",
-		    code);
-	else
-		phx_buf_printf(&b, "exited with code %d", code);
-	if (sig && !w->oom)
-		phx_buf_printf(&b, ": killed by %s%s", sig, code == 128 + SIGKILL ?
-		    ", as the OOM killer does" : "");
-	if ((w->oom || code == 128 + SIGKILL) && w->mem_limit > 0)
-		phx_buf_printf(&b, "; memory limit %s", lim);
-	return b.data;
+	child_end(&final);
+	if (changes != changes_at_final || nconts != nconts_at_final)
+		return NULL;
+	return inspect_array(&final.out);
 }
 
 static cJSON *
@@ -427,8 +419,12 @@ watched_for(const cJSON *ev)
 	const char *svc = phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
 	    "Attributes"), SERVICE_LABEL);
 	struct watched *w = watched_find(id, name);
+	struct service *s = svc ? service_find(svc) : NULL;
 
-	if (w || !svc || !service_find(svc))
+	/* a service started early is watched from its record on: until
+	 * then its containers are phx-deploy's to confirm (an attempt that
+	 * fails removes them) */
+	if (w || !s || s->early)
 		return w;
 	w = watched_learn(svc, id, name);
 	prefetch();
@@ -450,7 +446,7 @@ on_died(struct watched *w, const cJSON *ev, const char *ts)
 {
 	w->exit_code = (int)phx_jint(ev, "ContainerExitCode", 0, INT_MIN, INT_MAX);
 	free(w->cause);
-	w->cause = exit_cause(w, w->exit_code);
+	w->cause = exit_cause(w->exit_code, w->oom, w->mem_limit);
 	emit_event(w, "died", "exited", ts);
 	if (!will_restart(w, w->exit_code))
 		fail_service(w, true, w->oom ? "oom" : "exited",
@@ -481,6 +477,11 @@ on_event(const cJSON *ev)
 	int64_t ns = event_ns(ts);
 	char mine[32];
 
+	if (st && strcmp(st, "start") == 0) {
+		service_early(phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
+		    "Attributes"), SERVICE_LABEL), phx_jstr(ev, "Name"));
+		return;
+	}
 	if (!st || (strcmp(st, "died") != 0 && strcmp(st, "restart") != 0 &&
 	    strcmp(st, "oom") != 0 && strcmp(st, "health_status") != 0))
 		return;
@@ -489,6 +490,8 @@ on_event(const cJSON *ev)
 	    (ns && ns <= w->last_ns))
 		return;
 	w->last_ns = ns ? ns : w->last_ns;
+	if (strcmp(st, "health_status") != 0)
+		changes++;
 	if (ns) {
 		phx_ts_format(ns / 1000000, mine);
 		ts = mine;
@@ -507,7 +510,7 @@ on_event(const cJSON *ev)
 		w->oom = true;
 		w->exit_code = 128 + SIGKILL;
 		free(w->cause);
-		w->cause = exit_cause(w, 128 + SIGKILL);
+		w->cause = exit_cause(128 + SIGKILL, w->oom, w->mem_limit);
 		emit_event(w, "oom", "exited", ts);
 		fail_service(w, true, "oom", "container %s %s", w->name, w->cause);
 	} else
@@ -554,6 +557,8 @@ watch_ready(int fd)
 		on_events();
 	else if (fd == inspect.fd)
 		on_inspect();
+	else if (fd == final.fd)
+		(void)child_drain(&final);
 	else
 		return false;
 	return true;
@@ -577,7 +582,7 @@ final_record(struct watched *w, const cJSON *info)
 		w->oom = w->oom || phx_jbool(st, "OOMKilled", false);
 		if (stopped) {
 			free(w->cause);
-			w->cause = exit_cause(w, w->exit_code);
+			w->cause = exit_cause(w->exit_code, w->oom, w->mem_limit);
 		}
 	}
 	rec = container_rec(w, NULL, state);
@@ -616,11 +621,14 @@ watch_finish(void)
 	if (!nconts)
 		return;
 	ops = operands(false, &n);
+	memset(&run, 0, sizeof run);
 	/* some containers gone: podman fails but prints the others */
-	phx_podman(inspect_args, ops, &run, NULL);
-	if (!run.exec_failed && !run.timed_out)
-		arr = cJSON_ParseWithLength(run.out.data ? run.out.data : "",
-		    run.out.len);
+	if (!(arr = final_inspect())) {
+		phx_podman(inspect_args, ops, &run, NULL);
+		if (!run.exec_failed && !run.timed_out)
+			arr = cJSON_ParseWithLength(run.out.data ?
+			    run.out.data : "", run.out.len);
+	}
 	if (!cJSON_IsArray(arr)) {
 		phx_log(PHX_WARN, "%s inspect failed: no final container records",
 		    phx_podman_program());
@@ -644,8 +652,10 @@ watch_stop(void)
 {
 	child_end(&events);
 	child_end(&inspect);
+	child_end(&final);
 	phx_buf_free(&events.out);
 	phx_buf_free(&inspect.out);
+	phx_buf_free(&final.out);
 	for (size_t i = 0; i < nconts; i++) {
 		struct watched *w = conts[i];
 		free(w->id);

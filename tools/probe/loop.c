@@ -24,7 +24,7 @@ loop_timeout(int64_t now)
 	return t < 0 ? 0 : (int)t;
 }
 
-/* fds: the signal pipe, stdin, podman events and inspect, then one per
+/* fds: the signal pipe, stdin, podman events and two inspects, then one per
  * postgres/healthcheck attempt */
 static size_t
 build_fds(struct curl_waitfd **fds, struct check ***owners, size_t *cap)
@@ -33,8 +33,8 @@ build_fds(struct curl_waitfd **fds, struct check ***owners, size_t *cap)
 
 	for (struct check *c = probe.polled; c; c = c->pnext)
 		n++;
-	if (n + 4 > *cap) {
-		*cap = n + 4;
+	if (n + 5 > *cap) {
+		*cap = n + 5;
 		free(*fds);
 		free(*owners);
 		*fds = phx_calloc(*cap, sizeof **fds);

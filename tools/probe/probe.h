@@ -109,6 +109,7 @@ struct service {
 	struct check **checks;
 	size_t nchecks, ndone;
 	bool emitted, adhoc;
+	bool early;           /* started by its container, no record yet */
 	bool healthy, confirming;
 	int64_t healthy_at;   /* when its healthy record went out */
 	unsigned long lineno;
@@ -182,6 +183,7 @@ void start_due(int64_t now);
 bool confirm_start(int64_t now);
 void expire_polled(int64_t now);
 void check_cancel(struct check *c);
+void check_hold(struct check *c);
 
 /* http.c */
 bool setup_http(struct check *c, const cJSON *j);
@@ -214,6 +216,7 @@ struct service *service_find(const char *name);
 struct service *service_new(const char *name);
 void service_add_check(struct service *s, struct check *c);
 void service_start(struct service *s);
+void service_early(const char *name, const char *container);
 void services_free(void);
 const cJSON *config_entry(const char *name);
 void read_input(void);
@@ -226,6 +229,9 @@ void add_config_services(const char *list, bool all);
 void watch_record(const char *type, const cJSON *rec);
 size_t watch_fds(struct curl_waitfd *fds, size_t n);
 bool watch_ready(int fd);
+void watch_final_start(void);
+/* cause.c */
+char *exit_cause(int code, bool oom, int64_t mem_limit);
 void watch_finish(void);
 void watch_stop(void);
 

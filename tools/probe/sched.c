@@ -59,7 +59,8 @@ verdict(struct check *c, bool healthy)
 	easy_release(c);
 	phx_buf_free(&c->out);
 	memset(&c->out, 0, sizeof c->out);
-	if (++s->ndone == s->nchecks)
+	/* an early service's verdict waits for its record */
+	if (++s->ndone == s->nchecks && !s->early)
 		service_emit(s);
 }
 
@@ -118,6 +119,30 @@ end_with_last(struct check *c, const char *why)
 	verdict(c, false);
 }
 
+/* a check that waits, unattempted, for a sibling to pass (nudge) or the
+ * deadline */
+void
+check_hold(struct check *c)
+{
+	waiting_insert(c, probe.deadline_at ? probe.deadline_at :
+	    phx_now_ms() + MAX_MS);
+}
+
+/* one check of a service passed: its other checks waiting out a backoff
+ * (a healthcheck behind the port it checks) are tried now, not up to an
+ * interval later */
+static void
+nudge_siblings(const struct check *c, int64_t now)
+{
+	for (size_t k = 0; k < c->svc->nchecks; k++) {
+		struct check *o = c->svc->checks[k];
+		if (o == c || o->state != S_WAITING || o->due <= now)
+			continue;
+		list_remove(&probe.waiting, o, false);
+		waiting_insert(o, now);
+	}
+}
+
 /* the attempt is over: healthy, or retry, or give up */
 void
 attempt_over(struct check *c, bool ok)
@@ -140,6 +165,8 @@ attempt_over(struct check *c, bool ok)
 	 * a verdict only wait mode's confirm pass makes one */
 	if (!final || (probe.wait && !c->confirming))
 		result_keep(c, ok);
+	if (ok && probe.wait && !c->confirming)
+		nudge_siblings(c, now);
 	if (final) {
 		verdict(c, ok);
 		return;
@@ -307,20 +334,43 @@ expire_polled(int64_t now)
 	}
 }
 
-/* when the confirm attempts of s start: an interval after its healthy
- * record, or now; -1 when a check would have no time before the deadline */
+/* the least time between a healthy record and its confirm attempt: the
+ * container watch reports a death as it happens, so waiting longer for
+ * the service that turned healthy last only delays the verdict */
+#define CONFIRM_GAP_MS 100
+
+/* when the confirm attempts of s start: CONFIRM_GAP_MS (or an interval,
+ * when shorter) after its healthy record, or now; -1 when a check would
+ * have no time before the deadline */
 static int64_t
 confirm_due(const struct service *s, int64_t now)
 {
 	int64_t due = now;
 
-	for (size_t k = 0; k < s->nchecks; k++)
-		if (s->healthy_at + s->checks[k]->set.interval > due)
-			due = s->healthy_at + s->checks[k]->set.interval;
+	for (size_t k = 0; k < s->nchecks; k++) {
+		int64_t at = s->healthy_at +
+		    min64(s->checks[k]->set.interval, CONFIRM_GAP_MS);
+		if (at > due)
+			due = at;
+	}
 	for (size_t k = 0; k < s->nchecks; k++)
 		if (!time_for_attempt(s->checks[k], due))
 			return -1;
 	return due;
+}
+
+/* a declared healthcheck is not run again when the service has a check
+ * of its own: a podman exec costs half a second, its endpoints tell
+ * whether it still answers, and the watch reports its container */
+static bool
+skip_in_confirm(const struct service *s, const struct check *c)
+{
+	if (c->kind != K_HC)
+		return false;
+	for (size_t k = 0; k < s->nchecks; k++)
+		if (s->checks[k]->kind != K_HC)
+			return true;
+	return false;
 }
 
 /* wait mode, once every verdict is in and the stream has ended: one more
@@ -347,6 +397,10 @@ confirm_start(int64_t now)
 		s->ndone = 0;
 		probe.pending++;
 		for (size_t k = 0; k < s->nchecks; k++) {
+			if (skip_in_confirm(s, s->checks[k])) {
+				s->ndone++;
+				continue;
+			}
 			s->checks[k]->confirming = true;
 			waiting_insert(s->checks[k], due);
 		}

@@ -52,6 +52,39 @@ service_add_check(struct service *s, struct check *c)
 	s->checks[s->nchecks++] = c;
 }
 
+/* in wait mode a declared healthcheck (a podman exec, ~0.4 s of CPU on
+ * a host where the stack is starting) waits until a check of the
+ * service's own endpoints passes: before that it could only fail */
+static bool
+behind_endpoints(const struct service *s, const struct check *c)
+{
+	if (!probe.wait || c->kind != K_HC)
+		return false;
+	for (size_t i = 0; i < s->nchecks; i++)
+		if (s->checks[i]->kind != K_HC && s->checks[i]->state != S_DONE)
+			return true;
+	return false;
+}
+
+static void
+check_start(struct service *s, struct check *c, int64_t now)
+{
+	c->started = now;
+	if (c->invalid) {
+		if (s->adhoc)
+			phx_log(PHX_ERROR, "%s: %s", s->name, c->invalid);
+		else
+			phx_log(PHX_ERROR, "stdin:%lu: service %s: %s",
+			    s->lineno, s->name, c->invalid);
+		probe.input_errors++;
+		set_message(c, "skipped", "invalid check: %s", c->invalid);
+		verdict(c, false);
+	} else if (behind_endpoints(s, c))
+		check_hold(c);
+	else
+		queue_push(c);
+}
+
 void
 service_start(struct service *s)
 {
@@ -62,23 +95,115 @@ service_start(struct service *s)
 		return;
 	}
 	/* the deadline bounds probing, not what came before it: in a
-	 * pipeline the clock starts when the first service arrives */
+	 * pipeline the clock starts when the first service (or the first
+	 * container of a configured one) arrives */
 	if (probe.deadline_ms > 0 && !probe.deadline_at)
 		probe.deadline_at = now + probe.deadline_ms;
-	for (size_t i = 0; i < s->nchecks; i++) {
-		struct check *c = s->checks[i];
-		c->started = now;
-		if (c->invalid) {
-			if (s->adhoc)
-				phx_log(PHX_ERROR, "%s: %s", s->name, c->invalid);
-			else
-				phx_log(PHX_ERROR, "stdin:%lu: service %s: %s",
-				    s->lineno, s->name, c->invalid);
-			probe.input_errors++;
-			set_message(c, "skipped", "invalid check: %s", c->invalid);
+	for (size_t i = 0; i < s->nchecks; i++)
+		check_start(s, s->checks[i], now);
+}
+
+/* the deployment's compose file (its first deployment record names it),
+ * for the healthchecks it declares; NULL when there is none to read */
+static cJSON *compose;
+static bool compose_read;
+
+static void
+on_deployment_record(const cJSON *rec)
+{
+	const char *path = phx_jstr(rec, "compose_file");
+	char *err = NULL;
+
+	if (compose_read || !probe.wait || !path)
+		return;
+	compose_read = true;
+	if (!(compose = phx_compose_load(path, &err)))
+		phx_log(PHX_DEBUG, "%s: healthchecks known at the record", err);
+	free(err);
+}
+
+/* wait mode: a container of a configured service started (podman
+ * events), so its checks start now, built from the configuration and the
+ * compose file as phx-deploy builds them; its record, when it comes, adds
+ * what only the image tells (its own healthcheck) and releases the
+ * verdict */
+void
+service_early(const char *name, const char *container)
+{
+	const cJSON *e = config_entry(name), *j;
+	struct service *s;
+	cJSON *checks;
+
+	if (!probe.wait || !probe.in || !e || service_find(name) ||
+	    !phx_jbool(e, "enabled", true))
+		return;
+	checks = phx_service_checks(probe.cfg, e, container,
+	    phx_declares_healthcheck(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(compose, "services"), name), NULL));
+	if (cJSON_GetArraySize(checks)) {
+		phx_log(PHX_DEBUG, "%s: its container started: checking", name);
+		s = service_new(name);
+		s->early = true;
+		cJSON_ArrayForEach(j, checks)
+			service_add_check(s, check_new(s, j, e, &probe.dflt));
+		service_start(s);
+	}
+	cJSON_Delete(checks);
+}
+
+static bool
+has_check(const struct service *s, const struct check *c)
+{
+	for (size_t i = 0; i < s->nchecks; i++)
+		if (s->checks[i]->kind == c->kind &&
+		    strcmp(s->checks[i]->url, c->url) == 0)
+			return true;
+	return false;
+}
+
+/* the record of a service started early: its checks that are not
+ * running yet start now; then its verdict may go out */
+static void
+adopt(struct service *s, const cJSON *checks, unsigned long lineno)
+{
+	int64_t now = phx_now_ms();
+	const cJSON *j;
+
+	s->lineno = lineno;
+	cJSON_ArrayForEach(j, checks) {
+		struct check *c = check_new(s, j, config_entry(s->name),
+		    &probe.dflt);
+		if (has_check(s, c)) {
+			check_free(c);
+			continue;
+		}
+		service_add_check(s, c);
+		check_start(s, c, now);
+	}
+	s->early = false;
+	if (s->ndone == s->nchecks)
+		service_emit(s);
+}
+
+/* the stream ended: a service whose container started but whose record
+ * never came (the deployment failed) is not reported */
+static void
+drop_early(void)
+{
+	for (size_t i = 0; i < probe.nsvcs; i++) {
+		struct service *s = probe.svcs[i];
+		if (!s->early)
+			continue;
+		for (size_t k = 0; k < s->nchecks; k++) {
+			struct check *c = s->checks[k];
+			if (c->state == S_DONE)
+				continue;
+			check_cancel(c);
+			set_message(c, "skipped", "no service record");
 			verdict(c, false);
-		} else
-			queue_push(c);
+		}
+		probe.pending--;
+		phx_log(PHX_DEBUG, "%s: no service record: not reported", s->name);
 	}
 }
 
@@ -99,6 +224,7 @@ services_free(void)
 	for (size_t i = 0; i < probe.nsvcs; i++)
 		service_free(probe.svcs[i]);
 	tdestroy(byname, nothing_to_free);
+	cJSON_Delete(compose);
 	free(probe.svcs);
 }
 
@@ -124,7 +250,11 @@ on_service_record(const cJSON *rec, unsigned long lineno)
 		return;
 	}
 	if ((s = service_find(name))) {
-		phx_log(PHX_DEBUG, "stdin:%lu: %s is checked already", lineno, name);
+		if (s->early)
+			adopt(s, checks, lineno);
+		else
+			phx_log(PHX_DEBUG, "stdin:%lu: %s is checked already",
+			    lineno, name);
 		return;
 	}
 	s = service_new(name);
@@ -145,6 +275,9 @@ read_input(void)
 		if (rd == PHX_RD_EOF) {
 			phx_reader_free(probe.in);
 			probe.in = NULL;
+			drop_early();
+			if (probe.wait)
+				watch_final_start();
 			ensure_phase_start();
 			return;
 		}
@@ -152,6 +285,8 @@ read_input(void)
 		phx_pass(&in);
 		if (rd == PHX_RD_RECORD && strcmp(in.type, "service") == 0)
 			on_service_record(in.json, in.lineno);
+		if (rd == PHX_RD_RECORD && strcmp(in.type, "deployment") == 0)
+			on_deployment_record(in.json);
 		if (rd == PHX_RD_RECORD)
 			watch_record(in.type, in.json);
 	}

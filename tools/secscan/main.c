@@ -80,6 +80,8 @@ usage(FILE *f)
 	    "[CONTAINER ...]\n");
 }
 
+static void scan(void);
+
 /* what the stream tells: containers, https endpoints, the compose file */
 static void
 note_record(const struct phx_input *in)
@@ -89,8 +91,17 @@ note_record(const struct phx_input *in)
 
 	if (strcmp(in->type, "phase") == 0 && phx_jstr(rec, "phase") &&
 	    strcmp(phx_jstr(rec, "phase"), "deploy") == 0 &&
-	    phx_jstr(rec, "status"))
+	    phx_jstr(rec, "status")) {
 		upstream.phase_failed = strcmp(phx_jstr(rec, "status"), "ok") != 0;
+		/* the stack is up and every container is known: scanned now,
+		 * while the checks and tests upstream still run, not after */
+		if (!upstream.phase_failed && !deployment_failed() &&
+		    !secscan.scan_done && phx_cfg_bool(secscan.cfg,
+		    "deployment.security_validation")) {
+			scan();
+			secscan.scan_done = true;
+		}
+	}
 	if (strcmp(in->type, "deployment") == 0) {
 		note_deployment(rec);
 		if (phx_jstr(rec, "compose_file")) {
@@ -138,6 +149,8 @@ scan(void)
 		if (!secscan.info)
 			return;
 		inspect_targets();
+		networks_prefetch();
+		engine_containers();
 		if (phx_podman_missing())
 			return;
 	}
@@ -286,9 +299,13 @@ main(int argc, char *argv[])
 	for (int i = optind; i < argc; i++)
 		if (strcmp(argv[i], "-") != 0)
 			add_target(argv[i], NULL, true);
+	if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
+		engine_prefetch();
 	started = phx_stream_pass("secscan", phx_stdin_want(argc - optind,
 	    argv + optind), see_line);
-	if (deployment_failed())
+	if (secscan.scan_done)
+		;
+	else if (deployment_failed())
 		skip_upstream();
 	else if (phx_cfg_bool(secscan.cfg, "deployment.security_validation"))
 		scan();

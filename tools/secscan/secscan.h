@@ -69,6 +69,7 @@ struct secscan_state {
 	int ignored, errors, scanned;
 	bool failed;             /* a FAIL at or above fail_on */
 	bool missing_argv;       /* a container named on the command line is gone */
+	bool scan_done;          /* once phx-deploy ended ok, mid-stream */
 };
 
 extern struct secscan_state secscan;
@@ -99,7 +100,10 @@ void sarif_add(int r, enum phx_status st, enum phx_sev sev, const struct subject
 bool write_sarif(bool ok);
 
 /* engine.c: what podman reports */
+void engine_prefetch(void);
 void load_engine(void);
+void engine_containers(void);
+void networks_prefetch(void);
 cJSON *default_caps(void);
 const cJSON *network_info(const char *name);
 void engine_free(void);
