@@ -295,6 +295,18 @@ judge_checks(const struct agg *agg, struct result *r)
 	}
 }
 
+/* another stage's error record that says the root cause again (every
+ * stage given the same broken configuration): its phase points there */
+static bool
+repeats_root(const struct agg *agg, const char *e)
+{
+	const char *m = agg->deploy_error.message;
+	size_t el = strlen(e), ml = m ? strlen(m) : 0;
+
+	return m && el > ml + 2 && strncmp(e + el - ml - 2, ": ", 2) == 0 &&
+	    strcmp(e + el - ml, m) == 0;
+}
+
 /* what failed; with a root cause, the deployment's own failure is said
  * once (as the root) and what followed points to it */
 static void
@@ -319,7 +331,8 @@ judge_failed(const struct agg *agg, struct result *r)
 	judge_checks(agg, r);
 	for (size_t i = 0; i < agg->nrecord_errors; i++) {
 		const char *e = agg->record_errors[i];
-		if (r->has_root && same_str(e, agg->deploy_error.text))
+		if (r->has_root && (same_str(e, agg->deploy_error.text) ||
+		    repeats_root(agg, e)))
 			continue;
 		if (strncmp(e, "phx-deploy: ", 12) == 0)
 			add_error(r, "%s", e);
