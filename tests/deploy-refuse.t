@@ -79,6 +79,21 @@ is "$?" 1 "bad config: report FAILED"
 like "$(grep '^reason' "$T_TMP/rep" | head -1)" 'root cause: phx-deploy ended in error: .*unknown.yaml:3:3: unknown key "retrys"' \
 	"bad config: the root cause first"
 is "$(grep -c 'unknown key' "$T_TMP/rep")" 1 "bad config: said once"
+# phx-report given it too still judges the stream (by the defaults):
+# INCOMPLETE, the root cause first and once
+report -c "$c" -f text <"$T_TMP/all" >"$T_TMP/rep" 2>"$T_TMP/err"
+is "$?" 2 "bad config, phx-report too: exit 2"
+is "$(grep '^verdict' "$T_TMP/rep")" "verdict  INCOMPLETE" "bad config, phx-report too: INCOMPLETE"
+like "$(grep '^reason' "$T_TMP/rep" | head -1)" 'root cause: phx-deploy ended in error: .*unknown.yaml:3:3: unknown key "retrys"' \
+	"bad config, phx-report too: the root cause first"
+is "$(grep -c 'unknown key' "$T_TMP/rep")" 1 "bad config, phx-report too: said once"
+like "$(cat "$T_TMP/rep")" "phx-report could not read its configuration either" \
+	"bad config, phx-report too: and that it could not read it"
+like "$(cat "$T_TMP/err")" 'unknown.yaml:3:3: unknown key' "bad config, phx-report too: said on stderr"
+report -c "$c" -f text </dev/null >"$T_TMP/rep" 2>/dev/null
+is "$?" 2 "bad config, phx-report alone: exit 2"
+like "$(grep '^reason' "$T_TMP/rep" | head -1)" 'phx-report: configuration: .*unknown.yaml:3:3: unknown key' \
+	"bad config, phx-report alone: its own configuration is the first reason"
 
 # what follows says it once: skipped, reason upstream
 printf '{"v":1,"type":"note","text":"from before"}\n' >"$T_TMP/in"

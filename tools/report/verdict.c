@@ -92,6 +92,12 @@ judge_incomplete(const struct agg *agg, struct result *r)
 	const struct phase *probe = find_phase(agg, "probe");
 	unsigned char *st;
 
+	/* judged by the defaults: the configuration may have judged otherwise */
+	if (r->config_error && r->has_root &&
+	    same_str(r->config_error, agg->deploy_error.message))
+		add_effect(r, "phx-report could not read its configuration either");
+	else if (r->config_error)
+		add_error(r, "phx-report: configuration: %s", r->config_error);
 	if (agg->st.lines == 0)
 		add_error(r, "empty stream: no record was read");
 	else if (agg->st.records == 0)
@@ -378,6 +384,7 @@ result_free(struct result *r)
 		free(r->errors[i]);
 	free(r->errors);
 	free(r->report_path);
+	free(r->config_error);
 }
 
 /* the verdict record, in ndjson format, and the end of the report phase */
