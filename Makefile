@@ -202,6 +202,11 @@ check-n8n: all images
 	flock /tmp/phx-podman.lock env PHX_BIN=$(CURDIR)/$(BUILD)/tools \
 	    PHX_UNIT=$(CURDIR)/$(UNIT) $(PROVE) -v tests/n8n-real.t
 
+# the broken-stack suite's table (case, exit, verdict, reason, seconds,
+# leftovers); the suite itself is part of check
+broken-table: all images-test
+	PHX_BIN=$(CURDIR)/$(BUILD)/tools bash tests/broken-table.sh
+
 demo: deps all images
 	PATH=$(CURDIR)/tools:$$PATH sh pipelines/demo
 
@@ -252,4 +257,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench bench-scale install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench bench-scale broken-table install uninstall clean

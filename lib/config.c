@@ -23,6 +23,57 @@
 #define PHX_CONFDIR "/usr/local/share/phx/configs/deployment-validation"
 #endif
 
+/* ---- errors ---- */
+
+static void (*on_error)(const char *msg);
+static const char *pass_phase;
+static enum phx_stdin pass_want;
+
+void
+phx_config_on_error(void (*fn)(const char *msg))
+{
+	on_error = fn;
+}
+
+/* every error in the files or the environment ends here: a stage that
+ * must still leave a record for phx-report gets the message, else it dies */
+static void __attribute__((noreturn, format(printf, 1, 2)))
+config_die(const char *fmt, ...)
+{
+	void (*fn)(const char *msg) = on_error;
+	char msg[4096];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	/* an error while the handler reports is not reported again */
+	on_error = NULL;
+	if (fn)
+		fn(msg);
+	phx_die(PHX_EXIT_USAGE, "%s", msg);
+}
+
+static void __attribute__((noreturn))
+fail_pass(const char *msg)
+{
+	int64_t started;
+
+	phx_log(PHX_ERROR, "%s", msg);
+	started = phx_stream_pass(pass_phase, pass_want, NULL);
+	phx_emit_error("config_invalid", "%s", msg);
+	phx_phase_end(pass_phase, started, "error", NULL);
+	phx_exit(PHX_EXIT_USAGE);
+}
+
+void
+phx_config_fail_pass(const char *phase, enum phx_stdin want)
+{
+	pass_phase = phase;
+	pass_want = want;
+	on_error = fail_pass;
+}
+
 /* ---- scalars ---- */
 
 static bool
@@ -159,7 +210,7 @@ item_die(const struct phx_yaml *y, const cJSON *item, bool key,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	phx_die(PHX_EXIT_USAGE, "%s", phx_yaml_msg(y, item, key, "%s", msg));
+	config_die("%s", phx_yaml_msg(y, item, key, "%s", msg));
 }
 
 static cJSON *convert(const struct phx_yaml *y, const cJSON *item,
@@ -274,11 +325,11 @@ yaml_die(char *err, bool included)
 	char *q = strchr(err, '"'), *last = strrchr(err, '"');
 
 	if (!q || last == q)
-		phx_die(PHX_EXIT_USAGE, "%s", err);
+		config_die("%s", err);
 	if (included)
-		phx_die(PHX_EXIT_USAGE, "%.*s", (int)(q - err - 1), err);
+		config_die("%.*s", (int)(q - err - 1), err);
 	*last = '\0';
-	phx_die(PHX_EXIT_USAGE, "%.*s\"%s\"%s", (int)(q - err), err,
+	config_die("%.*s\"%s\"%s", (int)(q - err), err,
 	    token(q + 1), token(last + 1));
 }
 
@@ -293,7 +344,7 @@ load_file(const char *file, bool included)
 	cJSON *cfg;
 
 	if (!data)
-		phx_edie(PHX_EXIT_USAGE, "%s", file);
+		config_die("%s: %s", file, strerror(errno));
 	y = phx_yaml_parse(file, data, len, 0, NULL, &err);
 	phx_free_secret(data);
 	if (!y)
@@ -304,7 +355,7 @@ load_file(const char *file, bool included)
 	while (it && !find_field(phx_cfg_root_fields, it->string))
 		it = it->next;
 	if (included && cJSON_IsObject(top) && top->child && !it)
-		phx_die(PHX_EXIT_USAGE, "%s", phx_yaml_msg(y, top, false,
+		config_die("%s", phx_yaml_msg(y, top, false,
 		    "not a phx configuration file (no known key)"));
 	if (!top || (cJSON_IsString(top) && !*top->valuestring))
 		cfg = cJSON_CreateObject();
@@ -345,7 +396,7 @@ set_from_env(cJSON *cfg, const char *var, const char *section,
 		return;
 	v = scalar_value(f->type, val, true);
 	if (!v)
-		phx_die(PHX_EXIT_USAGE, "%s: expected %s, got \"%s\"", var,
+		config_die("%s: expected %s, got \"%s\"", var,
 		    type_name(f->type), token(val));
 	sec = cJSON_GetObjectItemCaseSensitive(cfg, section);
 	if (cJSON_GetObjectItemCaseSensitive(sec, f->key))
@@ -415,14 +466,14 @@ merge_file(cJSON *cfg, const char *file, int depth)
 	const cJSON *it;
 
 	if (depth > 8)
-		phx_die(PHX_EXIT_USAGE, "%s: includes nested too deep", file);
+		config_die("%s: includes nested too deep", file);
 	cJSON_ArrayForEach(it, inc) {
 		const char *slash = strrchr(file, '/');
 		char *p = it->valuestring[0] == '/' || !slash ?
 		    phx_strdup(it->valuestring) :
 		    phx_asprintf("%.*s/%s", (int)(slash - file), file, it->valuestring);
 		if (access(p, R_OK) < 0)
-			phx_edie(PHX_EXIT_USAGE, "%s: include %s", file, p);
+			config_die("%s: include %s: %s", file, p, strerror(errno));
 		merge_file(cfg, p, depth + 1);
 		free(p);
 	}

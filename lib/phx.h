@@ -262,6 +262,15 @@ struct phx_config_opts {
 	size_t nfiles;
 };
 cJSON *phx_config_load(const struct phx_config_opts *opts);
+/* instead of dying on an error in the files or the environment,
+ * phx_config_load calls fn with the message (file:line:column first);
+ * fn must not return.  Set before phx_config_load. */
+void phx_config_on_error(void (*fn)(const char *msg));
+/* the handler of a stage in the middle of a pipeline: it passes on the
+ * stream it reads (want), with an error record, reason config_invalid,
+ * in its phase (ended error), and exits 2; so phx-report still sees the
+ * records before it and names the error */
+void phx_config_fail_pass(const char *phase, enum phx_stdin want);
 /* a path: "deployment.timeout"; NULL when absent */
 const cJSON *phx_cfg(const cJSON *cfg, const char *path);
 /* a key the defaults table (config.c) holds, so a merged configuration

@@ -3,7 +3,8 @@
 # that is missing, not YAML, has a key twice, is not a compose file; a
 # bad project name) is still a deployment that failed: phase start, an
 # error and a failed deployment record with a documented reason and
-# file:line:column, phase end error, exit 2; phx-report names it as the
+# file:line:column, phase end error, exit 2; the same for a phx
+# configuration that cannot be read; phx-report names it as the
 # root cause, and phx-functest and phx-secscan skip with reason upstream.
 # A planted lock link is refused, its target never created.  No Podman
 # object is made: nothing here needs the lock.
@@ -12,7 +13,11 @@
 D=tests/data/phx-deploy
 export PHX_STATE_DIR=$T_TMP/state
 # phx-report keeps its report in a state directory of its own here
-report() { PHX_STATE_DIR=$T_TMP/rstate phx-report "$@"; }
+# (and a configuration of its own: the broken ones below are the stages')
+report() {
+	env -u PHX_CONFIG_DIR -u PHX_DEPLOYMENT_RETRIES PHX_STATE_DIR=$T_TMP/rstate \
+	    phx-report "$@"
+}
 
 printf 'services:\n  web:\n    image: localhost/phx-httpd\n  web:\n    image: localhost/phx-httpd\n' >"$T_TMP/dup.yaml"
 
@@ -40,7 +45,55 @@ PHX_COMPOSE_FILE=$T_TMP/compose.ymll refused "missing file" compose_missing \
 	"compose file $T_TMP/compose.ymll: No such file or directory" up
 refused "bad project name" config_invalid 'project name "no way"' -f $D/port.yaml -p "no way" up
 refused "dry run too" compose_syntax "$D/invalid.yaml:4:1: " -n -f $D/invalid.yaml up
+# the phx configuration, given with -c or found by default, or a PHX_*
+# variable: the same four records, reason config_invalid, file:line:column
+printf 'deployment:\n  retries: [\n' >"$T_TMP/notyaml.yaml"
+printf 'deployment:\n  project: demo\n  retrys: 3\n' >"$T_TMP/unknown.yaml"
+printf 'deployment:\n  retries: many\n' >"$T_TMP/value.yaml"
+mkdir -p "$T_TMP/confdir" && cp "$T_TMP/unknown.yaml" "$T_TMP/confdir/services.yaml"
+refused "config not YAML" config_invalid "notyaml.yaml:3:1: invalid YAML" -c "$T_TMP/notyaml.yaml" up
+refused "config unknown key" config_invalid 'unknown.yaml:3:3: unknown key "retrys" in deployment' -c "$T_TMP/unknown.yaml" up
+refused "config bad value" config_invalid 'value.yaml:2:12: deployment.retries: expected an integer' -c "$T_TMP/value.yaml" -f $D/port.yaml up
+PHX_CONFIG_DIR=$T_TMP/confdir refused "default config" config_invalid "confdir/services.yaml:3:3: unknown key" up
+PHX_DEPLOYMENT_RETRIES=many refused "config variable" config_invalid "PHX_DEPLOYMENT_RETRIES: expected an integer" up
+refused "config, rollback" config_invalid "nowhere.yaml: No such file" -c "$T_TMP/nowhere.yaml" rollback deploy_20260101_000000
 check "nothing in the state directory" test ! -e "$PHX_STATE_DIR"
+
+# every stage given that configuration passes the stream on and says so;
+# phx-report says the cause once
+c=$T_TMP/unknown.yaml
+printf '{"v":1,"type":"note","text":"from before"}\n' |
+	{ phx-deploy -c "$c" up; echo "deploy $?" >"$T_TMP/st"; } 2>/dev/null |
+	{ phx-probe -c "$c"; echo "probe $?" >>"$T_TMP/st"; } 2>/dev/null |
+	{ phx-functest -c "$c"; echo "functest $?" >>"$T_TMP/st"; } 2>/dev/null |
+	{ phx-secscan -c "$c"; echo "secscan $?" >>"$T_TMP/st"; } 2>/dev/null >"$T_TMP/all"
+is "$(sort "$T_TMP/st" | tr '\n' ' ')" "deploy 2 functest 2 probe 2 secscan 2 " "bad config: every stage exits 2"
+is "$(jq -r 'select(.type == "note") | .text' "$T_TMP/all")" "from before" "bad config: the input is passed on"
+is "$(jq -r 'select(.type == "error") | "\(.source) \(.reason)"' "$T_TMP/all" | sort | tr '\n' ' ')" \
+	"phx-deploy config_invalid phx-functest config_invalid phx-probe config_invalid phx-secscan config_invalid " \
+	"bad config: one error record from each stage"
+is "$(jq -r 'select(.event == "end") | "\(.phase) \(.status)"' "$T_TMP/all" | sort | tr '\n' ' ')" \
+	"deploy error functest error probe error secscan error " "bad config: every phase ends in error"
+report -f text <"$T_TMP/all" >"$T_TMP/rep" 2>/dev/null
+is "$?" 1 "bad config: report FAILED"
+like "$(grep '^reason' "$T_TMP/rep" | head -1)" 'root cause: phx-deploy ended in error: .*unknown.yaml:3:3: unknown key "retrys"' \
+	"bad config: the root cause first"
+is "$(grep -c 'unknown key' "$T_TMP/rep")" 1 "bad config: said once"
+# phx-report given it too still judges the stream (by the defaults):
+# INCOMPLETE, the root cause first and once
+report -c "$c" -f text <"$T_TMP/all" >"$T_TMP/rep" 2>"$T_TMP/err"
+is "$?" 2 "bad config, phx-report too: exit 2"
+is "$(grep '^verdict' "$T_TMP/rep")" "verdict  INCOMPLETE" "bad config, phx-report too: INCOMPLETE"
+like "$(grep '^reason' "$T_TMP/rep" | head -1)" 'root cause: phx-deploy ended in error: .*unknown.yaml:3:3: unknown key "retrys"' \
+	"bad config, phx-report too: the root cause first"
+is "$(grep -c 'unknown key' "$T_TMP/rep")" 1 "bad config, phx-report too: said once"
+like "$(cat "$T_TMP/rep")" "phx-report could not read its configuration either" \
+	"bad config, phx-report too: and that it could not read it"
+like "$(cat "$T_TMP/err")" 'unknown.yaml:3:3: unknown key' "bad config, phx-report too: said on stderr"
+report -c "$c" -f text </dev/null >"$T_TMP/rep" 2>/dev/null
+is "$?" 2 "bad config, phx-report alone: exit 2"
+like "$(grep '^reason' "$T_TMP/rep" | head -1)" 'phx-report: configuration: .*unknown.yaml:3:3: unknown key' \
+	"bad config, phx-report alone: its own configuration is the first reason"
 
 # what follows says it once: skipped, reason upstream
 printf '{"v":1,"type":"note","text":"from before"}\n' >"$T_TMP/in"

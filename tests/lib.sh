@@ -10,7 +10,7 @@ export PATH TOP PHX_BIN
 # secrets, log format, libpq and proxy settings) must not change a test
 for _v in $(compgen -e); do
 	case $_v in
-	PHX_BIN|PHX_UNIT|PHX_REGOLD|PHX_STALE_MINUTES) ;;   # the suite's own knobs
+	PHX_BIN|PHX_UNIT|PHX_REGOLD|PHX_STALE_MINUTES|PHX_BROKEN_*) ;;   # the suite's own knobs
 	PHX_*|PG*|COMPOSE_*|*_PASSWORD|*_TOKEN|*_API_KEY|*_SECRET|*_SECRET_KEY|\
 	[Hh][Tt][Tt][Pp]*_[Pp][Rr][Oo][Xx][Yy]|[Aa][Ll][Ll]_[Pp][Rr][Oo][Xx][Yy]|\
 	[Nn][Oo]_[Pp][Rr][Oo][Xx][Yy]|NO_COLOR|CURL_*|SSL_CERT_*)

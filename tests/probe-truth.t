@@ -87,6 +87,27 @@ is "$(field flap "$T_TMP/out" '[.reason, .was_healthy] | join(" ")')" "refused t
 is "$(jq -c 'select(.type == "phase" and .event == "end") | .counts' "$T_TMP/out")" \
     '{"healthy":1,"unhealthy":1}' "flapping: counted as unhealthy"
 
+# the same when another service used the whole deadline up: the confirm
+# attempt still runs, past the deadline, with its own timeout
+FP2=$(free_port)
+mkdir -p "$T_TMP/flap2"
+echo ok >"$T_TMP/flap2/health"
+busybox httpd -f -p "127.0.0.1:$FP2" -h "$T_TMP/flap2" 2>/dev/null &
+fpid2=$!
+at_exit "kill $fpid2 2>/dev/null"
+wait_port "$FP2" || { echo "Bail out! busybox httpd did not start"; exit 1; }
+{
+	rec flap "{\"kind\":\"http\",\"target\":\"http://127.0.0.1:$FP2/health\",\"timeout_ms\":2000}"
+	rec never "{\"kind\":\"tcp\",\"target\":\"127.0.0.1:1\"}"
+	sleep 0.5
+	kill $fpid2
+} | phx-probe -w -d 2s -c "$B" >"$T_TMP/out" 2>"$T_TMP/err"
+is $? 1 "flapping, deadline used up by another: exit 1"
+is "$(jq -r 'select(.type == "health" and .service == "flap") | .status' "$T_TMP/out" | tr '\n' ' ')" \
+    "healthy unhealthy " "flapping, deadline used up by another: still confirmed, and caught"
+is "$(field flap "$T_TMP/out" '[.reason, .was_healthy] | join(" ")')" "refused true" \
+    "flapping, deadline used up by another: the attempt's own reason"
+
 # 3. numbers out of range in records: clamped (1e999 is infinity)
 rec big "{\"kind\":\"http\",\"target\":\"$U/health\",\"expected_status\":[1e300,-1e300],\"retries\":1e300,\"timeout_ms\":1e999,\"interval_ms\":-1e999,\"backoff_multiplier\":1e999}" >"$T_TMP/in"
 rec inf "{\"kind\":\"tcp\",\"target\":\"127.0.0.1:1\",\"retries\":3,\"backoff_initial_ms\":1e999,\"backoff_max_ms\":1e300}" >>"$T_TMP/in"

@@ -89,6 +89,17 @@ run_command(struct deploy *d, const struct options *o)
 	return PHX_EXIT_USAGE;
 }
 
+/* the deployment being set up, for config_failed */
+static struct deploy *loading;
+
+/* a configuration that cannot be read fails the deployment it was for:
+ * a record says so, as for a compose file that cannot be read */
+static void __attribute__((noreturn))
+config_failed(const char *msg)
+{
+	deploy_fail(loading, PHX_EXIT_USAGE, "config_invalid", "%s", msg);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -98,10 +109,20 @@ main(int argc, char *argv[])
 
 	phx_init(argv[0]);
 	parse_options(argc, argv, &o);
+	input_open();
+	if (strcmp(o.args[0], "up") == 0)
+		d.phase = "deploy";
+	else if (strcmp(o.args[0], "rollback") == 0)
+		d.phase = "rollback";
+	d.project = o.project;
+	loading = &d;
+	phx_config_on_error(config_failed);
 	d.cfg = phx_config_load(&o.copts);
+	phx_config_on_error(NULL);
+	d.phase = NULL;
+	d.project = NULL;
 	free(o.copts.files);
 	phx_set_state_dir(phx_cfg_str(d.cfg, "deployment.state_dir"));
-	input_open();
 	status = run_command(&d, &o);
 	input_close();
 	deploy_free(&d);

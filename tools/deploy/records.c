@@ -15,7 +15,9 @@ deployment_record(struct deploy *d, const char *status, int attempt)
 		cJSON_AddStringToObject(rec, "compose_file", d->compose_path);
 	if (attempt)
 		cJSON_AddNumberToObject(rec, "attempt", attempt);
-	cJSON_AddNumberToObject(rec, "attempts", d->attempts);
+	/* none before the configuration is read */
+	if (d->attempts)
+		cJSON_AddNumberToObject(rec, "attempts", d->attempts);
 	if (d->restored_from)
 		cJSON_AddStringToObject(rec, "restored_from", d->restored_from);
 	if (d->rollback_of)

@@ -87,7 +87,9 @@ main(int argc, char *argv[])
 
 	phx_init(argv[0]);
 	parse_options(argc, argv, &copts, &only, &nonly);
+	phx_config_fail_pass("functest", PHX_STDIN_AUTO);
 	cfg = phx_config_load(&copts);
+	phx_config_on_error(NULL);
 	free(copts.files);
 	load_suites(cfg, only, nonly);
 	free(only);

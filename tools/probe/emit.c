@@ -174,6 +174,10 @@ void
 service_fail(struct service *s, const char *reason, const char *message)
 {
 	bool waiting = s->ndone < s->nchecks;
+	/* a healthcheck that says unhealthy is one check's verdict: a check
+	 * that failed on its own (a 500) keeps its reason; what the
+	 * container did (exited, restarted, killed) explains every check */
+	bool own_stands = strcmp(reason, "unhealthy") == 0;
 
 	if (!waiting && (!s->emitted || !s->healthy))
 		return;
@@ -192,10 +196,15 @@ service_fail(struct service *s, const char *reason, const char *message)
 	}
 	for (size_t i = 0; i < s->nchecks; i++) {
 		struct check *c = s->checks[i];
+		bool own = own_stands && (c->reason || (c->kept.valid &&
+		    !c->kept.ok));
 		if (c->state == S_DONE)
 			continue;
 		check_cancel(c);
-		set_message(c, reason, "%s", message);
+		if (own && !c->reason)
+			result_restore(c);
+		else if (!own)
+			set_message(c, reason, "%s", message);
 		verdict(c, false);
 	}
 }

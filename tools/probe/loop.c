@@ -19,7 +19,8 @@ loop_timeout(int64_t now)
 	for (struct check *c = probe.polled; c; c = c->pnext)
 		t = min64(t, c->kind == K_HC && c->hc.pipefd < 0 ? REAP_MS :
 		    c->attempt_deadline - now);
-	if (probe.deadline_at)
+	/* past it, only confirmations run: they have their own timeouts */
+	if (probe.deadline_at > now)
 		t = min64(t, probe.deadline_at - now);
 	return t < 0 ? 0 : (int)t;
 }

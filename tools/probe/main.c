@@ -119,12 +119,15 @@ parse_options(int argc, char *argv[], struct args *a)
 
 /* the configuration, the defaults, libcurl and the signals */
 static void
-setup(struct args *a)
+setup(struct args *a, int ntargets, char *targets[])
 {
 	int64_t deadline = a->deadline;
 
 	phx_out_hold();
+	phx_config_fail_pass("probe", a->no_input ? PHX_STDIN_NO :
+	    phx_stdin_want(ntargets, targets));
 	probe.cfg = phx_config_load(&a->copts);
+	phx_config_on_error(NULL);
 	free(a->copts.files);
 	load_defaults();
 	if (a->jobs)
@@ -219,7 +222,7 @@ main(int argc, char *argv[])
 
 	phx_init(argv[0]);
 	first = parse_options(argc, argv, &a);
-	setup(&a);
+	setup(&a, argc - first, argv + first);
 	add_services(&a, argc - first, argv + first);
 	if (!probe.in)
 		ensure_phase_start();

@@ -81,7 +81,7 @@ next_delay(const struct check *c)
 static bool
 time_for_attempt(const struct check *c, int64_t at)
 {
-	if (!probe.deadline_at)
+	if (!probe.deadline_at || c->confirming)
 		return true;
 	if (!c->attempts)
 		return at < probe.deadline_at;
@@ -226,7 +226,7 @@ attempt_budget(const struct check *c, int64_t now)
 {
 	int64_t t = c->set.timeout;
 
-	if (probe.deadline_at)
+	if (probe.deadline_at && !c->confirming)
 		t = min64(t, probe.deadline_at - now);
 	return t < 1 ? 1 : t;
 }
@@ -375,8 +375,10 @@ skip_in_confirm(const struct service *s, const struct check *c)
 
 /* wait mode, once every verdict is in and the stream has ended: one more
  * attempt for each check of each healthy service, so that a service that
- * stopped answering since its healthy record is not left healthy;
- * returns whether there is any */
+ * stopped answering since its healthy record is not left healthy.  It is
+ * never skipped: past the deadline (another service used it up) it is
+ * due at once and has the check's own timeout.  Returns whether there is
+ * any */
 bool
 confirm_start(int64_t now)
 {
@@ -388,11 +390,8 @@ confirm_start(int64_t now)
 		int64_t due;
 		if (!s->healthy)
 			continue;
-		if ((due = confirm_due(s, now)) < 0) {
-			phx_log(PHX_DEBUG, "%s: no time to confirm before the "
-			    "deadline", s->name);
-			continue;
-		}
+		if ((due = confirm_due(s, now)) < 0)
+			due = now;
 		s->confirming = any = true;
 		s->ndone = 0;
 		probe.pending++;

@@ -194,6 +194,29 @@ annotate_stdout(const struct agg *agg, const struct result *r)
 	return out_close(&o);
 }
 
+static int report(struct opts *o, struct result *r);
+
+/* the run config_broken judges */
+static struct opts *broken_opts;
+static struct result *broken_result;
+
+/* a configuration that cannot be read does not lose the stream: it is
+ * judged by the built-in defaults (and the options), INCOMPLETE at best */
+static void __attribute__((noreturn))
+config_broken(const char *msg)
+{
+	struct result *r = broken_result;
+	int status;
+
+	phx_log(PHX_ERROR, "%s", msg);
+	r->config_error = phx_strdup(msg);
+	r->fail_on = phx_fail_on(broken_opts->fail_on ? broken_opts->fail_on :
+	    "HIGH", "--fail-on");
+	r->allow_empty = broken_opts->allow_empty;
+	status = report(broken_opts, r);
+	phx_exit(status > PHX_EXIT_USAGE ? status : PHX_EXIT_USAGE);
+}
+
 /* options, then the configuration they name */
 static void
 configure(int argc, char **argv, struct opts *o, struct result *r)
@@ -202,7 +225,11 @@ configure(int argc, char **argv, struct opts *o, struct result *r)
 	cJSON *cfg;
 
 	parse_args(argc, argv, o, &co);
+	broken_opts = o;
+	broken_result = r;
+	phx_config_on_error(config_broken);
 	cfg = phx_config_load(&co);
+	phx_config_on_error(NULL);
 	phx_set_state_dir(phx_cfg_str(cfg, "deployment.state_dir"));
 	r->fail_on = o->fail_on ? phx_fail_on(o->fail_on, "--fail-on") :
 	    phx_fail_on(phx_cfg_str(cfg, "security.fail_on"),
@@ -246,37 +273,45 @@ read_stream(const struct opts *o, struct agg *agg)
 	return started;
 }
 
-int
-main(int argc, char **argv)
+/* reads, judges, writes; returns the exit status */
+static int
+report(struct opts *o, struct result *r)
 {
-	struct opts o = { .format = F_TEXT, .store = true };
 	struct agg agg = { .min_ts = -1, .max_ts = -1 };
-	struct result r = { 0 };
 	int64_t started;
 	int status;
 	bool ok;
 
-	phx_init(argv[0]);
-	configure(argc, argv, &o, &r);
-	started = read_stream(&o, &agg);
-	if (o.store)
-		r.report_path = phx_deployment_path(phx_deployment_id(),
+	started = read_stream(o, &agg);
+	if (o->store)
+		r->report_path = phx_deployment_path(phx_deployment_id(),
 		    "report.json");
-	else if (o.output)
-		r.report_path = phx_strdup(o.output);
-	judge(&agg, &r);
-	ok = write_outputs(&o, &agg, &r);
-	if (o.format == F_TEXT)
-		text_print(&agg, &r, o.verbose);
-	if (o.format == F_TEXT && o.annotations)
-		ok &= annotate_stdout(&agg, &r);
-	else if (o.format == F_NDJSON)
-		emit_verdict(&r, started);
-	status = ok ? verdict_exit[r.verdict] : PHX_EXIT_ENV;
-	result_free(&r);
+	else if (o->output)
+		r->report_path = phx_strdup(o->output);
+	judge(&agg, r);
+	ok = write_outputs(o, &agg, r);
+	if (o->format == F_TEXT)
+		text_print(&agg, r, o->verbose);
+	if (o->format == F_TEXT && o->annotations)
+		ok &= annotate_stdout(&agg, r);
+	else if (o->format == F_NDJSON)
+		emit_verdict(r, started);
+	status = ok ? verdict_exit[r->verdict] : PHX_EXIT_ENV;
+	result_free(r);
 	agg_free(&agg);
 	phx_secrets_clear();
 	phx_set_deployment_id(NULL);
 	phx_set_state_dir(NULL);
-	phx_exit(status);
+	return status;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct opts o = { .format = F_TEXT, .store = true };
+	struct result r = { 0 };
+
+	phx_init(argv[0]);
+	configure(argc, argv, &o, &r);
+	phx_exit(report(&o, &r));
 }

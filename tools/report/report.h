@@ -151,6 +151,7 @@ struct result {
 	bool allow_empty;             /* a run that checked nothing may pass */
 	bool unproven;                /* nothing shows that the run checked */
 	bool has_root;                /* errors[0] is the root cause */
+	char *config_error;           /* our own configuration could not be read */
 };
 
 /* the mark of a reason that follows from the root cause */

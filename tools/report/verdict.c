@@ -115,6 +115,12 @@ judge_incomplete(const struct agg *agg, struct result *r)
 	const struct phase *probe = find_phase(agg, "probe");
 	unsigned char *st;
 
+	/* judged by the defaults: the configuration may have judged otherwise */
+	if (r->config_error && r->has_root &&
+	    same_str(r->config_error, agg->deploy_error.message))
+		add_effect(r, "phx-report could not read its configuration either");
+	else if (r->config_error)
+		add_error(r, "phx-report: configuration: %s", r->config_error);
 	if (agg->st.lines == 0)
 		add_error(r, "empty stream: no record was read");
 	else if (agg->st.records == 0)
@@ -336,6 +342,18 @@ judge_checks(const struct agg *agg, struct result *r)
 	}
 }
 
+/* another stage's error record that says the root cause again (every
+ * stage given the same broken configuration): its phase points there */
+static bool
+repeats_root(const struct agg *agg, const char *e)
+{
+	const char *m = agg->deploy_error.message;
+	size_t el = strlen(e), ml = m ? strlen(m) : 0;
+
+	return m && el > ml + 2 && strncmp(e + el - ml - 2, ": ", 2) == 0 &&
+	    strcmp(e + el - ml, m) == 0;
+}
+
 /* what failed; with a root cause, the deployment's own failure is said
  * once (as the root) and what followed points to it */
 static void
@@ -360,7 +378,8 @@ judge_failed(const struct agg *agg, struct result *r)
 	judge_checks(agg, r);
 	for (size_t i = 0; i < agg->nrecord_errors; i++) {
 		const char *e = agg->record_errors[i];
-		if (r->has_root && same_str(e, agg->deploy_error.text))
+		if (r->has_root && (same_str(e, agg->deploy_error.text) ||
+		    repeats_root(agg, e)))
 			continue;
 		if (strncmp(e, "phx-deploy: ", 12) == 0)
 			add_error(r, "%s", e);
@@ -410,6 +429,7 @@ result_free(struct result *r)
 		free(r->warnings[i]);
 	free(r->warnings);
 	free(r->report_path);
+	free(r->config_error);
 }
 
 /* the verdict record, in ndjson format, and the end of the report phase */

@@ -215,9 +215,11 @@ parse_options(int argc, char *argv[], struct cli *cli)
 }
 
 static void
-configure(struct cli *cli)
+configure(struct cli *cli, int nargs, char **args)
 {
+	phx_config_fail_pass("secscan", phx_stdin_want(nargs, args));
 	secscan.cfg = phx_config_load(&cli->copts);
+	phx_config_on_error(NULL);
 	free(cli->copts.files);
 	apply_rules();
 	secscan.fail_on = cli->fail_on ? phx_fail_on(cli->fail_on, "--fail-on") :
@@ -294,7 +296,7 @@ main(int argc, char *argv[])
 
 	phx_init(argv[0]);
 	parse_options(argc, argv, &cli);
-	configure(&cli);
+	configure(&cli, argc - optind, argv + optind);
 	/* like cat and grep: operands, not stdin, unless one is "-" */
 	for (int i = optind; i < argc; i++)
 		if (strcmp(argv[i], "-") != 0)
