@@ -366,7 +366,9 @@ fail_service(const struct watched *w, const char *reason, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	phx_log(PHX_INFO, "%s: %s", s->name, msg);
+	/* with a phx-report downstream it says it, from the health record */
+	if (!phx_log_streamed())
+		phx_log(PHX_INFO, "%s: %s", s->name, msg);
 	service_fail(s, reason, msg);
 }
 
