@@ -84,24 +84,31 @@ EOF
 	# environment as in the bundled compose file
 	mkdir -p "$EX/stack"
 	cat >"$EX/stack/compose.yaml" <<EOF
+x-hardening: &hardening
+  image: localhost/phx-httpd
+  user: "10001:10001"
+  init: true
+  read_only: true
+  cap_drop: [ALL]
+  security_opt: ["no-new-privileges:true"]
+  tmpfs: [/tmp]
+  mem_limit: 32m
+  cpus: 0.25
 services:
   phoenix-core:
-    image: localhost/phx-httpd
-    user: "10001:10001"
+    <<: *hardening
     environment: [PORT=8080]
     ports: ["127.0.0.1:\${PHX_PORT_CORE:-$1}:8080"]
-    volumes: ["$top/www:/www:ro"]
+    volumes: ["$TOP/infra/podman/www/phoenix-core:/www:ro"]
   nca-toolkit:
-    image: localhost/phx-httpd
-    user: "10001:10001"
+    <<: *hardening
     environment: [PORT=8081]
     ports: ["127.0.0.1:\${PHX_PORT_NCA:-$2}:8081"]
-    volumes: ["$top/www:/www:ro"]
+    volumes: ["$TOP/infra/podman/www/nca-toolkit:/www:ro"]
   n8n:
-    image: localhost/phx-httpd
-    user: "10001:10001"
+    <<: *hardening
     environment: [PORT=5678]
-    volumes: ["$top/www:/www:ro"]
+    volumes: ["$TOP/infra/podman/www/nca-toolkit:/www:ro"]
 EOF
 	cp "$EX/stack/compose.yaml" "$top/stack.yaml"
 	cp "$conf/services.yaml" "$top/services.yaml"
