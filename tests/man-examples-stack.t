@@ -12,8 +12,8 @@
 . "$TOP/tests/man-examples.sh"
 
 phx_images_or_bail
-read -r CORE NCA <<EOF
-$(free_port 2 | tr '\n' ' ')
+read -r CORE NCA N8N <<EOF
+$(free_port 3 | tr '\n' ' ')
 EOF
 PHX_PROJECT=$(phx_test_project ex)
 export PHX_PROJECT
@@ -21,7 +21,7 @@ for p in "$PHX_PROJECT" demo blue green; do
 	at_exit "podman_cleanup_project $p >/dev/null 2>&1"
 done
 examples_extract
-examples_stage "$CORE" "$NCA"
+examples_stage "$CORE" "$NCA" "$N8N"
 
 # the deploying examples, in an order where each finds what it needs
 order='export CONTAINERS_CONF=
@@ -61,8 +61,9 @@ while IFS= read -r prefix; do
 			example_ok "$f" "$what" 0 &&
 			    check "$name: the demo project is gone" phx_nothing_left demo ;;
 		'PHX_PROJECT=blue ')
-			example_ok "$f" "$what" 0 &&
-			    check "$name: blue and green are gone" sh -c \
+			example_ok "$f" "$what" 0
+			is "$(grep -Ec '^verdict +SUCCESS' "$f.out")" 2 "$name: both runs succeed"
+			check "$name: blue and green are gone" sh -c \
 			    '. "$TOP/tests/podman.sh"; phx_nothing_left blue && phx_nothing_left green' ;;
 		*)
 			# node_exporter's textfile folder is the system's: here, ours

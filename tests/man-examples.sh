@@ -10,8 +10,8 @@
 #
 # The examples run as written, in $EX/top, a clone's top as a reader has
 # it: configs/deployment-validation there is a stand-in configuration
-# (PHX_CONFIG_DIR too): two services phoenix-core and nca-toolkit on
-# loopback, a command suite automation-scripts that passes, the real
+# (PHX_CONFIG_DIR too): three services phoenix-core, nca-toolkit and n8n
+# on loopback, a command suite automation-scripts that passes, the real
 # security rules; saved streams run.ndjson and up.ndjson; a stored run
 # deploy_20261127_162318 in .phx; ./my-scanner (cat).
 # shellcheck shell=bash
@@ -39,7 +39,7 @@ examples_extract() {
 }
 
 # examples_stage: the clone's top where the examples run, and their
-# environment; ports for phoenix-core and nca-toolkit in $1 and $2
+# environment; ports for phoenix-core, nca-toolkit and n8n in $1 $2 $3
 examples_stage() {
 	local top=$EX/top conf=$EX/top/configs/deployment-validation
 	mkdir -p "$conf" "$top/www"
@@ -68,6 +68,8 @@ services:
     conditions: ["[BODY].status == UP"]
   nca-toolkit:
     url: http://localhost:\${PHX_PORT_NCA:-$2}/
+  n8n:
+    url: http://localhost:\${PHX_PORT_N8N:-$3}/
 EOF
 	cat >"$conf/tests.yaml" <<'EOF'
 tests:
@@ -79,8 +81,8 @@ tests:
           command: [sh, -c, 'echo "{\"total_usd\": 1}"']
           expect_stdout: 'total_usd'
 EOF
-	# the stand-in stack: the bundled images, two web services and an
-	# n8n (phx-httpd too) for the restart example; ports from the
+	# the stand-in stack: the bundled images, three web services (n8n
+	# for the restart example); ports from the
 	# environment as in the bundled compose file
 	mkdir -p "$EX/stack"
 	cat >"$EX/stack/compose.yaml" <<EOF
@@ -108,6 +110,7 @@ services:
   n8n:
     <<: *hardening
     environment: [PORT=5678]
+    ports: ["127.0.0.1:\${PHX_PORT_N8N:-$3}:5678"]
     volumes: ["$TOP/infra/podman/www/nca-toolkit:/www:ro"]
 EOF
 	cp "$EX/stack/compose.yaml" "$top/stack.yaml"

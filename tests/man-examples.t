@@ -10,12 +10,12 @@
 . "$TOP/tests/ports.sh"
 . "$TOP/tests/man-examples.sh"
 
-read -r CORE NCA <<EOF
-$(free_port 2 | tr '\n' ' ')
+read -r CORE NCA N8N <<EOF
+$(free_port 3 | tr '\n' ' ')
 EOF
 examples_extract
-examples_stage "$CORE" "$NCA"
-for port in "$CORE" "$NCA"; do
+examples_stage "$CORE" "$NCA" "$N8N"
+for port in "$CORE" "$NCA" "$N8N"; do
 	busybox httpd -f -p "127.0.0.1:$port" -h "$EX/top/www" &
 	at_exit "kill $! 2>/dev/null"
 	wait_port "$port" || { echo "Bail out! busybox httpd did not start"; exit 1; }
