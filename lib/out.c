@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -23,6 +24,12 @@ static bool held;        /* phx_out_hold(): flushed by phx_out_flush() */
 /* the end of an over-long line, held back until the next chunk shows
  * whether a secret runs on into it */
 static struct phx_redact_stream long_line;
+/* phx-functest emits from several threads; a diagnostic, now a record,
+ * can come from any of them */
+static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
+/* this thread is inside phx_emit: a diagnostic from there (a failed
+ * write, no memory) goes to stderr, not round again */
+static _Thread_local bool emitting;
 
 static void write_out(const char *s, size_t len, bool newline, bool continued);
 
@@ -94,6 +101,33 @@ phx_exit(int status)
 	exit(status);
 }
 
+/* a diagnostic as a log record, for the progress owner downstream */
+static bool
+log_record(enum phx_level level, const char *msg)
+{
+	cJSON *rec;
+
+	if (emitting || stdout_failed)
+		return false;
+	rec = phx_record_new("log");
+	phx_add_ref(rec, "level", phx_log_word(level));
+	cJSON_AddStringToObject(rec, "message", msg);
+	phx_emit(rec);
+	return !stdout_failed;
+}
+
+/* PHX_LOG_STREAM names this process's standard output only: a program
+ * it runs (a command test) has a stdout of its own */
+static void
+log_stream_setup(void)
+{
+	const char *v = getenv("PHX_LOG_STREAM");
+
+	if (v && *v && strcmp(v, "0") != 0)
+		phx_log_to_records(log_record);
+	unsetenv("PHX_LOG_STREAM");
+}
+
 /* a standard descriptor left closed is the next open()'s: curl's socket
  * would be read as the input stream, a state file would get the records */
 static void
@@ -123,6 +157,7 @@ phx_init(const char *argv0)
 	signal(SIGPIPE, SIG_IGN);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	phx_log_setup();
+	log_stream_setup();
 	/* phx_die is below us: it flushes held records through this hook */
 	phx_log_on_die(phx_exit);
 	/* a tool that leaves without phx_exit still ends a held line */
@@ -195,13 +230,17 @@ phx_emit(cJSON *rec)
 	char buf[8192];
 	char *s = buf;
 
+	emitting = true;
 	phx_redact_json(rec);
-	finish_long_line();
 	if (!cJSON_PrintPreallocated(rec, buf, sizeof buf, false) &&
 	    !(s = cJSON_PrintUnformatted(rec)))
 		phx_die(PHX_EXIT_ENV, "out of memory");
 	cJSON_Delete(rec);
+	pthread_mutex_lock(&out_lock);
+	finish_long_line();
 	write_out(s, strlen(s), true, false);
+	pthread_mutex_unlock(&out_lock);
+	emitting = false;
 	if (s != buf)
 		free(s);
 }

@@ -44,6 +44,19 @@ void phx_log_louder(void);          /* -v */
 bool phx_log_enabled(enum phx_level level);
 void phx_log(enum phx_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* true when diagnostics go into the stream as log records (PHX_LOG_STREAM
+ * was set: a phx-report downstream owns the terminal and shows what the
+ * records say, so a stage does not say a failure its records carry) */
+bool phx_log_streamed(void);
+/* diagnostics to stderr whatever PHX_LOG_STREAM says: for phx-report,
+ * the progress owner itself */
+void phx_log_stderr(void);
+/* "debug", "info", "warning", "error": a log record's level */
+const char *phx_log_word(enum phx_level level);
+/* writes a log record to stderr as its stage would have */
+void phx_log_relay(const cJSON *rec);
+/* called with true before and false after each line written to stderr */
+void phx_log_guard(void (*guard)(bool before));
 /* logs, then exits through phx_exit() once phx_init() ran */
 void phx_die(int status, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn));

@@ -39,5 +39,8 @@ size_t phx_redact_hold(void);
 void phx_log_setup(void);                  /* PHX_LOG_LEVEL, PHX_LOG_FORMAT */
 /* phx_die exits through exit_fn (phx_exit: flushes held records) */
 void phx_log_on_die(void (*exit_fn)(int status));
+/* each diagnostic goes to sink instead (a log record); sink says false
+ * when it could not take it, and stderr has it */
+void phx_log_to_records(bool (*sink)(enum phx_level level, const char *msg));
 
 #endif

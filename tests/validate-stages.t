@@ -119,6 +119,7 @@ is "$(grep '^phx-probe' "$FAKE_LOG")" "phx-probe [--services] [a,b c]" "--servic
 run suites --test-suite 'one two' --test-suite '$(x)' -o "$T_TMP/m"
 is "$(grep '^phx-functest' "$FAKE_LOG")" 'phx-functest [-s] [one two] [-s] [$(x)]' \
     "--test-suite: each suite one argument"
+is "$(grep '^phx-report' "$FAKE_LOG" | grep -c '\[-s\]')" 0 "--test-suite: phx-report is not given -s"
 FAKE_EXIT_probe=127 run svc127 --services all -o "$T_TMP/m"
 is "$st" 3 "--services: a probe that could not run is exit 3"
 run rep --deployment-id deploy_20260101_000000 -o "$T_TMP/m"

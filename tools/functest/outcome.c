@@ -148,7 +148,8 @@ emit_result(struct test_run *r)
 	pthread_mutex_unlock(&emit_lock);
 	if (passed(r))
 		phx_log(PHX_DEBUG, "%s/%s: passed", r->t->suite->name, r->t->name);
-	else
+	/* with a phx-report downstream it says the failure, from the record */
+	else if (!phx_log_streamed())
 		phx_log(PHX_INFO, "%s/%s: %s%s%s: %s", r->t->suite->name,
 		    r->t->name, phx_test_names[r->status], r->step ? " at " : "",
 		    r->step ? r->step : "", r->message);

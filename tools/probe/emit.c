@@ -162,8 +162,10 @@ service_emit(struct service *s)
 		probe.healthy++;
 	else
 		probe.unhealthy++;
-	phx_log(healthy ? PHX_DEBUG : PHX_INFO, "%s: %s%s", s->name,
-	    phx_health_name(healthy), again ? ", after being healthy" : "");
+	/* with a phx-report downstream it says it, from the record */
+	if (!phx_log_streamed())
+		phx_log(healthy ? PHX_DEBUG : PHX_INFO, "%s: %s%s", s->name,
+		    phx_health_name(healthy), again ? ", after being healthy" : "");
 }
 
 /* something the service's container did (it exited, restarted, was

@@ -372,7 +372,9 @@ fail_service(struct watched *w, bool live, const char *reason,
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	phx_log(PHX_INFO, "%s: %s", s->name, msg);
+	/* with a phx-report downstream it says it, from the health record */
+	if (!phx_log_streamed())
+		phx_log(PHX_INFO, "%s: %s", s->name, msg);
 	if (recover_fault(s, w->id ? w->id : w->name, reason, msg, live)) {
 		w->last_ns = phx_wall_ms() * 1000000;
 		w->oom = false;

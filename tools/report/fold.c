@@ -482,6 +482,7 @@ fold(struct agg *agg, const cJSON *rec, const char *type)
 		on_error(agg, rec, ts);
 	else if (strcmp(type, "recovery") == 0)
 		on_recovery(agg, rec, ts);
-	else if (strcmp(type, "verdict") != 0)   /* an earlier report's */
+	/* an earlier report's verdict; the stages' diagnostics */
+	else if (strcmp(type, "verdict") != 0 && strcmp(type, "log") != 0)
 		count_unknown(agg, type);
 }

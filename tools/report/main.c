@@ -256,7 +256,8 @@ read_stream(const struct opts *o, struct agg *agg)
 	if (o->store && !o->id)
 		store = store_open();
 	pg.on = isatty(STDERR_FILENO) && phx_log_enabled(PHX_INFO);
-	pg.lines = !pg.on && phx_log_enabled(PHX_INFO) && live_input(fd);
+	pg.relay = live_input(fd);
+	pg.lines = !pg.on && phx_log_enabled(PHX_INFO) && pg.relay;
 	pg.t0 = phx_now_ms();
 	rd = phx_reader_new(fd, name, MAX_LINE);
 	if (pg.on)
@@ -312,6 +313,8 @@ main(int argc, char **argv)
 	struct result r = { 0 };
 
 	phx_init(argv[0]);
+	/* the stages' log records come to us: ours are not records */
+	phx_log_stderr();
 	configure(argc, argv, &o, &r);
 	phx_exit(report(&o, &r));
 }

@@ -15,6 +15,28 @@ progress_clear(struct progress *p)
 	}
 }
 
+/* every line written to stderr while the line is drawn: the reader's
+ * warnings and the stages' log records (phx_log_relay) go above it */
+static struct progress *owner;
+static const struct agg *owner_agg;
+
+static void
+around_log_line(bool before)
+{
+	if (before)
+		progress_clear(owner);
+	else
+		progress_draw(owner, owner_agg, true);
+}
+
+void
+progress_own_stderr(struct progress *p, const struct agg *agg)
+{
+	owner = p;
+	owner_agg = agg;
+	phx_log_guard(p && p->on ? around_log_line : NULL);
+}
+
 static int
 term_width(void)
 {

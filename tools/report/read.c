@@ -1,6 +1,7 @@
 /* reading the stream */
 #include <errno.h>
 #include <poll.h>
+#include <string.h>
 
 #include "report.h"
 
@@ -63,6 +64,7 @@ ingest(struct agg *agg, struct phx_reader *rd, const char *name,
 	unsigned long last_long = 0;
 	bool first = true;
 
+	progress_own_stderr(pg, agg);
 	for (;;) {
 		enum phx_rd kind = phx_reader_next(rd, &in);
 		if (kind == PHX_RD_AGAIN) {
@@ -80,10 +82,14 @@ ingest(struct agg *agg, struct phx_reader *rd, const char *name,
 		if (pass)
 			phx_pass(&in);
 		take_line(agg, kind, &in, name, &last_long);
-		if (kind == PHX_RD_RECORD)
+		if (kind == PHX_RD_RECORD && pg->relay &&
+		    strcmp(in.type, "log") == 0)
+			phx_log_relay(in.json);
+		else if (kind == PHX_RD_RECORD)
 			progress_note(pg, agg, in.json, in.type);
 		progress_draw(pg, agg, false);
 	}
+	progress_own_stderr(NULL, NULL);
 	progress_clear(pg);
 }
 

@@ -170,9 +170,10 @@ struct out {
 };
 
 /* the live progress line on a terminal (on); elsewhere, while a
- * pipeline runs, a line per stage event (lines) */
+ * pipeline runs, a line per stage event (lines); from a live stream the
+ * stages' log records are written to stderr (relay) */
 struct progress {
-	bool on, lines;
+	bool on, lines, relay;
 	int64_t t0, drawn;
 };
 
@@ -246,6 +247,9 @@ void annotations_write(struct out *o, const struct agg *agg,
 
 /* progress.c */
 void progress_clear(struct progress *p);
+/* lines written to stderr while reading go above the progress line;
+ * NULL when reading is over */
+void progress_own_stderr(struct progress *p, const struct agg *agg);
 void progress_draw(struct progress *p, const struct agg *agg, bool force);
 void progress_note(struct progress *p, const struct agg *agg,
     const cJSON *rec, const char *type);
