@@ -51,7 +51,7 @@ phx-deploy -c "$T_TMP/rb.yaml" -f "$W/compose.yaml" -p "$P" up </dev/null >"$T_T
 is "$?" 1 "broken deployment: exit 1 even though the rollback worked"
 BAD=$(jq -r .deployment_id "$T_TMP/out" | head -1)
 check "broken deployment: an id of its own" test "$BAD" != "$GOOD"
-is "$(recs deployment .status | tail -1)" '"failed"' "the stream's last deployment record: failed"
+is "$(recs deployment .status | tail -1)" failed "the stream's last deployment record: failed"
 is "$(recs deployment 'select(.status == "running")' | wc -l)" 0 "the stream has no running deployment"
 is "$(recs recovery '[.category, .action, .outcome, .to, .deployment_id] | join(" ")')" \
     "deployment rollback recovered $GOOD $BAD" "one recovery record: rollback to the good deployment, recovered"
