@@ -155,6 +155,7 @@ static const struct field report_fields[] = {
 };
 
 static const struct field recovery_fields[] = {
+	{ "deployment", T_STR, NULL },
 	{ "health", T_STR, NULL },
 	{ "functional", T_STR, NULL },
 	{ NULL, 0, NULL },
@@ -189,4 +190,5 @@ const char phx_cfg_defaults[] =
     "\"sensitive_mounts\":[\"/\",\"/boot\",\"/dev\",\"/etc\",\"/lib\",\"/lib64\","
     "\"/proc\",\"/root\",\"/sys\",\"/usr\",\"/var/lib/containers\"]},"
     "\"report\":{\"allow_empty\":false},"
-    "\"recovery\":{\"health\":\"restart\",\"functional\":\"abort\"}}";
+    "\"recovery\":{\"deployment\":\"retry\",\"health\":\"restart\","
+    "\"functional\":\"abort\"}}";

@@ -71,5 +71,12 @@ phx-functest -c "$T_TMP/bad.yaml" </dev/null >/dev/null 2>"$T_TMP/err"
 is $? 2 "functional: restart: exit 2"
 like "$(cat "$T_TMP/err")" 'recovery.functional: expected continue or abort' \
     "functional: restart: the values it takes"
+printf 'recovery: {deployment: restart}\n' >"$T_TMP/bad.yaml"
+phx-deploy -c "$T_TMP/bad.yaml" -n up </dev/null >"$T_TMP/out" 2>"$T_TMP/err"
+is $? 2 "deployment: restart: exit 2"
+like "$(cat "$T_TMP/err")" 'recovery.deployment: expected retry, rollback or abort, got "restart"' \
+    "deployment: restart: the values it takes"
+is "$(jq -r 'select(.type == "deployment") | [.status, .reason] | join(" ")' "$T_TMP/out")" \
+    "failed config_invalid" "deployment: restart: a failed deployment record"
 
 done_testing

@@ -80,6 +80,17 @@ is "$st" 2 "the probe stage quits at once: exit 2"
 is "$(grep '\[down\]' "$FAKE_LOG")" "phx-deploy [down] [deploy_20260404_040404]" \
     "the probe stage quits at once: the deployment made after is taken down"
 
+# --- --rollback and a failed up: phx-deploy rolls back (a record in the
+# report), and the deployment it restored is neither taken down nor
+# rolled back again
+FAKE_DEPLOY=failed FAKE_EXIT_report=1 run deployrb --rollback -o "$T_TMP/drb"
+is "$st" 1 "failed up, --rollback: exit 1"
+is "$(grep -c '\[down\]\|\[rollback\]' "$FAKE_LOG")" 0 "failed up, --rollback: nothing taken down or rolled back after"
+like "$(cat "$T_TMP/deployrb.err")" "rolled deploy_20260101_000000 back to deploy_20250101_000000" \
+    "failed up, --rollback: says phx-deploy rolled back"
+FAKE_DEPLOY=failed FAKE_EXIT_report=1 run deployfail -o "$T_TMP/dfl"
+is "$(downs)" 1 "failed up without --rollback: no rollback by phx-deploy, taken down"
+
 # --- no deployment created: nothing taken down, whatever a report says ---
 mkdir -p "$T_TMP/stale"
 printf '{"deployment_id":"deploy_20250101_000000","status":"SUCCESS"}\n' \

@@ -25,6 +25,7 @@ struct deploy {
 	int attempts, log_lines;
 	int64_t timeout_ms;
 	bool cleanup;
+	bool rollback_on_failure;   /* recovery.deployment: rollback */
 	/* the project's named volumes when up began: reused, and kept by the
 	 * cleanup of a failed attempt (only what this run made goes) */
 	cJSON *volumes_before;
@@ -159,6 +160,7 @@ int cmd_down(struct deploy *d, const char *id, bool volumes);
 
 /* rollback.c */
 int cmd_rollback(struct deploy *d, const char *id, const char *compose);
+void recover_by_rollback(struct deploy *failed);
 
 /* status.c */
 int cmd_status(struct deploy *d, const char *id);

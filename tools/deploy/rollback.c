@@ -1,5 +1,6 @@
 /* rollback: down, then up again from the last successful deployment's snapshots */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -119,4 +120,81 @@ cmd_rollback(struct deploy *d, const char *id, const char *compose)
 	cJSON_Delete(st);
 	free(prev);
 	return status;
+}
+
+/* recovery.deployment: rollback.  The restored deployment's records go
+ * to the failed one's rollback.ndjson, not to the stream: the stream is
+ * the failed deployment's (its verdict stays FAILED, and phx-probe must
+ * not check the old stack as the new one); the recovery record tells
+ * what came of it.  *as: the id the restored deployment got */
+static int
+up_restored(struct deploy *r, const char *failed, char **as)
+{
+	char *path = state_path(failed, "rollback.ndjson");
+	int saved, fd, status;
+	bool temp;
+
+	fflush(stdout);
+	saved = dup(STDOUT_FILENO);
+	fd = phx_open_append(path, 0600);
+	if (saved < 0 || fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+		phx_edie(PHX_EXIT_ENV, "%s", path);
+	close(fd);
+	start_state(r);
+	*as = phx_strdup(phx_deployment_id());
+	temp = place_run_file(r);
+	status = deploy_up(r);
+	if (temp)
+		unlink(r->run_file);
+	fflush(stdout);
+	if (dup2(saved, STDOUT_FILENO) < 0)
+		phx_edie(PHX_EXIT_ENV, "standard output");
+	close(saved);
+	free(path);
+	return status;
+}
+
+/* after up failed in the end: the last SUCCESS deployment of the
+ * project back up, and a recovery record either way */
+void
+recover_by_rollback(struct deploy *d)
+{
+	char *failed = phx_strdup(phx_jstr(d->state, "deployment_id"));
+	char *prev = find_deployment(d->project, failed, true), *as = NULL;
+	char *why = phx_asprintf("deployment %s failed (%s)%s", failed,
+	    phx_jstr(d->state, "reason") ? phx_jstr(d->state, "reason") : "?",
+	    prev ? "" : "; no earlier successful deployment to roll back to");
+	struct deploy r = { 0 };
+	int status = PHX_EXIT_FAIL;
+	cJSON *rec;
+
+	if (prev) {
+		phx_log(PHX_INFO, "recovery.deployment rollback: bringing %s "
+		    "back (its records: %s/%s/rollback.ndjson)", prev,
+		    phx_state_dir(), failed);
+		r.cfg = d->cfg;
+		restore_snapshot(&r, prev, d->project, d->compose_path);
+		r.restored_from = prev;
+		r.rollback_of = failed;
+		status = up_restored(&r, failed, &as);
+		r.cfg = NULL;
+		deploy_free(&r);
+		phx_set_deployment_id(failed);
+		set_str(d->state, "rollback_to", prev);
+		set_str(d->state, "rolled_back_as", as);
+		state_save(d);
+	} else
+		phx_log(PHX_WARN, "recovery.deployment rollback: %s", why);
+	rec = phx_recovery_record("deployment", "rollback", NULL, why);
+	cJSON_AddStringToObject(rec, "outcome", status == PHX_EXIT_OK ?
+	    "recovered" : "failed");
+	if (prev)
+		cJSON_AddStringToObject(rec, "to", prev);
+	if (as)
+		cJSON_AddStringToObject(rec, "restored_as", as);
+	phx_emit(rec);
+	free(why);
+	free(as);
+	free(prev);
+	free(failed);
 }

@@ -74,6 +74,22 @@ claim_project(struct deploy *d, bool *nl)
 	return first;
 }
 
+/* recovery.deployment (phx(7)): retry is deployment.retries as it is,
+ * abort one attempt, rollback the retries then the last SUCCESS back */
+static void
+recovery_setting(struct deploy *d)
+{
+	const char *v = phx_cfg_str(d->cfg, "recovery.deployment");
+
+	d->rollback_on_failure = strcmp(v, "rollback") == 0;
+	if (strcmp(v, "abort") == 0)
+		d->attempts = 1;
+	else if (strcmp(v, "retry") != 0 && !d->rollback_on_failure)
+		deploy_fail(d, PHX_EXIT_USAGE, "config_invalid",
+		    "recovery.deployment: expected retry, rollback or abort, "
+		    "got \"%s\"", v);
+}
+
 void
 settings(struct deploy *d, const char *project)
 {
@@ -89,6 +105,7 @@ settings(struct deploy *d, const char *project)
 	d->timeout_ms = phx_cfg_int(d->cfg, "deployment.timeout", INT64_MIN,
 	    INT64_MAX);
 	d->cleanup = phx_cfg_bool(d->cfg, "deployment.cleanup_on_failure");
+	recovery_setting(d);
 	d->log_lines = (int)phx_cfg_int(d->cfg, "deployment.log_lines", INT_MIN,
 	    INT_MAX);
 	if (!phx_podman_valid_name(d->project))

@@ -336,6 +336,8 @@ cmd_up(struct deploy *d, const char *compose, const char *project)
 	status = deploy_up(d);
 	if (temp)
 		unlink(d->run_file);
+	if (status == PHX_EXIT_FAIL && d->rollback_on_failure && !phx_signal)
+		recover_by_rollback(d);
 	input_drain();
 	if (phx_stdout_failed()) {
 		set_item(d->state, "stdout_failed", cJSON_CreateTrue());

@@ -350,13 +350,16 @@ on_deployment(struct agg *agg, const cJSON *rec, int64_t ts)
 	d->duration_ms = phx_jnum(rec, "duration_ms", d->duration_ms);
 }
 
-/* the subject of a recovery: its service, or its test as suite/name */
+/* the subject of a recovery: its service, its test as suite/name, or
+ * for a deployment rollback the deployment it brought back */
 static char *
 recovery_subject(const cJSON *rec)
 {
 	const char *svc = phx_jstr(rec, "service"), *test = phx_jstr(rec, "test");
 	const char *suite = or(phx_jstr(rec, "suite"), "");
 
+	if (!svc && !test && phx_jstr(rec, "to"))
+		return phx_asprintf("to %s", phx_jstr(rec, "to"));
 	if (svc || !test)
 		return phx_strdup(or(svc, ""));
 	return *suite ? phx_asprintf("%s/%s", suite, test) : phx_strdup(test);

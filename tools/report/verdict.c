@@ -390,6 +390,19 @@ judge_failed(const struct agg *agg, struct result *r)
 		add_error(r, "%lu more error records", agg->more_record_errors);
 }
 
+/* what the run itself needed to pass: a deployment rollback brought
+ * back an earlier deployment, not this one, and recovers nothing of it */
+static unsigned long
+recovered_in_run(const struct agg *agg)
+{
+	unsigned long n = recoveries_with(agg, "recovered");
+
+	for (size_t i = 0; i < agg->nrecoveries; i++)
+		n -= same_str(agg->recoveries[i].category, "deployment") &&
+		    same_str(agg->recoveries[i].outcome, "recovered");
+	return n;
+}
+
 /* INCOMPLETE when the stream is not whole, FAILED when something failed,
  * INCOMPLETE again when nothing shows that the run checked anything */
 void
@@ -397,7 +410,7 @@ judge(const struct agg *agg, struct result *r)
 {
 	size_t n, incomplete, failed, unproven;
 
-	r->recovered = recoveries_with(agg, "recovered");
+	r->recovered = recovered_in_run(agg);
 	judge_root(agg, r);
 	n = nreasons(r);
 	judge_incomplete(agg, r);
