@@ -152,8 +152,9 @@ test_redact_regressions(void)
 	char *r;
 
 	phx_secret_add("pw\"");
+	/* the bytes pw" are there, so the value is masked, not the quote */
 	r = phx_redact("{\"service\":\"pw\",\"state\":\"up\"}");
-	is_str(r, "{\"service\":\"pw\",\"state\":\"up\"}",
+	is_str(r, "{\"service\":\"***\",\"state\":\"up\"}",
 	    "regress: a secret ending in a quote eats no closing quote");
 	free(r);
 	phx_secrets_clear();
@@ -181,6 +182,37 @@ test_redact_regressions(void)
 	    " redis://:***@cache:6379 https://u:***@h?q=1",
 	    "regress: URL passwords holding # / ? @ or %XX");
 	free(r);
+}
+
+/* a secret the values do not hold but the printed bytes spell: across an
+ * escape, a quote or a number; masked where it touches, JSON kept */
+static void
+test_redact_printed(void)
+{
+	static const struct { const char *secret, *in, *want, *why; } cases[] = {
+		{ "s3cr\\", "{\"a\":\"hun\",\"k\":\"s3cr\\u003c\\\"et\"}",
+		    "{\"a\":\"hun\",\"k\":\"s3cr<\\\"et\"}",
+		    "printed: a secret ending in '\\' before a \\u escape" },
+		{ "s3cr\\", "{\"k\":\"s3cr\\\"x\"}", "{\"k\":\"***x\"}",
+		    "printed: ... before an escape cJSON prints too" },
+		{ "12345", "{\"port\":12345,\"n\":\"a\"}",
+		    "{\"port\":\"***\",\"n\":\"a\"}", "printed: a number" },
+		{ "xa\":\"by", "{\"xa\":\"by\",\"c\":1}",
+		    "{\"***\":\"***\",\"c\":1}", "printed: across quotes" },
+		{ "\":\"", "{\"a\":\"b\"}", "\"***\"",
+		    "printed: in punctuation alone the document is the mask" },
+		{ "s3cr\\", "{\"a\":\"s3cr\",  \"b\":1.50}",
+		    "{\"a\":\"s3cr\",  \"b\":1.50}", "printed: clean bytes kept" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *r;
+		phx_secret_add(cases[i].secret);
+		r = phx_redact(cases[i].in);
+		is_str(r, cases[i].want, cases[i].why);
+		free(r);
+		phx_secrets_clear();
+	}
 }
 
 static void
@@ -1119,6 +1151,7 @@ main(int argc, char **argv)
 	test_redact();
 	test_redact_regressions();
 	test_redact_forms();
+	test_redact_printed();
 	test_redact_property();
 	test_status();
 	test_jint();
