@@ -125,7 +125,7 @@ fuzz:
 	        >build/fuzz/$$f.log 2>&1; then \
 	        tail -n 40 build/fuzz/$$f.log; \
 	        echo "fuzz-$$f: finding in build/fuzz/crash/$$f/" >&2; exit 1; fi; \
-	    grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec' \
+	    grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec' \
 	        build/fuzz/$$f.log || true; \
 	done
 
