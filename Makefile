@@ -46,7 +46,8 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	podman podman-compose runc mmdebstrap busybox-static uidmap \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
-	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
+	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 \
+	util-linux time
 
 all: $(TOOLS) $(UNIT) $(REPLAY)
 
@@ -206,8 +207,13 @@ demo: deps all images
 	PATH=$(CURDIR)/tools:$$PATH sh pipelines/demo
 
 bench: all images-test
-	@set -e; for b in tests/bench/*.sh; do \
+	@set -e; for b in $(filter-out tests/bench/scale.sh,$(wildcard tests/bench/*.sh)); do \
 	    echo "== $$b"; PHX_BIN=$(CURDIR)/$(BUILD)/tools bash $$b; done
+
+# every stage over 10k, 100k and 1M records: time slope and peak RSS
+# (a few minutes; fails on a superlinear stage or > 64 MB at <= 1 MB)
+bench-scale: all
+	PHX_BIN=$(CURDIR)/$(BUILD)/tools bash tests/bench/scale.sh
 
 # share/phx: the configs (their compose_file pointed at the stack
 # installed beside them), the bundled compose stack, Podman's
@@ -247,4 +253,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench bench-scale install uninstall clean
