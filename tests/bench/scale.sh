@@ -8,9 +8,9 @@
 # run sees them again and again) and "distinct" (every record a new
 # name: each one something a stage may keep).
 #
-# Prints wall time (best of RUNS=2), peak RSS and µs a record; fails when a stage is
-# superlinear (time x MAXRATIO or more for 10x the records, past the
-# first size) or passes 64 MB RSS on an input of 1 MB or less.
+# Prints wall and CPU time (best of RUNS=2), µs of CPU a record and peak
+# RSS; fails when a stage is superlinear (CPU time x MAXRATIO=15 or more
+# for 10x the records) or passes 64 MB RSS on an input of 1 MB or less.
 # SIZES="10000 100000", STREAMS=repeat, STAGES="probe report-json"
 # shorten it; make bench-scale runs it.
 set -u
@@ -79,16 +79,16 @@ run_stage() {
 	esac
 	rm -rf "$tmp/state"
 	env -i PATH="$PHX_BIN:/usr/bin:/bin" HOME="$tmp" LC_ALL=C \
-	    PHX_STATE_DIR="$tmp/state" /usr/bin/time -f '%e %M' -o "$tmp/time" \
+	    PHX_STATE_DIR="$tmp/state" /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" \
 	    "${cmd[@]}" <"$in" >/dev/null 2>"$tmp/err"
 }
 
-# best wall time of RUNS (the machine is shared), the highest RSS, the
-# worst exit status: into ns, rss, rc
+# best wall and CPU time (user + system, ns) of RUNS (the machine is
+# shared), the highest RSS, the worst exit status: into ns, cpu, rss, rc
 RUNS=${RUNS:-2}
 measure() {
-	local r t m
-	ns="" rss=0 rc=0
+	local r t m c
+	ns="" cpu="" rss=0 rc=0
 	for ((r = 0; r < RUNS; r++)); do
 		t=$(date +%s%N)
 		run_stage "$1" "$2"
@@ -96,17 +96,21 @@ measure() {
 		t=$(($(date +%s%N) - t))
 		[ "$m" -gt "$rc" ] && rc=$m
 		{ [ -z "$ns" ] || [ "$t" -lt "$ns" ]; } && ns=$t
-		m=$(awk 'END { print $2 + 0 }' "$tmp/time" 2>/dev/null)
+		read -r m c < <(awk 'END { printf "%d %d\n", $2, ($3 + $4) * 1e9 }' \
+		    "$tmp/time" 2>/dev/null)
 		[ "${m:-0}" -gt "$rss" ] && rss=$m
+		{ [ -z "$cpu" ] || [ "${c:-0}" -lt "$cpu" ]; } && cpu=${c:-0}
 	done
 }
 
 bad=0
 fail() { echo "SCALE FAIL: $*"; bad=1; }
 
-# x10: the time against the size before (10x fewer records)
-printf '%-9s %-18s %8s %10s %8s %7s %5s %7s %3s\n' stream stage records \
-    bytes wall_s us/rec x10 rss_MB rc
+# cpu_s: user + system, the slope's measure (wall time is the shared
+# machine's too); x10: cpu_s against the size before, 10x fewer records
+# (that one counted as 20 ms at least: /usr/bin/time's 10 ms steps)
+printf '%-9s %-18s %8s %10s %7s %7s %7s %5s %7s %3s\n' stream stage records \
+    bytes wall_s cpu_s us/rec x10 rss_MB rc
 for stream in $STREAMS; do
 	distinct=0
 	[ "$stream" = distinct ] && distinct=1
@@ -119,29 +123,27 @@ for stream in $STREAMS; do
 	awk 'BEGIN { max = 1048576 } { b += length($0) + 1; if (b > max) exit; print }' \
 	    "$tmp/in.${SIZES%% *}" >"$tmp/in.1mb"
 	for stage in $stages; do
-		prev_t="" prev_n=""
+		prev=0
 		for n in 1mb $inputs; do
 			in=$tmp/in.$n
 			recs=$(wc -l <"$in")
 			bytes=$(wc -c <"$in")
 			measure "$stage" "$in"
 			[ "$rc" -le 2 ] || fail "$stage on $recs $stream records: exit $rc: $(tail -n 2 "$tmp/err")"
+			[ "$n" = 1mb ] && prev=0
+			x=$(awk -v a="$prev" -v b="$cpu" 'BEGIN {
+				if (a > 0) printf "%.1f", b / (a > 2e7 ? a : 2e7); else print "-" }')
 			awk -v s="$stream" -v st="$stage" -v r="$recs" -v b="$bytes" \
-			    -v ns="$ns" -v rss="$rss" -v rc="$rc" \
-			    -v p="$([ "$n" != 1mb ] && echo "${prev_t:-0}")" 'BEGIN {
-				x = p > 0 ? sprintf("%.1f", ns / p) : "-"
-				printf "%-9s %-18s %8d %10d %8.3f %7.2f %5s %7.1f %3d\n", s, st,
-				    r, b, ns / 1e9, ns / 1e3 / r, x, rss / 1024, rc }'
+			    -v ns="$ns" -v cpu="$cpu" -v rss="$rss" -v rc="$rc" -v x="$x" '
+			    BEGIN { printf "%-9s %-18s %8d %10d %7.3f %7.2f %7.2f %5s %7.1f %3d\n",
+				s, st, r, b, ns / 1e9, cpu / 1e9, cpu / 1e3 / r, x, rss / 1024, rc }'
 			if [ "$bytes" -le 1048576 ] && [ "$rss" -gt $MAXRSS_KB ]; then
 				fail "$stage: $((rss / 1024)) MB RSS on $bytes bytes ($stream)"
 			fi
-			[ "$n" = 1mb ] && continue
-			if [ -n "$prev_t" ] &&
-			    awk -v a="$prev_t" -v b="$ns" -v na="$prev_n" -v nb="$n" \
-			    -v m="$MAXRATIO" 'BEGIN { exit !(b > a * m * (nb / na) / 10) }'; then
-				fail "$stage ($stream): $prev_n -> $n records took $(awk -v a="$prev_t" -v b="$ns" 'BEGIN { printf "%.1f", b / a }')x the time"
+			if [ "$x" != - ] && awk -v x="$x" -v m="$MAXRATIO" 'BEGIN { exit !(x > m) }'; then
+				fail "$stage ($stream): 10x the records took ${x}x the CPU time"
 			fi
-			prev_t=$ns prev_n=$n
+			[ "$n" = 1mb ] || prev=$cpu
 		done
 	done
 done
