@@ -64,11 +64,11 @@ void phx_secrets_from_config(const cJSON *cfg);
 /* masks every string (value and key) in the tree; true if any changed */
 bool phx_redact_json(cJSON *root);
 /* pr, doc as cJSON printed it, with no registered form in its bytes: a
- * form across an escape, a quote or a value that is no string (a secret
- * "pw\\" in "pw\\n", "12345" as a number) masks each key and value it
- * touches, where it touches, and doc is printed again (formatted or not);
- * NULL when pr is clean.  A form in punctuation alone makes doc the mask
- * as one JSON string. */
+ * form across an escape or a quote (a secret ending in a backslash just
+ * before an escape) or in a value that is no string (a number) masks
+ * each key and value it touches, where it touches, and doc is printed
+ * again (formatted or not); NULL when pr is clean.  A form in
+ * punctuation alone makes doc the mask as one JSON string. */
 char *phx_redact_printed(cJSON *doc, const char *pr, bool formatted);
 size_t phx_redact_hold(void);
 
