@@ -23,7 +23,6 @@ MAXRATIO=${MAXRATIO:-15}
 MAXRSS_KB=$((64 * 1024))
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/phx-scale.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
-[ -x /usr/bin/time ] || { echo "scale: /usr/bin/time missing (make deps)" >&2; exit 2; }
 
 # a stream of N records: phase, deployment, 200 service records (no
 # checks, no container id), then container, health, test and finding
@@ -61,10 +60,25 @@ BEGIN {
 }'
 }
 
+[ -x /usr/bin/time ] || { echo "scale: /usr/bin/time missing (make deps)" >&2; exit 2; }
 echo '{}' >"$tmp/empty.yaml"
 compose=$TOP/infra/podman/compose.yaml
 stages=${STAGES:-"deploy probe secscan functest report-json report-text report-junit
 report-prometheus report-ndjson report-tap report-markdown"}
+
+# user + system CPU time of this shell's children so far, ns, into cpu_now:
+# bash's times (1 ms steps, where /usr/bin/time prints 10 ms ones), run
+# in this shell, not a subshell, whose children it would count
+children_cpu() {
+	times >"$tmp/times"
+	cpu_now=$(awk 'END {
+		for (i = 1; i <= 2; i++) {
+			split($i, t, /[ms]/)
+			ns += (t[1] * 60 + t[2]) * 1e9
+		}
+		printf "%.0f\n", ns
+	}' "$tmp/times")
+}
 
 # stage input: runs it on the file, hermetic, output discarded
 run_stage() {
@@ -79,7 +93,7 @@ run_stage() {
 	esac
 	rm -rf "$tmp/state"
 	env -i PATH="$PHX_BIN:/usr/bin:/bin" HOME="$tmp" LC_ALL=C \
-	    PHX_STATE_DIR="$tmp/state" /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" \
+	    PHX_STATE_DIR="$tmp/state" /usr/bin/time -f %M -o "$tmp/rss" \
 	    "${cmd[@]}" <"$in" >/dev/null 2>"$tmp/err"
 }
 
@@ -90,16 +104,19 @@ measure() {
 	local r t m c
 	ns="" cpu="" rss=0 rc=0
 	for ((r = 0; r < RUNS; r++)); do
+		children_cpu
+		c=$cpu_now
 		t=$(date +%s%N)
 		run_stage "$1" "$2"
 		m=$?
 		t=$(($(date +%s%N) - t))
+		children_cpu
+		c=$((cpu_now - c))
 		[ "$m" -gt "$rc" ] && rc=$m
 		{ [ -z "$ns" ] || [ "$t" -lt "$ns" ]; } && ns=$t
-		read -r m c < <(awk 'END { printf "%d %d\n", $2, ($3 + $4) * 1e9 }' \
-		    "$tmp/time" 2>/dev/null)
+		{ [ -z "$cpu" ] || [ "$c" -lt "$cpu" ]; } && cpu=$c
+		m=$(awk 'END { print $1 + 0 }' "$tmp/rss" 2>/dev/null)
 		[ "${m:-0}" -gt "$rss" ] && rss=$m
-		{ [ -z "$cpu" ] || [ "${c:-0}" -lt "$cpu" ]; } && cpu=${c:-0}
 	done
 }
 
@@ -108,7 +125,7 @@ fail() { echo "SCALE FAIL: $*"; bad=1; }
 
 # cpu_s: user + system, the slope's measure (wall time is the shared
 # machine's too); x10: cpu_s against the size before, 10x fewer records
-# (that one counted as 20 ms at least: /usr/bin/time's 10 ms steps)
+# (that one counted as 5 ms at least)
 printf '%-9s %-18s %8s %10s %7s %7s %7s %5s %7s %3s\n' stream stage records \
     bytes wall_s cpu_s us/rec x10 rss_MB rc
 for stream in $STREAMS; do
@@ -132,10 +149,10 @@ for stream in $STREAMS; do
 			[ "$rc" -le 2 ] || fail "$stage on $recs $stream records: exit $rc: $(tail -n 2 "$tmp/err")"
 			[ "$n" = 1mb ] && prev=0
 			x=$(awk -v a="$prev" -v b="$cpu" 'BEGIN {
-				if (a > 0) printf "%.1f", b / (a > 2e7 ? a : 2e7); else print "-" }')
+				if (a > 0) printf "%.1f", b / (a > 5e6 ? a : 5e6); else print "-" }')
 			awk -v s="$stream" -v st="$stage" -v r="$recs" -v b="$bytes" \
 			    -v ns="$ns" -v cpu="$cpu" -v rss="$rss" -v rc="$rc" -v x="$x" '
-			    BEGIN { printf "%-9s %-18s %8d %10d %7.3f %7.2f %7.2f %5s %7.1f %3d\n",
+			    BEGIN { printf "%-9s %-18s %8d %10d %7.3f %7.3f %7.2f %5s %7.1f %3d\n",
 				s, st, r, b, ns / 1e9, cpu / 1e9, cpu / 1e3 / r, x, rss / 1024, rc }'
 			if [ "$bytes" -le 1048576 ] && [ "$rss" -gt $MAXRSS_KB ]; then
 				fail "$stage: $((rss / 1024)) MB RSS on $bytes bytes ($stream)"
