@@ -491,6 +491,8 @@ mask_tokens(cJSON *doc, const char *pr, size_t len)
 		bool str = t->key || cJSON_IsString(t->node);
 		size_t a = t->a + str, b = t->b - str;
 
+		if (a == b)   /* "": nothing of it can be masked */
+			continue;
 		while (j < sp.n && sp.v[j].b <= a)
 			j++;
 		for (size_t k = j; k < sp.n && sp.v[k].a < b; k++)
