@@ -475,6 +475,34 @@ prop_secret(const char *alphabet, size_t minlen, size_t maxlen)
 }
 
 static void
+emit_message(const char *value, int fd)
+{
+	cJSON *rec = phx_record_new("test");
+
+	(void)fd;
+	cJSON_AddStringToObject(rec, "message", value);
+	phx_emit(rec);
+}
+
+/* a record's printed bytes: the value s3cr"x prints as s3cr\"x */
+static void
+test_emit_printed(void)
+{
+	char *out;
+	cJSON *j;
+
+	phx_secret_add("s3cr\\");
+	out = capture(emit_message, "s3cr\"x", -1);
+	j = cJSON_Parse(out);
+	ok(j && !strstr(out, "s3cr\\"), "emit: no secret in the printed bytes");
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")), "***x",
+	    "emit: the value masked where the bytes spelled it, still JSON");
+	cJSON_Delete(j);
+	free(out);
+	phx_secrets_clear();
+}
+
+static void
 test_redact_property(void)
 {
 	static const struct { const char *name, *alphabet; size_t min, max; }
@@ -1153,6 +1181,7 @@ main(int argc, char **argv)
 	test_redact_forms();
 	test_redact_printed();
 	test_redact_property();
+	test_emit_printed();
 	test_status();
 	test_jint();
 	test_ids();
