@@ -581,6 +581,8 @@ scrub_json(const char *s, size_t len, char **json, size_t *outlen)
 		return false;
 	phx_buf_addstr(&out, printed);
 	phx_buf_add(&out, end, (size_t)(s + len - end));
+	if (holds_form(out.data, out.len))   /* the white space after it does */
+		out.len = strlen(printed);
 	phx_free_secret(printed);
 	phx_buf_str(&out);
 	*outlen = out.len;

@@ -203,6 +203,8 @@ test_redact_printed(void)
 		    "printed: in punctuation alone the document is the mask" },
 		{ "s3cr\\", "{\"a\":\"s3cr\",  \"b\":1.50}",
 		    "{\"a\":\"s3cr\",  \"b\":1.50}", "printed: clean bytes kept" },
+		{ "   ", "\"\"        ", "\"\"",
+		    "printed: white space after the document that spells it dropped" },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
