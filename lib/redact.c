@@ -556,8 +556,7 @@ scrub_json(const char *s, size_t len, char **json, size_t *outlen)
 	*json = NULL;
 	while (p < s + len && isspace((unsigned char)*p))
 		p++;
-	if (p == s + len || !strchr("{[\"", *p) ||
-	    hides_after_nul(p, (size_t)(s + len - p)))
+	if (p == s + len || hides_after_nul(p, (size_t)(s + len - p)))
 		return false;
 	doc = cJSON_ParseWithLengthOpts(s, len, &end, false);
 	for (const char *k = end; doc && k < s + len; k++)

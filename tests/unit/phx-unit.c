@@ -205,6 +205,8 @@ test_redact_printed(void)
 		    "{\"a\":\"s3cr\",  \"b\":1.50}", "printed: clean bytes kept" },
 		{ "   ", "\"\"        ", "\"\"",
 		    "printed: white space after the document that spells it dropped" },
+		{ "true", "true", "\"***\"", "printed: a document that is a literal" },
+		{ "1234", " 12345 ", "\"***\" ", "printed: ... or a number" },
 	};
 
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
