@@ -46,7 +46,8 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	podman podman-compose runc mmdebstrap busybox-static uidmap \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
-	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
+	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 \
+	util-linux time
 
 all: $(TOOLS) $(UNIT) $(REPLAY)
 
@@ -125,7 +126,7 @@ fuzz:
 	        >build/fuzz/$$f.log 2>&1; then \
 	        tail -n 40 build/fuzz/$$f.log; \
 	        echo "fuzz-$$f: finding in build/fuzz/crash/$$f/" >&2; exit 1; fi; \
-	    grep -E '^#[0-9]+ +DONE|stat::number_of_executed_units|stat::average_exec_per_sec' \
+	    grep -E '^#[0-9]+[[:space:]]+DONE|stat::number_of_executed_units|stat::average_exec_per_sec' \
 	        build/fuzz/$$f.log || true; \
 	done
 
@@ -216,6 +217,11 @@ bench: all images-test
 	@set -e; for b in $(BENCHES); do \
 	    echo "== $$b"; PHX_BIN=$(CURDIR)/$(BUILD)/tools bash $$b; done
 
+# every stage over 10k, 100k and 1M records: time slope and peak RSS
+# (a few minutes; fails on a superlinear stage or > 64 MB at <= 1 MB)
+bench-stream: all
+	PHX_BIN=$(CURDIR)/$(BUILD)/tools bash tests/bench/stream.sh
+
 bench-scale: all images-test
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools bash tests/bench/scale.sh
 
@@ -257,4 +263,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench bench-scale broken-table install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n lint deps images images-test demo bench bench-scale bench-stream broken-table install uninstall clean

@@ -132,9 +132,10 @@ dec_entity(const char *p, const char *end, long *cp)
 	return num_end == semi && num_end > p + 2 ? (size_t)(semi + 1 - p) : 0;
 }
 
-/* how many source bytes at p one escape takes, and what it stands for */
+/* how many source bytes at p one escape takes, and what it stands for;
+ * json: JSON's escapes only */
 static size_t
-dec_one(const char *p, const char *end, long *cp, bool *is_byte)
+dec_one(const char *p, const char *end, long *cp, bool *is_byte, bool json)
 {
 	static const char from[] = "\"\\/bfnrt", to[] = "\"\\/\b\f\n\r\t";
 	const char *k;
@@ -147,7 +148,9 @@ dec_one(const char *p, const char *end, long *cp, bool *is_byte)
 			*cp = to[k - from];
 			return 2;
 		}
-	} else if (*p == '%' && (*cp = hexn(p + 1, end, 2)) >= 0) {
+	} else if (json)
+		return 0;
+	else if (*p == '%' && (*cp = hexn(p + 1, end, 2)) >= 0) {
 		*is_byte = true;
 		return 3;
 	} else if (*p == '&')
@@ -188,9 +191,8 @@ utf8(long cp, char *u)
 	return 4;
 }
 
-/* false when s holds nothing to decode */
-bool
-phx_decode(const char *s, size_t len, struct phx_decoded *d)
+static bool
+decode(const char *s, size_t len, struct phx_decoded *d, bool json)
 {
 	const char *end = s + len;
 	bool any = false;
@@ -200,7 +202,7 @@ phx_decode(const char *s, size_t len, struct phx_decoded *d)
 	for (const char *p = s; p < end;) {
 		long cp = 0;
 		bool is_byte;
-		size_t n = dec_one(p, end, &cp, &is_byte);
+		size_t n = dec_one(p, end, &cp, &is_byte, json);
 		char u[4], c = (char)cp;
 
 		if (n == 0) {
@@ -216,6 +218,19 @@ phx_decode(const char *s, size_t len, struct phx_decoded *d)
 		p += n;
 	}
 	return any;
+}
+
+/* false when s holds nothing to decode */
+bool
+phx_decode(const char *s, size_t len, struct phx_decoded *d)
+{
+	return decode(s, len, d, false);
+}
+
+bool
+phx_decode_json(const char *s, size_t len, struct phx_decoded *d)
+{
+	return decode(s, len, d, true);
 }
 
 void
@@ -260,7 +275,7 @@ phx_decode_any(const char *s, size_t len, const bool want[256])
 		p = bs < pc ? (bs < amp ? bs : amp) : (pc < amp ? pc : amp);
 		if (p == end)
 			break;
-		if ((n = dec_one(p, end, &cp, &is_byte)) == 0) {
+		if ((n = dec_one(p, end, &cp, &is_byte, false)) == 0) {
 			p++;
 			continue;
 		}
@@ -271,4 +286,68 @@ phx_decode_any(const char *s, size_t len, const bool want[256])
 		p += n;
 	}
 	return false;
+}
+
+/* ---- where each token of a JSON text stands ---- */
+
+/* leaf printed alone must be what stands at *at, past white space and
+ * punctuation: cJSON prints a key or a value the same anywhere */
+static bool
+jtok_add(const char *pr, size_t len, size_t *at, cJSON *leaf,
+    cJSON *node, struct phx_jtoks *tk)
+{
+	char *t = cJSON_PrintUnformatted(leaf);
+	size_t n = t ? strlen(t) : 0;
+	bool found;
+
+	while (*at < len && pr[*at] && strchr(" \t\r\n{}[],:", pr[*at]))
+		(*at)++;
+	found = t && len - *at >= n && memcmp(pr + *at, t, n) == 0;
+	phx_free_secret(t);
+	if (!found)
+		return false;
+	if (tk->n == tk->cap) {
+		tk->cap = tk->cap ? tk->cap * 2 : 16;
+		tk->v = phx_reallocarray(tk->v, tk->cap, sizeof *tk->v);
+	}
+	tk->v[tk->n].node = node;
+	tk->v[tk->n].key = leaf != node;
+	tk->v[tk->n].a = *at;
+	tk->v[tk->n++].b = *at + n;
+	*at += n;
+	return true;
+}
+
+static bool
+jtok_walk(cJSON *node, const char *pr, size_t len, size_t *at,
+    struct phx_jtoks *tk)
+{
+	for (; node; node = node->next) {
+		if (node->string) {
+			cJSON *k = cJSON_CreateStringReference(node->string);
+			bool found = k && jtok_add(pr, len, at, k, node, tk);
+			cJSON_Delete(k);
+			if (!found)
+				return false;
+		}
+		if (cJSON_IsObject(node) || cJSON_IsArray(node)) {
+			if (!jtok_walk(node->child, pr, len, at, tk))
+				return false;
+		} else if (!jtok_add(pr, len, at, node, node, tk))
+			return false;
+	}
+	return true;
+}
+
+bool
+phx_json_tokens(cJSON *doc, const char *pr, size_t len, struct phx_jtoks *tk)
+{
+	size_t at = 0;
+	cJSON *next = doc->next;
+	bool found;
+
+	doc->next = NULL;
+	found = jtok_walk(doc, pr, len, &at, tk);
+	doc->next = next;
+	return found;
 }

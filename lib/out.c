@@ -222,19 +222,25 @@ phx_add_ref(cJSON *obj, const char *key, const char *value)
 }
 
 /* Secrets are masked in the values, before cJSON escapes them: masking
- * the printed bytes could eat a quote.  Most records fit the stack
- * buffer: no print buffer to grow and copy. */
+ * the printed bytes could eat a quote; what the printed bytes still spell
+ * (across an escape) is masked in the values it touches.  Most records
+ * fit the stack buffer: no print buffer to grow and copy. */
 void
 phx_emit(cJSON *rec)
 {
 	char buf[8192];
-	char *s = buf;
+	char *s = buf, *fixed;
 
 	emitting = true;
 	phx_redact_json(rec);
 	if (!cJSON_PrintPreallocated(rec, buf, sizeof buf, false) &&
 	    !(s = cJSON_PrintUnformatted(rec)))
 		phx_die(PHX_EXIT_ENV, "out of memory");
+	if ((fixed = phx_redact_printed(rec, s, false)) != NULL) {
+		if (s != buf)
+			phx_free_secret(s);
+		s = fixed;
+	}
 	cJSON_Delete(rec);
 	pthread_mutex_lock(&out_lock);
 	finish_long_line();

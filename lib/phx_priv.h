@@ -1,6 +1,6 @@
 /* libphx's own names: used only inside lib/, never by a tool (phx.h is
  * the public face).  Layers, lower never calling higher:
- *   util <- codec <- redact <- secrets <- log <- out <- ndjson, state,
+ *   util <- codec <- pattern <- redact <- secrets <- log <- out <- ndjson, state,
  *   run, config, compose
  * (tests/lib-layers.t checks it).  Where a lower layer needs a higher
  * one at run time, the higher registers a hook at phx_init(). */
@@ -24,15 +24,52 @@ struct phx_decoded {
 	size_t *from, *to;
 };
 bool phx_decode(const char *s, size_t len, struct phx_decoded *d);  /* false: none */
+/* the same, JSON's escapes only: a printed string's bytes back */
+bool phx_decode_json(const char *s, size_t len, struct phx_decoded *d);
 void phx_decoded_free(struct phx_decoded *d);
 /* true when an escape in s stands for a character starting with a want byte */
 bool phx_decode_any(const char *s, size_t len, const bool want[256]);
+/* where each key (key: true) and each value but an object or array of
+ * doc stands in pr, doc as cJSON printed it, in order; false when pr is
+ * not doc's print */
+struct phx_jtok {
+	cJSON *node;
+	bool key;
+	size_t a, b;
+};
+struct phx_jtoks {
+	struct phx_jtok *v;
+	size_t n, cap;
+};
+bool phx_json_tokens(cJSON *doc, const char *pr, size_t len, struct phx_jtoks *tk);
+
+/* ---- what to mask (pattern.c) ---- */
+/* byte spans of a text, [a, b) */
+struct phx_span {
+	size_t a, b;
+};
+struct phx_spans {
+	struct phx_span *v;
+	size_t n, cap;
+};
+void phx_spans_add(struct phx_spans *sp, size_t a, size_t b);   /* a >= b: none */
+/* sorted; overlapping and touching spans joined */
+void phx_spans_merge(struct phx_spans *sp);
+/* passwords in URLs (scheme://user:PASS@host) and password=PASS pairs */
+void phx_find_patterns(const char *s, size_t len, struct phx_spans *sp);
 
 /* ---- secrets (secrets.c; the registry and masking: redact.c) ---- */
 void phx_secrets_from_env(void);           /* *_PASSWORD, *_TOKEN, *_API_KEY, ... */
 void phx_secrets_from_config(const cJSON *cfg);
 /* masks every string (value and key) in the tree; true if any changed */
 bool phx_redact_json(cJSON *root);
+/* pr, doc as cJSON printed it, with no registered form in its bytes: a
+ * form across an escape or a quote (a secret ending in a backslash just
+ * before an escape) or in a value that is no string (a number) masks
+ * each key and value it touches, where it touches, and doc is printed
+ * again (formatted or not); NULL when pr is clean.  A form in
+ * punctuation alone makes doc the mask as one JSON string. */
+char *phx_redact_printed(cJSON *doc, const char *pr, bool formatted);
 size_t phx_redact_hold(void);
 
 /* ---- logging (log.c) ---- */

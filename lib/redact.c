@@ -58,54 +58,6 @@ static bool decode_for[256];
 #define CLEAN_KEYS_LOG2 7
 static const char *clean_keys[1 << CLEAN_KEYS_LOG2];
 
-struct span {
-	size_t a, b;
-};
-struct spans {
-	struct span *v;
-	size_t n, cap;
-};
-
-static void
-spans_add(struct spans *sp, size_t a, size_t b)
-{
-	if (a >= b)
-		return;
-	if (sp->n == sp->cap) {
-		sp->cap = sp->cap ? sp->cap * 2 : 8;
-		sp->v = phx_reallocarray(sp->v, sp->cap, sizeof *sp->v);
-	}
-	sp->v[sp->n].a = a;
-	sp->v[sp->n++].b = b;
-}
-
-static int
-span_cmp(const void *x, const void *y)
-{
-	const struct span *p = x, *q = y;
-
-	return p->a < q->a ? -1 : p->a > q->a;
-}
-
-/* sorted, overlapping and touching spans joined: one mask for a run */
-static void
-spans_merge(struct spans *sp)
-{
-	size_t k = 0;
-
-	if (sp->n < 2)
-		return;
-	qsort(sp->v, sp->n, sizeof *sp->v, span_cmp);
-	for (size_t i = 1; i < sp->n; i++) {
-		if (sp->v[i].a <= sp->v[k].b) {
-			if (sp->v[i].b > sp->v[k].b)
-				sp->v[k].b = sp->v[i].b;
-		} else
-			sp->v[++k] = sp->v[i];
-	}
-	sp->n = k + 1;
-}
-
 /* ---- the registry ---- */
 
 static void
@@ -197,154 +149,15 @@ phx_redact_hold(void)
 
 /* every occurrence, overlapping ones too: the union is masked */
 static void
-find_known(const char *s, size_t len, struct spans *sp)
+find_known(const char *s, size_t len, struct phx_spans *sp)
 {
 	for (size_t k = 0; k < nforms; k++) {
 		const char *p = s, *end = s + len, *m;
 		while ((m = memmem(p, (size_t)(end - p), forms[k].s,
 		    forms[k].len)) != NULL) {
-			spans_add(sp, (size_t)(m - s), (size_t)(m - s) + forms[k].len);
+			phx_spans_add(sp, (size_t)(m - s), (size_t)(m - s) + forms[k].len);
 			p = m + 1;
 		}
-	}
-}
-
-/* what ends a URL's authority: URL_END always, URL_QUOTE when a quote
- * ends it too */
-enum { URL_END = 1, URL_QUOTE = 2 };
-#define CTL4(n) [n] = URL_END, [n + 1] = URL_END, [n + 2] = URL_END, \
-	[n + 3] = URL_END
-static const unsigned char url_end[256] = { CTL4(0), CTL4(4), CTL4(8),
-	CTL4(12), CTL4(16), CTL4(20), CTL4(24), CTL4(28), [' '] = URL_END,
-	[0x7f] = URL_END, ['<'] = URL_END, ['>'] = URL_END,
-	['"'] = URL_QUOTE, ['\''] = URL_QUOTE, ['\\'] = URL_QUOTE,
-	['`'] = URL_QUOTE };
-
-static bool
-stops_url(unsigned char c, bool quotes)
-{
-	return url_end[c] & (quotes ? URL_END | URL_QUOTE : URL_END);
-}
-
-static bool
-host_char(unsigned char c)
-{
-	return isalnum(c) || c >= 0x80 || strchr(".-_~%!$&'()*+,;=", c);
-}
-
-/* at: an '@'; true when a host[:port] follows and ends the authority */
-static bool
-host_after(const char *at, const char *end)
-{
-	const char *h = at + 1;
-
-	if (h < end && *h == '[') {
-		while (h < end && *h != ']' && *h != '@')
-			h++;
-		if (h == end || *h != ']')
-			return false;
-		h++;
-	} else {
-		const char *start = h;
-		while (h < end && host_char((unsigned char)*h) && *h != '@')
-			h++;
-		if (h == start)
-			return false;
-	}
-	if (h < end && *h == ':')
-		while (++h < end && isdigit((unsigned char)*h))
-			;
-	return h == end || *h == '/' || *h == '?' || *h == '#' ||
-	    !(isalnum((unsigned char)*h) || *h == '@' || *h == ':');
-}
-
-/* a: just past "://".  The user ends at the first ':' and holds none of
- * "/?#@"; the password runs to the LAST '@' that a host follows, so a
- * raw '#', '/', '?' or '@' in it is masked too (a later '@' in a path
- * or query means more is masked, never less).  The authority ends at a
- * quote, else (no '@' found so) at white space. */
-static const char *
-find_url(const char *s, const char *a, const char *end, struct spans *sp)
-{
-	for (int quotes = 1; quotes >= 0; quotes--) {
-		const char *e = a, *colon = NULL, *at = NULL;
-
-		while (e < end && !stops_url((unsigned char)*e, quotes))
-			e++;
-		for (const char *k = a; k < e && !colon; k++)
-			if (*k == ':')
-				colon = k;
-			else if (*k == '/' || *k == '?' || *k == '#' || *k == '@')
-				break;
-		for (const char *k = e; colon && k > colon + 1 && !at; k--)
-			if (k[-1] == '@' && host_after(k - 1, e))
-				at = k - 1;
-		if (at) {
-			spans_add(sp, (size_t)(colon + 1 - s), (size_t)(at - s));
-			return at;
-		}
-		/* a quote may be in the password only if an '@' follows */
-		if (!colon || e == end || !quotes ||
-		    !memchr(e, '@', (size_t)(end - e)))
-			return e;
-	}
-	return a;
-}
-
-/* password=PASS, PASS quoted or up to a separator */
-static const char *
-find_pair(const char *s, const char *v, const char *end, struct spans *sp)
-{
-	const char *e = v;
-
-	if (v < end && *v == '\'') {
-		e = memchr(v + 1, '\'', (size_t)(end - v - 1));
-		e = e ? e : end;
-		spans_add(sp, (size_t)(v + 1 - s), (size_t)(e - s));
-		return e;
-	}
-	while (e < end && !isspace((unsigned char)*e) && *e != '"' &&
-	    *e != '&' && *e != ';' && *e != '\\' && *e != '\'')
-		e++;
-	spans_add(sp, (size_t)(v - s), (size_t)(e - s));
-	return e;
-}
-
-static const char *
-next_byte(const char *p, const char *end, int c)
-{
-	const char *q = memchr(p, c, (size_t)(end - p));
-
-	return q ? q : end;
-}
-
-/* URLs and password= pairs.  Every string goes through here, so it
- * jumps from one ':' or '=' to the next instead of trying each byte. */
-static void
-find_patterns(const char *s, size_t len, struct spans *sp)
-{
-	const char *end = s + len, *p = s, *colon = NULL, *eq = NULL;
-
-	while (p < end) {
-		const char *q;
-
-		if (!colon || colon < p)
-			colon = next_byte(p, end, ':');
-		if (!eq || eq < p)
-			eq = next_byte(p, end, '=');
-		q = colon < eq ? colon : eq;
-		if (q == end)
-			break;
-		if (q == colon && end - q >= 3 && q[1] == '/' && q[2] == '/')
-			p = find_url(s, q + 3, end, sp);
-		else if (q == eq && q - s >= 8 && (q[-1] | 0x20) == 'd' &&
-		    strncasecmp(q - 8, "password", 8) == 0 &&
-		    (q - 8 == s || !isalnum((unsigned char)q[-9])))
-			p = find_pair(s, q + 1, end, sp);
-		else
-			p = q + 1;
-		if (p <= q)
-			p = q + 1;
 	}
 }
 
@@ -364,10 +177,10 @@ escaped_slash(const char *s, size_t len)
  * URL) and what is found there is mapped back to the source bytes; text
  * escaped twice (JSON inside a JSON string) is decoded again */
 static void
-find_decoded(const char *s, size_t len, struct spans *sp, int depth)
+find_decoded(const char *s, size_t len, struct phx_spans *sp, int depth)
 {
 	struct phx_decoded d = { 0 };
-	struct spans in = { 0 };
+	struct phx_spans in = { 0 };
 
 	if (depth > 2 || (!memchr(s, '\\', len) && (!nforms ||
 	    (!memchr(s, '%', len) && !memchr(s, '&', len)))))
@@ -377,22 +190,22 @@ find_decoded(const char *s, size_t len, struct spans *sp, int depth)
 		return;
 	if (phx_decode(s, len, &d)) {
 		find_known(d.text.data, d.text.len, &in);
-		find_patterns(d.text.data, d.text.len, &in);
+		phx_find_patterns(d.text.data, d.text.len, &in);
 		find_decoded(d.text.data, d.text.len, &in, depth + 1);
 		for (size_t i = 0; i < in.n; i++)
-			spans_add(sp, d.from[in.v[i].a], d.to[in.v[i].b - 1]);
+			phx_spans_add(sp, d.from[in.v[i].a], d.to[in.v[i].b - 1]);
 	}
 	free(in.v);
 	phx_decoded_free(&d);
 }
 
 static void
-find_all(const char *s, size_t len, struct spans *sp)
+find_all(const char *s, size_t len, struct phx_spans *sp)
 {
 	find_known(s, len, sp);
-	find_patterns(s, len, sp);
+	phx_find_patterns(s, len, sp);
 	find_decoded(s, len, sp, 1);
-	spans_merge(sp);
+	phx_spans_merge(sp);
 }
 
 /* ---- masking ---- */
@@ -400,7 +213,7 @@ find_all(const char *s, size_t len, struct spans *sp)
 /* s[0..upto) with the spans masked; with no mask character left, a text
  * that holds a secret is dropped whole */
 static void
-render(const char *s, size_t upto, const struct spans *sp, struct phx_buf *out)
+render(const char *s, size_t upto, const struct phx_spans *sp, struct phx_buf *out)
 {
 	size_t at = 0;
 
@@ -460,7 +273,7 @@ key_may_hold(const cJSON *it)
 static char *
 scrub_found(const char *s, size_t len, size_t *outlen)
 {
-	struct spans sp = { 0 };
+	struct phx_spans sp = { 0 };
 	struct phx_buf out = { 0 };
 
 	find_all(s, len, &sp);
@@ -571,22 +384,163 @@ hides_after_nul(const char *s, size_t len)
 	return false;
 }
 
+/* ---- JSON: the printed bytes ---- */
+
+static bool
+holds_form(const char *s, size_t len)
+{
+	for (size_t k = 0; k < nforms; k++)
+		if (memmem(s, len, forms[k].s, forms[k].len))
+			return true;
+	return false;
+}
+
+/* the bytes of t's string that its print's bytes sp (merged, sorted)
+ * stand for, masked: its print is decoded, each byte knowing its escape */
+static char *
+mask_string(const char *str, const char *pr, const struct phx_jtok *t,
+    const struct phx_spans *sp, size_t j)
+{
+	struct phx_decoded d = { 0 };
+	struct phx_spans in = { 0 };
+	struct phx_buf out = { 0 };
+	size_t at = t->a + 1, len = t->b - t->a - 2, n = strlen(str);
+
+	phx_decode_json(pr + at, len, &d);
+	for (size_t i = 0; i < d.text.len && j < sp->n; i++) {
+		while (j < sp->n && sp->v[j].b <= at + d.from[i])
+			j++;
+		if (j == sp->n || sp->v[j].a >= at + d.to[i])
+			continue;
+		if (in.n && in.v[in.n - 1].b == i)
+			in.v[in.n - 1].b = i + 1;
+		else
+			phx_spans_add(&in, i, i + 1);
+	}
+	if (d.text.len != n || memcmp(d.text.data, str, n) != 0) {
+		in.n = 0;   /* not its print after all: all of it masked */
+		phx_spans_add(&in, 0, n);
+	}
+	render(str, n, &in, &out);
+	phx_buf_str(&out);
+	phx_decoded_free(&d);
+	free(in.v);
+	return out.data;
+}
+
+/* token t of pr, touched by sp from sp->v[j] on, masked where touched:
+ * a string in its bytes, any other value made the mask (a string) */
+static void
+mask_token(const struct phx_jtok *t, const char *pr, const struct phx_spans *sp,
+    size_t j)
+{
+	cJSON *it = t->node;
+	char *clean;
+
+	if (t->key) {
+		clean = mask_string(it->string, pr, t, sp, j);
+		if (!(it->type & cJSON_StringIsConst))
+			phx_free_secret(it->string);
+		it->string = clean;
+		it->type &= ~cJSON_StringIsConst;
+		return;
+	}
+	clean = cJSON_IsString(it) ? mask_string(it->valuestring, pr, t, sp, j) :
+	    phx_strdup(mask);
+	if (it->valuestring && !(it->type & cJSON_IsReference))
+		phx_free_secret(it->valuestring);
+	it->valuestring = clean;
+	it->type = cJSON_String | (it->type & cJSON_StringIsConst);
+}
+
+/* every token of doc that a form in pr (doc's print) touches is masked
+ * where it touches; false when a form touches no key's or value's own
+ * bytes (only quotes, punctuation, white space) or pr is not doc's */
+static bool
+mask_tokens(cJSON *doc, const char *pr, size_t len)
+{
+	struct phx_spans sp = { 0 };
+	struct phx_jtoks tk = { 0 };
+	bool found = phx_json_tokens(doc, pr, len, &tk);
+	bool *hit;
+	size_t j = 0;
+
+	find_known(pr, len, &sp);
+	phx_spans_merge(&sp);
+	hit = phx_reallocarray(NULL, sp.n + 1, sizeof *hit);
+	memset(hit, 0, (sp.n + 1) * sizeof *hit);
+	for (size_t i = 0; found && i < tk.n; i++) {
+		const struct phx_jtok *t = &tk.v[i];
+		/* a string's own bytes lie between its quotes */
+		bool str = t->key || cJSON_IsString(t->node);
+		size_t a = t->a + str, b = t->b - str;
+
+		if (a == b)   /* "": nothing of it can be masked */
+			continue;
+		while (j < sp.n && sp.v[j].b <= a)
+			j++;
+		for (size_t k = j; k < sp.n && sp.v[k].a < b; k++)
+			hit[k] = true;
+		if (j < sp.n && sp.v[j].a < b)
+			mask_token(t, pr, &sp, j);
+	}
+	for (size_t k = 0; k < sp.n; k++)
+		found &= hit[k];
+	free(hit);
+	free(tk.v);
+	free(sp.v);
+	return found && sp.n;
+}
+
+/* doc as one JSON string: the mask */
+static char *
+mask_doc(void)
+{
+	struct phx_buf out = { 0 };
+
+	phx_buf_printf(&out, "\"%s\"", mask);
+	return out.data;
+}
+
+char *
+phx_redact_printed(cJSON *doc, const char *pr, bool formatted)
+{
+	char *cur = NULL;
+
+	for (int round = 0; nforms; round++) {
+		const char *p = cur ? cur : pr;
+		size_t len = strlen(p);
+
+		if (!holds_form(p, len))
+			break;
+		if (round == 3 || !mask_tokens(doc, p, len)) {
+			phx_free_secret(cur);
+			return mask_doc();
+		}
+		phx_free_secret(cur);
+		cur = formatted ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+		if (!cur)   /* out of memory */
+			return mask_doc();
+	}
+	return cur;
+}
+
 /* s as one JSON document, scrubbed and printed again into *json (NULL
- * when no value held a secret: a match across quotes is none); false
- * when s is not one JSON document */
+ * when neither a value nor the bytes held a secret: a match of the text
+ * scan across quotes is none); false when s is not one JSON document */
 static bool
 scrub_json(const char *s, size_t len, char **json, size_t *outlen)
 {
 	const char *end = NULL, *p = s;
 	struct phx_buf out = { 0 };
 	cJSON *doc;
-	char *printed;
+	char *printed, *fixed;
+	bool fmt;
 
 	*json = NULL;
 	while (p < s + len && isspace((unsigned char)*p))
 		p++;
-	if (p == s + len || !strchr("{[\"", *p) ||
-	    hides_after_nul(p, (size_t)(s + len - p)))
+	if (p == s + len || hides_after_nul(p, (size_t)(s + len - p)))
 		return false;
 	doc = cJSON_ParseWithLengthOpts(s, len, &end, false);
 	for (const char *k = end; doc && k < s + len; k++)
@@ -594,18 +548,24 @@ scrub_json(const char *s, size_t len, char **json, size_t *outlen)
 			cJSON_Delete(doc);
 			return false;
 		}
-	if (!doc || !phx_redact_json(doc)) {
+	if (!doc || (!phx_redact_json(doc) && !holds_form(s, len))) {
 		cJSON_Delete(doc);
 		return doc != NULL;
 	}
 	/* formatted if it was: a newline inside the document */
-	printed = memchr(s, '\n', (size_t)(end - s)) ? cJSON_Print(doc) :
-	    cJSON_PrintUnformatted(doc);
+	fmt = memchr(s, '\n', (size_t)(end - s)) != NULL;
+	printed = fmt ? cJSON_Print(doc) : cJSON_PrintUnformatted(doc);
+	if (printed && (fixed = phx_redact_printed(doc, printed, fmt)) != NULL) {
+		phx_free_secret(printed);
+		printed = fixed;
+	}
 	cJSON_Delete(doc);
 	if (!printed)   /* out of memory: the masked text will do */
 		return false;
 	phx_buf_addstr(&out, printed);
 	phx_buf_add(&out, end, (size_t)(s + len - end));
+	if (holds_form(out.data, out.len))   /* the white space after it does */
+		out.len = strlen(printed);
 	phx_free_secret(printed);
 	phx_buf_str(&out);
 	*outlen = out.len;
@@ -651,12 +611,12 @@ void
 phx_redact_chunk(struct phx_redact_stream *st, const char *s, size_t len,
     bool final, struct phx_buf *out)
 {
-	struct spans sp = { 0 };
+	struct phx_spans sp = { 0 };
 	size_t n, cut, hold = phx_redact_hold(), forced = 0;
 
 	phx_buf_add(&st->held, s, len);
 	n = st->held.len;
-	spans_add(&sp, 0, st->forced < n ? st->forced : n);
+	phx_spans_add(&sp, 0, st->forced < n ? st->forced : n);
 	find_all(st->held.data, n, &sp);
 	cut = final ? n : n > hold ? n - hold : 0;
 	render(st->held.data, cut, &sp, out);

@@ -65,13 +65,17 @@ out=$(DEMO_DB_PASSWORD=Hunter2-secret "$UNIT" pass <"$T_TMP/sec")
 is "$out" '{"note":"the password is ***"}' "pass-through masks known secrets"
 
 # redaction on values: a line holding no secret is passed byte for byte,
-# one holding one is printed again and still parses
-printf '{"service":"pw","state":"up"}\n{"m":"pw\\"x","n":"\\u00e9t\\u00e9-pass"}\n' >"$T_TMP/q"
+# one holding one is printed again and still parses; one whose bytes
+# spell it (the value pw, then its closing quote) has that value masked,
+# never the quote
+printf '{"service":"pwx","state":"up"}\n{"m":"pw\\"x","n":"\\u00e9t\\u00e9-pass"}\n{"service":"pw","state":"up"}\n' >"$T_TMP/q"
 DB_PASSWORD='pw"' X_PASSWORD='été-pass' "$UNIT" pass <"$T_TMP/q" >"$T_TMP/out" 2>"$T_TMP/err"
-is "$(sed -n 1p "$T_TMP/out")" '{"service":"pw","state":"up"}' \
+is "$(sed -n 1p "$T_TMP/out")" '{"service":"pwx","state":"up"}' \
     "a secret ending in a quote: a line without it stays byte for byte"
 is "$(sed -n 2p "$T_TMP/out" | jq -c . 2>&1)" '{"m":"***x","n":"***"}' \
     "a line holding it (also behind escapes): masked, still JSON"
+is "$(sed -n 3p "$T_TMP/out")" '{"service":"***","state":"up"}' \
+    "a line whose bytes spell it across a quote: the value masked, the quote kept"
 
 # an over-long line's chunks are masked across their boundaries
 tok=tok-ABCDEFGHIJKLMNOPQRSTUVWXYZ0123

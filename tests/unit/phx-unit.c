@@ -153,8 +153,9 @@ test_redact_regressions(void)
 	char *r;
 
 	phx_secret_add("pw\"");
+	/* the bytes pw" are there, so the value is masked, not the quote */
 	r = phx_redact("{\"service\":\"pw\",\"state\":\"up\"}");
-	is_str(r, "{\"service\":\"pw\",\"state\":\"up\"}",
+	is_str(r, "{\"service\":\"***\",\"state\":\"up\"}",
 	    "regress: a secret ending in a quote eats no closing quote");
 	free(r);
 	phx_secrets_clear();
@@ -217,6 +218,41 @@ test_redact_literal_keys(void)
 	is_str(s, "a`http://u:***@h/` \"http://u:***@h/\"",
 	    "URL: a quote ends the authority unless an '@' follows");
 	free(s);
+}
+
+/* a secret the values do not hold but the printed bytes spell: across an
+ * escape, a quote or a number; masked where it touches, JSON kept */
+static void
+test_redact_printed(void)
+{
+	static const struct { const char *secret, *in, *want, *why; } cases[] = {
+		{ "s3cr\\", "{\"a\":\"hun\",\"k\":\"s3cr\\u003c\\\"et\"}",
+		    "{\"a\":\"hun\",\"k\":\"s3cr<\\\"et\"}",
+		    "printed: a secret ending in '\\' before a \\u escape" },
+		{ "s3cr\\", "{\"k\":\"s3cr\\\"x\"}", "{\"k\":\"***x\"}",
+		    "printed: ... before an escape cJSON prints too" },
+		{ "12345", "{\"port\":12345,\"n\":\"a\"}",
+		    "{\"port\":\"***\",\"n\":\"a\"}", "printed: a number" },
+		{ "xa\":\"by", "{\"xa\":\"by\",\"c\":1}",
+		    "{\"***\":\"***\",\"c\":1}", "printed: across quotes" },
+		{ "\":\"", "{\"a\":\"b\"}", "\"***\"",
+		    "printed: in punctuation alone the document is the mask" },
+		{ "s3cr\\", "{\"a\":\"s3cr\",  \"b\":1.50}",
+		    "{\"a\":\"s3cr\",  \"b\":1.50}", "printed: clean bytes kept" },
+		{ "   ", "\"\"        ", "\"\"",
+		    "printed: white space after the document that spells it dropped" },
+		{ "true", "true", "\"***\"", "printed: a document that is a literal" },
+		{ "1234", " 12345 ", "\"***\" ", "printed: ... or a number" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *r;
+		phx_secret_add(cases[i].secret);
+		r = phx_redact(cases[i].in);
+		is_str(r, cases[i].want, cases[i].why);
+		free(r);
+		phx_secrets_clear();
+	}
 }
 
 static void
@@ -476,6 +512,34 @@ prop_secret(const char *alphabet, size_t minlen, size_t maxlen)
 	}
 	*p = '\0';
 	return s;
+}
+
+static void
+emit_message(const char *value, int fd)
+{
+	cJSON *rec = phx_record_new("test");
+
+	(void)fd;
+	cJSON_AddStringToObject(rec, "message", value);
+	phx_emit(rec);
+}
+
+/* a record's printed bytes: the value s3cr"x prints as s3cr\"x */
+static void
+test_emit_printed(void)
+{
+	char *out;
+	cJSON *j;
+
+	phx_secret_add("s3cr\\");
+	out = capture(emit_message, "s3cr\"x", -1);
+	j = cJSON_Parse(out);
+	ok(j && !strstr(out, "s3cr\\"), "emit: no secret in the printed bytes");
+	is_str(cJSON_GetStringValue(cJSON_GetObjectItem(j, "message")), "***x",
+	    "emit: the value masked where the bytes spelled it, still JSON");
+	cJSON_Delete(j);
+	free(out);
+	phx_secrets_clear();
 }
 
 static void
@@ -1156,7 +1220,9 @@ main(int argc, char **argv)
 	test_redact_regressions();
 	test_redact_literal_keys();
 	test_redact_forms();
+	test_redact_printed();
 	test_redact_property();
+	test_emit_printed();
 	test_status();
 	test_jint();
 	test_ids();
