@@ -367,22 +367,36 @@ load_file(const char *file, bool included)
 
 /* ---- merging and the environment ---- */
 
+/* linear in the items of both: a configuration may name 10,000 services */
 static void
 merge(cJSON *dst, const cJSON *src)
 {
+	struct phx_keytab keys = { 0 };
+	const struct phx_keyent *e;
 	const cJSON *it;
+	cJSON *d;
 
+	cJSON_ArrayForEach(d, dst)
+		if (d->string)
+			phx_keytab_put(&keys, dst, d->string, d);
 	cJSON_ArrayForEach(it, src) {
-		cJSON *old = cJSON_GetObjectItemCaseSensitive(dst, it->string);
-		if (old && cJSON_IsObject(old) && cJSON_IsObject(it))
+		cJSON *old = (e = phx_keytab_get(&keys, dst, it->string)) ?
+		    e->val : NULL, *dup;
+		if (old && cJSON_IsObject(old) && cJSON_IsObject(it)) {
 			merge(old, it);
-		else if (old)
-			cJSON_ReplaceItemInObjectCaseSensitive(dst, it->string,
-			    cJSON_Duplicate(it, true));
-		else
-			cJSON_AddItemToObject(dst, it->string,
-			    cJSON_Duplicate(it, true));
+			continue;
+		}
+		dup = cJSON_Duplicate(it, true);
+		if (old) {
+			/* the entry takes dup's key before old's is freed */
+			phx_keytab_put(&keys, dst, dup->string, dup);
+			cJSON_ReplaceItemViaPointer(dst, old, dup);
+		} else {
+			cJSON_AddItemToObject(dst, it->string, dup);
+			phx_keytab_put(&keys, dst, dup->string, dup);
+		}
 	}
+	phx_keytab_free(&keys);
 }
 
 static void

@@ -304,11 +304,12 @@ char *phx_cfg_secret(const cJSON *obj, const char *key);
 enum phx_recover { PHX_RECOVER_RESTART, PHX_RECOVER_CONTINUE,
 	PHX_RECOVER_ABORT, PHX_RECOVER_N };
 extern const char *const phx_recover_names[PHX_RECOVER_N];
-/* recovery.CATEGORY ("health" or "functional") for service (NULL: the
- * key alone): a service with critical: true aborts whatever the key
- * says; a value the category does not take dies with exit 2 */
+/* recovery.CATEGORY ("health" or "functional") for the service whose
+ * services.yaml entry is entry (NULL: the key alone): a service with
+ * critical: true aborts whatever the key says; a value the category does
+ * not take dies with exit 2 */
 enum phx_recover phx_recovery_policy(const cJSON *cfg, const char *category,
-    const char *service);
+    const cJSON *entry);
 /* a recovery record with category, action, service (NULL: none) and
  * why; the caller adds what else it knows (container, test, outcome) */
 cJSON *phx_recovery_record(const char *category, const char *action,

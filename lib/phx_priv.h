@@ -43,6 +43,26 @@ struct phx_jtoks {
 };
 bool phx_json_tokens(cJSON *doc, const char *pr, size_t len, struct phx_jtoks *tk);
 
+/* ---- keys of objects, hashed (keytab.c) ---- */
+struct phx_keyent {
+	const void *parent;
+	const char *key;
+	size_t hash;
+	void *val;
+};
+struct phx_keytab {
+	struct phx_keyent *v;
+	size_t cap, len;
+};
+size_t phx_ptr_hash(const void *p);
+/* the entry of (parent, key), NULL when there is none */
+const struct phx_keyent *phx_keytab_get(const struct phx_keytab *t,
+    const void *parent, const char *key);
+/* key is not copied: it must live as long as the table */
+void phx_keytab_put(struct phx_keytab *t, const void *parent, const char *key,
+    void *val);
+void phx_keytab_free(struct phx_keytab *t);
+
 /* ---- what to mask (pattern.c) ---- */
 /* byte spans of a text, [a, b) */
 struct phx_span {

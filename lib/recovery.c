@@ -21,12 +21,10 @@ takes(const char *category, enum phx_recover p)
 
 enum phx_recover
 phx_recovery_policy(const cJSON *cfg, const char *category,
-    const char *service)
+    const cJSON *entry)
 {
 	char key[64];
 	const char *v;
-	const cJSON *entry = service ? cJSON_GetObjectItemCaseSensitive(
-	    phx_cfg(cfg, "services"), service) : NULL;
 
 	snprintf(key, sizeof key, "recovery.%s", category);
 	v = phx_cfg_str(cfg, key);

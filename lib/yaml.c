@@ -13,6 +13,7 @@
 
 #include <yaml.h>
 
+#include "phx_priv.h"
 #include "phx_yaml.h"
 
 /* ---- positions: a hash table from item to where it was read ---- */
@@ -28,14 +29,6 @@ struct postab {
 	size_t cap, len;
 };
 
-static size_t
-ptr_hash(const void *p)
-{
-	uint64_t x = (uint64_t)(uintptr_t)p * 0x9E3779B97F4A7C15u;
-
-	return (size_t)(x >> 29);
-}
-
 static struct pos *
 pos_slot(const struct postab *t, const cJSON *item)
 {
@@ -43,7 +36,7 @@ pos_slot(const struct postab *t, const cJSON *item)
 
 	if (!t->cap)
 		return NULL;
-	for (i = ptr_hash(item) & (t->cap - 1); t->v[i].item && t->v[i].item != item;
+	for (i = phx_ptr_hash(item) & (t->cap - 1); t->v[i].item && t->v[i].item != item;
 	    i = (i + 1) & (t->cap - 1))
 		;
 	return &t->v[i];
@@ -149,72 +142,6 @@ phx_yaml_msg(const struct phx_yaml *y, const cJSON *item, bool key,
 	return s;
 }
 
-/* ---- keys already in a mapping being built: no quadratic scans ---- */
-
-struct keyent {
-	const cJSON *parent;
-	const char *key;
-	size_t hash;
-};
-
-struct keytab {
-	struct keyent *v;
-	size_t cap, len;
-};
-
-static size_t
-key_hash(const cJSON *parent, const char *key)
-{
-	uint64_t h = ptr_hash(parent);
-
-	for (; *key; key++)
-		h = (h ^ (unsigned char)*key) * 0x100000001b3u;
-	return (size_t)h;
-}
-
-/* a merge key moves items out of a mapping, whose entries then hold
- * freed keys: those are never compared (nobody asks for that parent
- * again) and never hashed again (the hash is kept) */
-static struct keyent *
-key_slot(const struct keytab *t, const cJSON *parent, const char *key, size_t h)
-{
-	size_t i = h & (t->cap - 1);
-
-	while (t->v[i].parent && !(t->v[i].hash == h && t->v[i].parent == parent &&
-	    strcmp(t->v[i].key, key) == 0))
-		i = (i + 1) & (t->cap - 1);
-	return &t->v[i];
-}
-
-static bool
-key_seen(const struct keytab *t, const cJSON *parent, const char *key)
-{
-	return t->cap && key_slot(t, parent, key, key_hash(parent, key))->parent;
-}
-
-static void
-key_add(struct keytab *t, const cJSON *parent, const char *key)
-{
-	size_t h = key_hash(parent, key), i;
-
-	if (2 * (t->len + 1) > t->cap) {
-		struct keytab big = { phx_calloc(t->cap ? 2 * t->cap : 256,
-		    sizeof *big.v), t->cap ? 2 * t->cap : 256, t->len };
-		for (size_t j = 0; j < t->cap; j++) {
-			if (!t->v[j].parent)
-				continue;
-			for (i = t->v[j].hash & (big.cap - 1); big.v[i].parent;
-			    i = (i + 1) & (big.cap - 1))
-				;
-			big.v[i] = t->v[j];
-		}
-		free(t->v);
-		*t = big;
-	}
-	*key_slot(t, parent, key, h) = (struct keyent){ parent, key, h };
-	t->len++;
-}
-
 /* ---- building the tree from libyaml's events ---- */
 
 struct anchor {
@@ -245,7 +172,7 @@ struct build {
 	int depth;
 	size_t nodes, aliases;
 	struct anchor *anchors[256];
-	struct keytab keys;
+	struct phx_keytab keys;   /* keys already in a mapping being built */
 	cJSON *trash;      /* emptied or shadowed nodes, freed at the end */
 	char *err;
 };
@@ -407,14 +334,14 @@ add(struct build *b, cJSON *v, const yaml_mark_t *m, int height, bool anchored)
 	}
 	if (f->merge)
 		cJSON_AddItemToArray(f->merges, v);
-	else if (key_seen(&b->keys, f->node, f->key)) {
+	else if (phx_keytab_get(&b->keys, f->node, f->key)) {
 		yaml_mark_t km = { 0, f->kline - 1, f->kcol - 1 };
 		cJSON_AddItemToArray(b->trash, v);
 		return fail_in(b, &km, "duplicate key", f->key);
 	} else {
 		struct pos *p;
 		cJSON_AddItemToObject(f->node, f->key, v);
-		key_add(&b->keys, f->node, v->string);
+		phx_keytab_put(&b->keys, f->node, v->string, NULL);
 		p = pos_add(&b->y->pos, v);
 		p->kline = f->kline;
 		p->kcol = f->kcol;
@@ -525,11 +452,11 @@ merge_from(struct build *b, cJSON *obj, cJSON *src)
 {
 	for (cJSON *it = src->child, *next; it; it = next) {
 		next = it->next;
-		if (key_seen(&b->keys, obj, it->string))
+		if (phx_keytab_get(&b->keys, obj, it->string))
 			continue;
 		cJSON_DetachItemViaPointer(src, it);
 		cJSON_AddItemToObject(obj, it->string, it);
-		key_add(&b->keys, obj, it->string);
+		phx_keytab_put(&b->keys, obj, it->string, NULL);
 	}
 }
 
@@ -641,7 +568,7 @@ build_free(struct build *b)
 			free(a->name);
 			free(a);
 		}
-	free(b->keys.v);
+	phx_keytab_free(&b->keys);
 	cJSON_Delete(b->trash);
 }
 

@@ -176,8 +176,9 @@ load_suites(const cJSON *cfg, char **only, size_t nonly)
 		s->service = phx_jstr(it, "service");
 		if (!s->service && s->kind != K_COMMAND)
 			s->service = type;
-		s->go_on = phx_recovery_policy(cfg, "functional", s->service) ==
-		    PHX_RECOVER_CONTINUE;
+		s->go_on = phx_recovery_policy(cfg, "functional", s->service ?
+		    cJSON_GetObjectItemCaseSensitive(phx_cfg(cfg, "services"),
+		    s->service) : NULL) == PHX_RECOVER_CONTINUE;
 		if (s->kind == K_N8N)
 			s->secret = phx_cfg_secret(it, "api_key");
 		else if (s->kind == K_WINDMILL)

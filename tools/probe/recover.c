@@ -18,7 +18,7 @@ static const char category[] = "health";
 static enum phx_recover
 policy(const struct service *s)
 {
-	return phx_recovery_policy(probe.cfg, category, s->name);
+	return phx_recovery_policy(probe.cfg, category, config_entry(s->name));
 }
 
 /* each check of s starts again from its first attempt; s counts as

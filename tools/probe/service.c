@@ -7,6 +7,11 @@
 #include "probe.h"
 
 static void *byname;         /* tsearch(3) tree of the services, by name */
+/* the configuration's service entries by name, made at the first look-up:
+ * one is looked up for every service and record, and a list walk each
+ * made a 10,000-service configuration quadratic */
+static void *cfg_byname;
+static bool cfg_indexed;
 static size_t capsvcs;
 
 static void nothing_to_free(void *p) { (void)p; }
@@ -224,15 +229,35 @@ services_free(void)
 	for (size_t i = 0; i < probe.nsvcs; i++)
 		service_free(probe.svcs[i]);
 	tdestroy(byname, nothing_to_free);
+	tdestroy(cfg_byname, nothing_to_free);
+	cfg_byname = NULL;
+	cfg_indexed = false;
 	cJSON_Delete(compose);
 	free(probe.svcs);
+}
+
+static int
+entry_by_name(const void *a, const void *b)
+{
+	return strcmp(((const cJSON *)a)->string, ((const cJSON *)b)->string);
 }
 
 const cJSON *
 config_entry(const char *name)
 {
-	return cJSON_GetObjectItemCaseSensitive(phx_cfg(probe.cfg, "services"),
-	    name);
+	cJSON key = { .string = (char *)name };
+	const cJSON *e;
+	void *found;
+
+	if (!cfg_indexed) {
+		/* the first of a name, as cJSON's own look-up finds */
+		cJSON_ArrayForEach(e, phx_cfg(probe.cfg, "services"))
+			if (e->string)
+				(void)tsearch(e, &cfg_byname, entry_by_name);
+		cfg_indexed = true;
+	}
+	found = tfind(&key, &cfg_byname, entry_by_name);
+	return found ? *(const cJSON **)found : NULL;
 }
 
 /* a service record: its checks start now */
