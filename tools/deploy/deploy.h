@@ -26,6 +26,11 @@ struct deploy {
 	int64_t timeout_ms;
 	bool cleanup;
 	const char *restored_from, *rollback_of;
+	/* the kube engine (kube*.c): the manifests, the workloads as podman
+	 * plays them, and the stream podman kube play reads */
+	struct phx_kube *kube;
+	cJSON *kube_workloads;
+	char *kube_play;
 	/* while set, a failure before the deployment starts is told as the
 	 * records of this phase (refuse.c), not only on standard error */
 	const char *phase;
@@ -145,6 +150,19 @@ void load_compose(struct deploy *d, const char *path, const char *text, size_t l
 void start_state(struct deploy *d);
 bool place_run_file(struct deploy *d);
 void deploy_free(struct deploy *d);
+
+/* kube.c */
+char *kube_scoped(const struct deploy *d, const char *name);
+void kube_load(struct deploy *d, const char *path);
+
+/* kube_up.c */
+enum outcome kube_attempt(struct deploy *d, int attempt, struct failure *f,
+    cJSON **infos);
+
+/* kube_cmd.c */
+enum outcome kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
+    struct failure *f);
+int kube_cmd_up(struct deploy *d, const char *manifests, const char *project);
 
 /* down.c */
 int teardown(struct deploy *d, const char *id);

@@ -15,14 +15,14 @@ struct deploy_globals deploy_globals;
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-hnqVv] [-c config] [-f compose] [-p project] up | down id | rollback id | status [id] | restart service\n",
+	fprintf(f, "usage: %s [-hnqVv] [-c config] [--engine compose|kube] [-f compose|manifests] [-p project] up | down id | rollback id | status [id] | restart service\n",
 	    phx_progname);
 }
 
 /* the command line, once parsed */
 struct options {
 	struct phx_config_opts copts;   /* -c, in order */
-	const char *compose, *project;
+	const char *compose, *project, *engine;
 	char **args;                    /* the subcommand and its operands */
 	int nargs;
 };
@@ -34,6 +34,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	static const struct option longopts[] = {
 		PHX_OPT_LONG,
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "engine", required_argument, NULL, 'E' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "project", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
@@ -45,6 +46,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	while ((ch = getopt_long(argc, argv, "f:np:" PHX_OPT_SHORT, longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'E': o->engine = optarg; break;
 		case 'f': o->compose = optarg; break;
 		case 'n': deploy_globals.dry_run = true; break;
 		case 'p': o->project = optarg; break;
@@ -69,6 +71,15 @@ run_command(struct deploy *d, const struct options *o)
 {
 	const char *cmd = o->args[0];
 
+	const char *engine = o->engine ? o->engine
+	    : phx_cfg_str(d->cfg, "deployment.engine");
+
+	if (strcmp(engine, "kube") != 0 && strcmp(engine, "compose") != 0) {
+		phx_log(PHX_ERROR, "engine %s: compose or kube", engine);
+		return PHX_EXIT_USAGE;
+	}
+	if (strcmp(cmd, "up") == 0 && strcmp(engine, "kube") == 0)
+		return kube_cmd_up(d, o->compose, o->project);
 	if (strcmp(cmd, "up") == 0)
 		return cmd_up(d, o->compose, o->project);
 	if (strcmp(cmd, "down") == 0)
