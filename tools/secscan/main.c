@@ -75,7 +75,7 @@ skip_upstream(void)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: phx-secscan [-hqVv] [-c FILE] [-f COMPOSE] [-p PROJECT] "
+	fprintf(f, "usage: phx-secscan [-hqVv] [-c FILE] [-f COMPOSE] [-k MANIFESTS] [-p PROJECT] "
 	    "[-t HOST:PORT] [--fail-on SEVERITY] [--sarif FILE] [--scanner NAME] "
 	    "[CONTAINER ...]\n");
 }
