@@ -164,6 +164,9 @@ enum outcome kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
     struct failure *f);
 int kube_cmd_up(struct deploy *d, const char *manifests, const char *project);
 
+/* kube_export.c */
+int cmd_export_kube(struct deploy *d, const char *id);
+
 /* down.c */
 int teardown(struct deploy *d, const char *id);
 int cmd_down(struct deploy *d, const char *id);

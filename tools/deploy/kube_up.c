@@ -98,28 +98,27 @@ make_secrets(struct deploy *d, cJSON *made, struct failure *f)
 	return true;
 }
 
-/* a claim is a podman volume PROJECT-NAME, labelled so that the clean-up
- * by label removes it */
+/* a claim is a podman volume PROJECT-NAME (the workloads name it so),
+ * labelled so that the clean-up by label removes it; made here, whether
+ * or not a PersistentVolumeClaim declares it */
 static void
 make_volumes(struct deploy *d)
 {
 	char *label = phx_asprintf("%s=%s", PHX_LABEL_PROJECT, d->project);
 	const char *args[] = { "volume", "create", "--label", label, NULL };
-	const cJSON *doc;
+	const cJSON *w, *v;
 
-	cJSON_ArrayForEach(doc, phx_kube_docs(d->kube)) {
-		char *name;
-		if (strcmp(phx_jstr(doc, "kind"), "PersistentVolumeClaim") != 0)
-			continue;
-		name = kube_scoped(d, phx_jstr(phx_cfg(doc, "metadata"), "name"));
-		if (!podman_exists("volume", name)) {
+	cJSON_ArrayForEach(w, d->kube_workloads)
+		cJSON_ArrayForEach(v, phx_cfg(phx_kube_pod_spec(w), "volumes")) {
+			const char *name = phx_jstr(phx_cfg(v, "persistentVolumeClaim"),
+			    "claimName");
 			const char *ops[] = { name, NULL };
 			struct phx_run r;
+			if (!name || podman_exists("volume", name))
+				continue;
 			podman_run(args, ops, &r);
 			phx_run_free(&r);
 		}
-		free(name);
-	}
 	free(label);
 }
 

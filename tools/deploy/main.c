@@ -15,7 +15,7 @@ struct deploy_globals deploy_globals;
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-hnqVv] [-c config] [--engine compose|kube] [-f compose|manifests] [-p project] up | down id | rollback id | status [id] | restart service\n",
+	fprintf(f, "usage: %s [-hnqVv] [-c config] [--engine compose|kube] [-f compose|manifests] [-p project] up | down id | rollback id | export-kube id | status [id] | restart service\n",
 	    phx_progname);
 }
 
@@ -58,6 +58,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	cmd = o->nargs > 0 ? o->args[0] : NULL;
 	if (!cmd || (strcmp(cmd, "up") == 0 && o->nargs != 1) ||
 	    ((strcmp(cmd, "down") == 0 || strcmp(cmd, "rollback") == 0 ||
+	    strcmp(cmd, "export-kube") == 0 ||
 	    strcmp(cmd, "restart") == 0) && o->nargs != 2) ||
 	    (strcmp(cmd, "status") == 0 && o->nargs > 2)) {
 		usage(stderr);
@@ -84,6 +85,8 @@ run_command(struct deploy *d, const struct options *o)
 		return cmd_up(d, o->compose, o->project);
 	if (strcmp(cmd, "down") == 0)
 		return cmd_down(d, o->args[1]);
+	if (strcmp(cmd, "export-kube") == 0)
+		return cmd_export_kube(d, o->args[1]);
 	if (strcmp(cmd, "rollback") == 0)
 		return cmd_rollback(d, o->args[1], o->compose);
 	if (strcmp(cmd, "status") == 0)

@@ -1,0 +1,188 @@
+/* export-kube ID: the running compose deployment ID as Kubernetes
+ * manifests, for --engine kube here or kubectl on a cluster.  Each
+ * container is `podman kube generate`d on its own into a Pod named after
+ * its service; phx adds the compose healthcheck as readiness and liveness
+ * probes, and takes every secret out: an env entry with a secret's name
+ * or value becomes a secretKeyRef to the Secret phx-secrets, whose keys
+ * are left empty for phx-deploy to fill from the environment.  Written to
+ * STATE/ID/kube.yaml (JSON documents: JSON is YAML). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "deploy.h"
+#include "phx_yaml.h"
+
+#define EXPORT_SECRET "phx-secrets"
+
+/* a compose healthcheck as a Kubernetes exec probe */
+static cJSON *
+probe_of(const cJSON *info)
+{
+	const cJSON *hc = phx_cfg(info, "Config.Healthcheck"), *t, *a;
+	const char *kind;
+	cJSON *probe, *cmd = cJSON_CreateArray();
+
+	t = cJSON_GetObjectItemCaseSensitive(hc, "Test");
+	kind = cJSON_IsString(cJSON_GetArrayItem(t, 0)) ?
+	    cJSON_GetArrayItem(t, 0)->valuestring : "";
+	if (strcmp(kind, "CMD-SHELL") == 0 && cJSON_IsString(cJSON_GetArrayItem(t, 1))) {
+		cJSON_AddItemToArray(cmd, cJSON_CreateString("/bin/sh"));
+		cJSON_AddItemToArray(cmd, cJSON_CreateString("-c"));
+		cJSON_AddItemToArray(cmd, cJSON_CreateString(
+		    cJSON_GetArrayItem(t, 1)->valuestring));
+	} else if (strcmp(kind, "CMD") == 0) {
+		for (a = cJSON_GetArrayItem(t, 1); a; a = a->next)
+			cJSON_AddItemToArray(cmd, cJSON_Duplicate(a, true));
+	}
+	if (!cJSON_GetArraySize(cmd)) {
+		cJSON_Delete(cmd);
+		return NULL;
+	}
+	probe = cJSON_CreateObject();
+	cJSON_AddItemToObject(cJSON_AddObjectToObject(probe, "exec"), "command", cmd);
+	/* podman keeps nanoseconds */
+	cJSON_AddNumberToObject(probe, "periodSeconds", phx_jnum(hc, "Interval",
+	    10e9) / 1e9 >= 1 ? phx_jnum(hc, "Interval", 10e9) / 1e9 : 10);
+	cJSON_AddNumberToObject(probe, "timeoutSeconds", phx_jnum(hc, "Timeout",
+	    3e9) / 1e9 >= 1 ? phx_jnum(hc, "Timeout", 3e9) / 1e9 : 1);
+	cJSON_AddNumberToObject(probe, "failureThreshold",
+	    phx_jnum(hc, "Retries", 3) >= 1 ? phx_jnum(hc, "Retries", 3) : 3);
+	return probe;
+}
+
+/* secrets out of the container's env, into the Secret's empty keys */
+static void
+take_secrets(cJSON *c, cJSON *keys)
+{
+	cJSON *e;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env")) {
+		const char *name = phx_jstr(e, "name"), *val = phx_jstr(e, "value");
+		char *red = val ? phx_redact(val) : NULL;
+		bool secret = name && ((red && strcmp(red, val) != 0) ||
+		    phx_is_secret_name(name));
+		free(red);
+		if (!secret)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(e, "value");
+		cJSON *ref = cJSON_AddObjectToObject(cJSON_AddObjectToObject(e,
+		    "valueFrom"), "secretKeyRef");
+		cJSON_AddStringToObject(ref, "name", EXPORT_SECRET);
+		cJSON_AddStringToObject(ref, "key", name);
+		if (!cJSON_GetObjectItemCaseSensitive(keys, name))
+			cJSON_AddStringToObject(keys, name, "");
+	}
+}
+
+/* the container's Pod, from podman kube generate; NULL, warned, on failure */
+static cJSON *
+generate(const cJSON *info, const char *service, cJSON *keys)
+{
+	static const char *args[] = { "kube", "generate", NULL };
+	const char *ops[] = { phx_jstr(info, "Name"), NULL };
+	struct phx_yaml *y = NULL;
+	struct phx_run r;
+	char *why = NULL, *err = NULL;
+	cJSON *pod = NULL, *c, *probe;
+	const cJSON *doc, *root = NULL;
+
+	if (phx_podman(args, ops, &r, &why))
+		y = phx_yaml_parse(ops[0], r.out.data ? r.out.data : "", r.out.len,
+		    PHX_YAML_TYPED | PHX_YAML_STREAM | PHX_YAML_RAW, NULL, &err);
+	phx_wipe(r.out.data, r.out.len);   /* it held the env's values */
+	phx_run_free(&r);
+	if (y)
+		root = phx_yaml_root(y);
+	cJSON_ArrayForEach(doc, root)
+		if (!pod && strcmp(phx_jstr(doc, "kind") ? phx_jstr(doc, "kind") : "",
+		    "Pod") == 0)
+			pod = cJSON_Duplicate(doc, true);
+	phx_yaml_free(y);
+	if (!pod)
+		phx_log(PHX_WARN, "%s: %s", ops[0], why ? why : err ? err : "no Pod");
+	free(why);
+	free(err);
+	if (!pod)
+		return NULL;
+	set_str((cJSON *)phx_cfg(pod, "metadata"), "name", service);
+	c = cJSON_GetArrayItem((cJSON *)phx_cfg(pod, "spec.containers"), 0);
+	set_str(c, "name", service);
+	take_secrets(c, keys);
+	if ((probe = probe_of(info))) {
+		set_item(c, "livenessProbe", cJSON_Duplicate(probe, true));
+		set_item(c, "readinessProbe", probe);
+	}
+	return pod;
+}
+
+static char *
+manifests_text(const cJSON *docs)
+{
+	struct phx_buf b = { 0 };
+	const cJSON *doc;
+	char *out;
+
+	phx_buf_addstr(&b, "# phx-deploy export-kube: podman kube generate, with "
+	    "the compose healthchecks\n# as probes and the secrets in the Secret "
+	    EXPORT_SECRET " (filled from the environment)\n");
+	cJSON_ArrayForEach(doc, docs) {
+		char *s = cJSON_Print(doc);
+		phx_buf_printf(&b, "---\n%s\n", s);
+		free(s);
+	}
+	out = phx_strdup(phx_buf_str(&b));
+	phx_buf_free(&b);
+	return out;
+}
+
+int
+cmd_export_kube(struct deploy *d, const char *id)
+{
+	cJSON *st = known_state(id), *ps, *ids, *infos, *docs, *secret, *keys, *rec;
+	const cJSON *i;
+	char *path, *text;
+	bool ok;
+
+	settings(d, phx_jstr(st, "project"));
+	need_tools(d, false);
+	ps = project_ps(d);
+	ids = ids_of(ps, "Id");
+	infos = inspect(ids);
+	docs = cJSON_CreateArray();
+	secret = cJSON_CreateObject();
+	cJSON_AddStringToObject(secret, "apiVersion", "v1");
+	cJSON_AddStringToObject(secret, "kind", "Secret");
+	cJSON_AddStringToObject(cJSON_AddObjectToObject(secret, "metadata"),
+	    "name", EXPORT_SECRET);
+	keys = cJSON_AddObjectToObject(secret, "stringData");
+	cJSON_AddItemToArray(docs, secret);
+	cJSON_ArrayForEach(i, infos) {
+		const char *svc = phx_podman_label(i, PHX_LABEL_SERVICE);
+		cJSON *pod = svc ? generate(i, svc, keys) : NULL;
+		if (pod)
+			cJSON_AddItemToArray(docs, pod);
+	}
+	path = state_path(id, "kube.yaml");
+	text = manifests_text(docs);
+	ok = cJSON_GetArraySize(docs) > 1 && phx_write_file(path, text, strlen(text));
+	rec = phx_record_new("deployment");
+	cJSON_AddStringToObject(rec, "status", ok ? "exported" : "failed");
+	cJSON_AddStringToObject(rec, "project", d->project);
+	cJSON_AddStringToObject(rec, "manifests", path);
+	cJSON_AddNumberToObject(rec, "pods", cJSON_GetArraySize(docs) - 1);
+	if (!ok)
+		cJSON_AddStringToObject(rec, "reason", cJSON_GetArraySize(docs) > 1 ?
+		    "environment" : "not_running");
+	phx_set_deployment_id(id);
+	phx_emit(rec);
+	phx_log(ok ? PHX_INFO : PHX_ERROR, "%s: %d pod(s)%s", path,
+	    cJSON_GetArraySize(docs) - 1, ok ? "" : ", not written");
+	free(text);
+	free(path);
+	cJSON_Delete(docs);
+	cJSON_Delete(infos);
+	cJSON_Delete(ids);
+	cJSON_Delete(ps);
+	cJSON_Delete(st);
+	return ok ? PHX_EXIT_OK : PHX_EXIT_FAIL;
+}
