@@ -46,7 +46,8 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	podman podman-compose runc mmdebstrap busybox-static uidmap \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
-	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 util-linux
+	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 util-linux \
+	kubernetes-client
 
 all: $(TOOLS) $(UNIT) $(REPLAY)
 
@@ -202,8 +203,10 @@ check-n8n: all images
 	flock /tmp/phx-podman.lock env PHX_BIN=$(CURDIR)/$(BUILD)/tools \
 	    PHX_UNIT=$(CURDIR)/$(UNIT) $(PROVE) -v tests/n8n-real.t
 
+# make demo ENGINE=kube: the same run on infra/kube (podman kube play)
+ENGINE = compose
 demo: deps all images
-	PATH=$(CURDIR)/tools:$$PATH sh pipelines/demo
+	PATH=$(CURDIR)/tools:$$PATH PHX_DEPLOYMENT_ENGINE=$(ENGINE) sh pipelines/demo
 
 bench: all images-test
 	@set -e; for b in tests/bench/*.sh; do \
