@@ -7,6 +7,7 @@
 #define SETTLE_MS 500       /* a container must stay up this long to count */
 #define POLL_MS 200
 #define STOP_TIMEOUT "10"   /* seconds podman waits before SIGKILL */
+#define KUBE_SETTLE_MS 3000 /* a pod's container must not restart in this */
 
 enum outcome { UP_OK, UP_FAILED, UP_INTERRUPTED, UP_ENV };
 

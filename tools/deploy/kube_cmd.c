@@ -99,14 +99,31 @@ probe_ready(struct deploy *d, int64_t deadline, const char *service,
 	return true;
 }
 
+/* the log's last lines, on one line */
+static char *
+last_lines(const char *log)
+{
+	char *last = phx_tail_lines(log, strlen(log), 3);
+	size_t n = strlen(last);
+
+	while (n && last[n - 1] == '\n')
+		last[--n] = '\0';
+	for (char *c = last; *c; c++)
+		if (*c == '\n')
+			*c = ';';
+	return last;
+}
+
 /* UP_OK when every readiness probe passes and no container restarted
  * meanwhile; *infos is then inspected again */
 enum outcome
 kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
     struct failure *f)
 {
+	int64_t began = phx_now_ms();
 	const cJSON *w, *c, *i;
 	cJSON *ids, *now;
+	char *last;
 
 	cJSON_ArrayForEach(w, d->kube_workloads)
 		cJSON_ArrayForEach(c, phx_cfg(phx_kube_pod_spec(w), "containers")) {
@@ -115,6 +132,12 @@ kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
 			if (info && !probe_ready(d, deadline, w->string, c, info, f))
 				return phx_signal ? UP_INTERRUPTED : UP_FAILED;
 		}
+	/* a container that dies a second after it starts is restarted by
+	 * its pod: give that time to show */
+	if (phx_now_ms() - began < KUBE_SETTLE_MS)
+		phx_sleep_ms(KUBE_SETTLE_MS - (phx_now_ms() - began));
+	if (phx_signal)
+		return UP_INTERRUPTED;
 	ids = ids_of(*infos, "Id");
 	now = inspect(ids);
 	cJSON_Delete(ids);
@@ -124,9 +147,11 @@ kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
 		if (!restarts || !svc)
 			continue;
 		fail_container(d, f, svc, i, "crash_loop");
+		last = last_lines(f->log_tail);
 		f->message = phx_asprintf("service %s: container %s restarted %d "
 		    "time(s) (a crash loop)%s%s", svc, f->container, restarts,
-		    *f->log_tail ? "; last log: " : "", f->log_tail);
+		    *last ? "; last log: " : "", last);
+		free(last);
 		cJSON_Delete(now);
 		return UP_FAILED;
 	}
