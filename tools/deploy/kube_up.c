@@ -122,6 +122,25 @@ make_volumes(struct deploy *d)
 	free(label);
 }
 
+/* the pods' own network PROJECT-kube, labelled like the volumes: not
+ * podman's default network, which every other container shares */
+static char *
+make_network(struct deploy *d)
+{
+	char *name = kube_scoped(d, "kube");
+	char *label = phx_asprintf("%s=%s", PHX_LABEL_PROJECT, d->project);
+	const char *args[] = { "network", "create", "--label", label, NULL };
+	const char *ops[] = { name, NULL };
+	struct phx_run r;
+
+	if (!podman_exists("network", name)) {
+		podman_run(args, ops, &r);
+		phx_run_free(&r);
+	}
+	free(label);
+	return name;
+}
+
 static void
 save_play_log(struct deploy *d, int attempt, const struct phx_run *pc)
 {
@@ -141,8 +160,9 @@ save_play_log(struct deploy *d, int attempt, const struct phx_run *pc)
 enum outcome
 kube_attempt(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 {
-	static const char *args[] = { "kube", "play", NULL };
+	const char *args[] = { "kube", "play", "--network", NULL, NULL };
 	static const char *ops[] = { "-", NULL };
+	char *net = NULL;
 	int64_t deadline = phx_now_ms() + d->timeout_ms;
 	cJSON *made = cJSON_CreateArray();
 	struct phx_run pc;
@@ -154,7 +174,9 @@ kube_attempt(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	ok = make_secrets(d, made, f);
 	if (ok) {
 		make_volumes(d);
+		args[3] = net = make_network(d);
 		phx_podman_stdin(args, ops, d->kube_play, &pc, NULL);
+		free(net);
 	}
 	drop_secrets(made);
 	cJSON_Delete(made);

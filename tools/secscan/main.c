@@ -151,7 +151,10 @@ scan(void)
 			return;
 	}
 	if (secscan.targets) {
-		for (const struct target *t = secscan.targets; t && !secscan.compose; t = t->next)
+		/* a kube deployment's networks are its pods', declared by no
+		 * compose file */
+		for (const struct target *t = secscan.targets; t && !secscan.compose &&
+		    !secscan.stream_manifests; t = t->next)
 			if (t->service)
 				load_compose(false);
 		check_rootless();
