@@ -58,8 +58,9 @@ take_secrets(cJSON *c, cJSON *keys)
 
 	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env")) {
 		const char *name = phx_jstr(e, "name"), *val = phx_jstr(e, "value");
-		char *red = val ? phx_redact(val) : NULL;
-		bool secret = name && ((red && strcmp(red, val) != 0) ||
+		char *red = val && *val ? phx_redact(val) : NULL;
+		/* an empty one stays: phx-deploy would find it unset */
+		bool secret = name && red && (strcmp(red, val) != 0 ||
 		    phx_is_secret_name(name));
 		free(red);
 		if (!secret)
