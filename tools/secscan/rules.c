@@ -198,14 +198,16 @@ struct rule rules[R_N] = {
 	    "Set securityContext.runAsNonRoot: true (pod or container) and a "
 	    "non-zero runAsUser.", PSS, PHX_SEV_HIGH, true, false },
 	[R_K_ESCALATION] = { "PHX-SEC-102", NULL, "Privilege escalation "
-	    "(allowPrivilegeEscalation)", "Whether allowPrivilegeEscalation is false, so that "
-	    "setuid binaries cannot raise the process's privileges (PSS "
-	    "restricted; Polaris privilegeEscalationAllowed; CIS Kubernetes 5.2.5).",
+	    "(allowPrivilegeEscalation)",
+	    "Whether allowPrivilegeEscalation is false, so that setuid binaries "
+	    "cannot raise the process's privileges (PSS restricted; Polaris "
+	    "privilegeEscalationAllowed; CIS Kubernetes 5.2.5).",
 	    "Set securityContext.allowPrivilegeEscalation: false.", PSS,
 	    PHX_SEV_HIGH, true, false },
 	[R_K_CAPS] = { "PHX-SEC-103", NULL, "Capability drop list",
 	    "Whether capabilities.drop holds ALL and add at most "
-	    "NET_BIND_SERVICE (PSS restricted; Polaris insecureCapabilities; CIS Kubernetes 5.2.9).",
+	    "NET_BIND_SERVICE (PSS restricted; Polaris insecureCapabilities; "
+	    "CIS Kubernetes 5.2.9).",
 	    "Set securityContext.capabilities.drop: [ALL].", PSS,
 	    PHX_SEV_MEDIUM, true, false },
 	[R_K_SECCOMP] = { "PHX-SEC-104", NULL, "Seccomp profile",
@@ -232,7 +234,8 @@ struct rule rules[R_N] = {
 	    PHX_SEV_CRITICAL, true, false },
 	[R_K_HOSTNET] = { "PHX-SEC-108", NULL, "Host network",
 	    "Whether the pod uses the host's network namespace (PSS baseline; "
-	    "Polaris hostNetworkSet; CIS Kubernetes 5.2.4).", "Remove hostNetwork: true.", PSS,
+	    "Polaris hostNetworkSet; CIS Kubernetes 5.2.4).",
+	    "Remove hostNetwork: true.", PSS,
 	    PHX_SEV_HIGH, true, false },
 	[R_K_HOSTPID] = { "PHX-SEC-109", NULL, "Host PID namespace",
 	    "Whether the pod shares the host's PID namespace (PSS baseline; "
