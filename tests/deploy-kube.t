@@ -1,8 +1,9 @@
 #!/bin/bash
 # phx-deploy --engine kube with real `podman kube play`: the bundled
 # manifests (infra/kube) deploy and the whole pipeline says SUCCESS; down
-# leaves nothing.  Broken variants of one workload fail FAILED with the
-# cause named and nothing left behind (pods, containers, volumes, the
+# leaves nothing (the export-kube round trip: tests/deploy-kube-export.t).
+# Broken variants of one workload fail FAILED with the cause named and
+# nothing left behind (pods, containers, volumes, the
 # podman secrets): a missing image, a crash-looping container, a
 # readiness probe that never passes.  No secret in any output.
 . "$(dirname "$0")/lib.sh"
@@ -31,13 +32,13 @@ at_exit "podman_cleanup_project $P >/dev/null 2>&1; podman secret rm $P-phoenix-
 t0=$(date +%s)
 phx-deploy --engine kube -p "$P" up </dev/null 2>"$T_TMP/up.err" | tee "$T_TMP/up" |
     phx-probe -w 2>"$T_TMP/probe.err" | phx-functest 2>"$T_TMP/ft.err" |
-    phx-secscan 2>"$T_TMP/sec.err" | phx-report -o "$T_TMP/out" >"$T_TMP/report" 2>"$T_TMP/report.err"
+    phx-secscan 2>"$T_TMP/sec.err" | phx-report -o "$T_TMP/report.json" >"$T_TMP/report" 2>"$T_TMP/report.err"
 st=$?
 is "$st" 0 "bundled manifests: the pipeline exits 0"
 [ "$st" -eq 0 ] || diag "$(tail -n 5 "$T_TMP/up.err" "$T_TMP/probe.err" "$T_TMP/ft.err" "$T_TMP/sec.err" "$T_TMP/report.err")"
 diag "kube pipeline: $(($(date +%s) - t0)) s"
-is "$(jq -r .status "$T_TMP/out/report.json")" SUCCESS "bundled manifests: report says SUCCESS"
-is "$(jq -r '[.services[] | select(.status == "healthy")] | length' "$T_TMP/out/report.json")" 5 \
+is "$(jq -r .status "$T_TMP/report.json")" SUCCESS "bundled manifests: report says SUCCESS"
+is "$(jq -r '[.services[] | select(.status == "healthy")] | length' "$T_TMP/report.json")" 5 \
     "bundled manifests: five healthy services"
 is "$(jq -c 'select(.type == "deployment" and .status == "running") | [.engine, .project]' "$T_TMP/up")" \
     "[\"kube\",\"$P\"]" "up: a running kube deployment record"
@@ -51,35 +52,8 @@ ID=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/up" | head -
 phx-deploy down "$ID" </dev/null >"$T_TMP/down" 2>"$T_TMP/down.err"
 is "$?" 0 "down: exit 0"
 is "$(left "$P")" 0 "down: nothing left"
-unlike "$(cat "$T_TMP"/up* "$T_TMP"/*.err "$T_TMP/out"/* "$PHX_STATE_DIR/$ID"/*.json "$PHX_STATE_DIR/$ID"/*.yaml 2>/dev/null)" \
+unlike "$(cat "$T_TMP"/up* "$T_TMP"/*.err "$T_TMP/report.json" "$PHX_STATE_DIR/$ID"/*.json "$PHX_STATE_DIR/$ID"/*.yaml 2>/dev/null)" \
     "$SECRETS" "no secret in any output or state file"
-
-# --- the round trip: compose -> export-kube -> --engine kube ---
-P=$(phx_test_project kubert)
-at_exit "podman_cleanup_project $P >/dev/null 2>&1"
-phx-deploy -p "$P" up </dev/null >"$T_TMP/c.up" 2>"$T_TMP/c.err"
-is "$?" 0 "round trip: the compose stack is up"
-CID=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/c.up" | head -1)
-phx-deploy export-kube "$CID" </dev/null >"$T_TMP/exp" 2>"$T_TMP/exp.err"
-is "$?" 0 "export-kube: exit 0"
-M=$(jq -r .manifests "$T_TMP/exp")
-is "$(jq -r .pods "$T_TMP/exp")" 5 "export-kube: five pods"
-unlike "$(cat "$M")" "$SECRETS" "export-kube: no secret in the manifests"
-is "$(phx-secscan -k "$M" </dev/null 2>/dev/null | jq -r 'select(.type == "finding") | .id' | sort -u | wc -l)" 11 \
-    "export-kube: the pod checks read the exported manifests"
-phx-deploy down "$CID" </dev/null >/dev/null 2>&1
-is "$(left "$P")" 0 "round trip: the compose stack is down"
-P=$(phx_test_project kubert2)
-at_exit "podman_cleanup_project $P >/dev/null 2>&1; podman secret rm $P-phx-secrets >/dev/null 2>&1"
-phx-deploy --engine kube -p "$P" -f "$M" up </dev/null 2>"$T_TMP/rt.err" | tee "$T_TMP/rt.up" |
-    phx-probe -w >"$T_TMP/rt.probe" 2>"$T_TMP/rt.probe.err"
-is "$?" 0 "round trip: the exported manifests deploy and probe"
-[ -s "$T_TMP/rt.up" ] || diag "$(tail -n 5 "$T_TMP/rt.err")"
-is "$(jq -r 'select(.type == "health" and .status == "healthy") | .service' "$T_TMP/rt.probe" | sort -u | wc -l)" 5 \
-    "round trip: the same five services healthy"
-ID=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/rt.up" | head -1)
-phx-deploy down "$ID" </dev/null >/dev/null 2>&1
-is "$(left "$P")" 0 "round trip: nothing left"
 
 # --- broken variants: one workload each ---
 variant() {   # name, then the container's extra lines (YAML, 10 spaces in)
