@@ -50,6 +50,51 @@ probe_of(const cJSON *info)
 	return probe;
 }
 
+/* the entrypoint compose gave, from the podman run command line
+ * podman-compose wrote (podman kube generate and inspect join it into
+ * one string, which loses an `sh -c SCRIPT` entrypoint's script) */
+static cJSON *
+entrypoint_of(const cJSON *info)
+{
+	const cJSON *a;
+
+	cJSON_ArrayForEach(a, phx_cfg(info, "Config.CreateCommand")) {
+		const char *v = cJSON_IsString(a) ? a->valuestring : "";
+		cJSON *ep;
+		if (strncmp(v, "--entrypoint=", 13) == 0)
+			v += 13;
+		else if (strcmp(v, "--entrypoint") == 0 && cJSON_IsString(a->next))
+			v = a->next->valuestring;
+		else
+			continue;
+		ep = cJSON_Parse(v);
+		if (cJSON_IsArray(ep))
+			return ep;
+		cJSON_Delete(ep);
+		ep = cJSON_CreateArray();
+		cJSON_AddItemToArray(ep, cJSON_CreateString(v));
+		return ep;
+	}
+	return NULL;
+}
+
+/* compose's tmpfs mounts come out of podman kube generate as hostPath
+ * "tmpfs": memory-backed emptyDirs */
+static void
+fix_tmpfs(cJSON *spec)
+{
+	cJSON *v;
+
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(spec, "volumes")) {
+		const char *path = phx_jstr(phx_cfg(v, "hostPath"), "path");
+		if (!path || strcmp(path, "tmpfs") != 0)
+			continue;
+		cJSON_DeleteItemFromObjectCaseSensitive(v, "hostPath");
+		cJSON_AddStringToObject(cJSON_AddObjectToObject(v, "emptyDir"),
+		    "medium", "Memory");
+	}
+}
+
 /* secrets out of the container's env, into the Secret's empty keys */
 static void
 take_secrets(cJSON *c, cJSON *keys)
@@ -84,7 +129,7 @@ generate(const cJSON *info, const char *service, cJSON *keys)
 	struct phx_yaml *y = NULL;
 	struct phx_run r;
 	char *why = NULL, *err = NULL;
-	cJSON *pod = NULL, *c, *probe;
+	cJSON *pod = NULL, *c, *probe, *ep;
 	const cJSON *doc, *root = NULL;
 
 	if (phx_podman(args, ops, &r, &why))
@@ -108,6 +153,13 @@ generate(const cJSON *info, const char *service, cJSON *keys)
 	set_str((cJSON *)phx_cfg(pod, "metadata"), "name", service);
 	c = cJSON_GetArrayItem((cJSON *)phx_cfg(pod, "spec.containers"), 0);
 	set_str(c, "name", service);
+	if ((ep = entrypoint_of(info))) {
+		set_item(c, "command", ep);
+		if (cJSON_IsArray(phx_cfg(info, "Config.Cmd")))
+			set_item(c, "args", cJSON_Duplicate(phx_cfg(info,
+			    "Config.Cmd"), true));
+	}
+	fix_tmpfs((cJSON *)phx_cfg(pod, "spec"));
 	take_secrets(c, keys);
 	if ((probe = probe_of(info))) {
 		set_item(c, "livenessProbe", cJSON_Duplicate(probe, true));
