@@ -95,6 +95,32 @@ fix_tmpfs(cJSON *spec)
 	}
 }
 
+/* PATH as the container had it: podman run gives a container without
+ * one a default, podman kube play does not, and kube generate leaves it
+ * out (the phx-node image sets none: node is not found) */
+static void
+keep_path(cJSON *c, const cJSON *info)
+{
+	const cJSON *e;
+	cJSON *env;
+
+	cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env"))
+		if (phx_jstr(e, "name") && strcmp(phx_jstr(e, "name"), "PATH") == 0)
+			return;
+	cJSON_ArrayForEach(e, phx_cfg(info, "Config.Env")) {
+		cJSON *item;
+		if (!cJSON_IsString(e) || strncmp(e->valuestring, "PATH=", 5) != 0)
+			continue;
+		if (!cJSON_IsArray(env = cJSON_GetObjectItemCaseSensitive(c, "env")))
+			set_item(c, "env", env = cJSON_CreateArray());
+		item = cJSON_CreateObject();
+		cJSON_AddStringToObject(item, "name", "PATH");
+		cJSON_AddStringToObject(item, "value", e->valuestring + 5);
+		cJSON_AddItemToArray(env, item);
+		return;
+	}
+}
+
 /* secrets out of the container's env, into the Secret's empty keys */
 static void
 take_secrets(cJSON *c, cJSON *keys)
@@ -160,6 +186,7 @@ generate(const cJSON *info, const char *service, cJSON *keys)
 			    "Config.Cmd"), true));
 	}
 	fix_tmpfs((cJSON *)phx_cfg(pod, "spec"));
+	keep_path(c, info);
 	take_secrets(c, keys);
 	if ((probe = probe_of(info))) {
 		set_item(c, "livenessProbe", cJSON_Duplicate(probe, true));
