@@ -37,6 +37,12 @@ is "$?" 0 "export-kube: exit 0"
 M=$(jq -r .manifests "$T_TMP/exp")
 is "$(jq -r .pods "$T_TMP/exp")" 5 "export-kube: five pods"
 unlike "$(cat "$M")" "$SECRETS" "export-kube: no secret in the manifests"
+if command -v kubectl >/dev/null 2>&1; then
+	is "$(KUBECONFIG=/dev/null kubectl set resources --local -f "$M" --requests=cpu=1m -o json 2>&1 >/dev/null |
+	    grep '^error' | grep -v 'not a pod')" "" "export-kube: kubectl decodes every exported pod"
+else
+	skip "kubectl (Debian kubernetes-client) not installed"
+fi
 is "$(phx-secscan -k "$M" </dev/null 2>/dev/null | jq -r 'select(.type == "finding") | .id' | sort -u | wc -l)" 11 \
     "export-kube: the pod checks read the exported manifests"
 phx-deploy down "$CID" </dev/null >/dev/null 2>&1
