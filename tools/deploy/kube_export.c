@@ -95,6 +95,44 @@ fix_tmpfs(cJSON *spec)
 	}
 }
 
+/* id -u or id -g in the running container; -1 when unknown */
+static long
+container_id(const char *name, const char *flag)
+{
+	static const char *args[] = { "exec", NULL };
+	const char *ops[] = { name, "id", flag, NULL };
+	struct phx_run r;
+	long v = -1;
+
+	if (phx_podman(args, ops, &r, NULL) && r.out.len)
+		v = strtol(phx_buf_str(&r.out), NULL, 10);
+	phx_run_free(&r);
+	return v;
+}
+
+/* the user compose ran the container as, by number (a name like
+ * "postgres" is not in the generated Pod): podman kube play makes the
+ * pod's emptyDirs writable for runAsUser and fsGroup only */
+static void
+keep_user(cJSON *pod, cJSON *c, const char *name)
+{
+	long uid = container_id(name, "-u"), gid = container_id(name, "-g");
+	cJSON *sc;
+
+	if (uid < 0 || gid < 0)
+		return;
+	sc = cJSON_GetObjectItemCaseSensitive(c, "securityContext");
+	if (!cJSON_IsObject(sc))
+		set_item(c, "securityContext", sc = cJSON_CreateObject());
+	set_num(sc, "runAsUser", (double)uid);
+	set_num(sc, "runAsGroup", (double)gid);
+	sc = (cJSON *)phx_cfg(pod, "spec.securityContext");
+	if (!cJSON_IsObject(sc))
+		set_item((cJSON *)phx_cfg(pod, "spec"), "securityContext",
+		    sc = cJSON_CreateObject());
+	set_num(sc, "fsGroup", (double)gid);
+}
+
 /* PATH as the container had it: podman run gives a container without
  * one a default, podman kube play does not, and kube generate leaves it
  * out (the phx-node image sets none: node is not found) */
@@ -187,6 +225,7 @@ generate(const cJSON *info, const char *service, cJSON *keys)
 	}
 	fix_tmpfs((cJSON *)phx_cfg(pod, "spec"));
 	keep_path(c, info);
+	keep_user(pod, c, ops[0]);
 	take_secrets(c, keys);
 	if ((probe = probe_of(info))) {
 		set_item(c, "livenessProbe", cJSON_Duplicate(probe, true));
