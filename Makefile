@@ -47,7 +47,7 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
 	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 \
-	util-linux time
+	util-linux time kubernetes-client
 
 all: $(TOOLS) $(UNIT) $(REPLAY)
 
@@ -208,8 +208,10 @@ check-n8n: all images
 broken-table: all images-test
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools bash tests/broken-table.sh
 
+# make demo ENGINE=kube: the same run on infra/kube (podman kube play)
+ENGINE = compose
 demo: deps all images
-	PATH=$(CURDIR)/tools:$$PATH sh pipelines/demo
+	PATH=$(CURDIR)/tools:$$PATH PHX_DEPLOYMENT_ENGINE=$(ENGINE) sh pipelines/demo
 
 # bench-scale (minutes: N-service stacks) is not part of bench
 BENCHES = $(filter-out tests/bench/scale.sh,$(wildcard tests/bench/*.sh))

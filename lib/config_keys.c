@@ -68,6 +68,8 @@ static const struct field deployment_fields[] = {
 	{ "podman_timeout", T_DURATION, NULL },
 	{ "compose", T_STR, NULL },
 	{ "log_lines", T_INT, NULL },
+	{ "engine", T_STR, NULL },
+	{ "manifests", T_STR, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -178,7 +180,8 @@ const char phx_cfg_defaults[] =
     "\"project\":\"phoenix-hydra\",\"timeout\":300000,\"retries\":3,"
     "\"cleanup_on_failure\":true,\"security_validation\":true,"
     "\"state_dir\":\".phx\",\"podman\":\"podman\",\"podman_timeout\":120000,"
-    "\"compose\":\"podman-compose\",\"log_lines\":50},"
+    "\"compose\":\"podman-compose\",\"log_lines\":50,"
+    "\"engine\":\"compose\",\"manifests\":\"infra/kube\"},"
     "\"probe\":{\"timeout\":30000,\"retries\":5,\"backoff\":{\"initial\":1000,"
     "\"max\":30000,\"multiplier\":2},\"expected_status\":[200],"
     "\"insecure\":false,\"interval\":500,\"deadline\":0,\"concurrency\":32},"

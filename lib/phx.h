@@ -470,6 +470,10 @@ bool phx_podman_missing(void);      /* a call found no podman to run */
  * malloc'd reason.  run is the caller's to phx_run_free */
 bool phx_podman(const char *const *args, const char *const *operands,
     struct phx_run *run, char **why);
+/* the same with input on its standard input (secrets, a manifest):
+ * never on its command line */
+bool phx_podman_stdin(const char *const *args, const char *const *operands,
+    const char *input, struct phx_run *run, char **why);
 /* the same, asynchronous: phx_run_start's pipe in *fd; the caller
  * keeps its own deadline (timeout_ms is not watched) */
 bool phx_podman_start(const char *const *args, const char *const *operands,
@@ -491,5 +495,19 @@ const char *phx_podman_label(const cJSON *obj, const char *key);
  * container_port,protocol}] from NetworkSettings.Ports or, for a
  * container never started, HostConfig.PortBindings (*field says which) */
 cJSON *phx_podman_ports(const cJSON *info, const char **field);
+
+/* ---- Kubernetes manifests (kube.c) ---- */
+struct phx_kube;
+/* every object of the manifest file path, or of the *.yaml and *.yml
+ * files of folder path in name order; NULL with a malloc'd *err */
+struct phx_kube *phx_kube_load(const char *path, char **err);
+const cJSON *phx_kube_docs(const struct phx_kube *k);
+void phx_kube_free(struct phx_kube *k);
+/* the file and line where item (or its key) was read; NULL, 0: unknown */
+const char *phx_kube_where(const struct phx_kube *k, const cJSON *item,
+    bool key, unsigned *line);
+/* the pod spec of a Pod or of a workload's template; NULL for others */
+const cJSON *phx_kube_pod_spec(const cJSON *doc);
+char *phx_base64(const unsigned char *p, size_t n);   /* malloc'd */
 
 #endif

@@ -19,6 +19,12 @@ enum {
 	 * true/yes/on, false/no/off, numbers); otherwise every scalar is a
 	 * string, typed later by the caller (phx_yaml_plain tells which) */
 	PHX_YAML_TYPED = 1,
+	/* the root is a sequence of every document of the stream (Kubernetes
+	 * manifests), not the first one */
+	PHX_YAML_STREAM = 2,
+	/* scalars as written: no ${VAR} expansion (a manifest's $VAR is
+	 * the container's, never phx's) */
+	PHX_YAML_RAW = 4,
 };
 
 /* the first document of data as cJSON, ${VAR} expanded in every value
@@ -38,6 +44,8 @@ bool phx_yaml_plain(const struct phx_yaml *y, const cJSON *item);
  * "name: message" for an item not read from the file */
 char *phx_yaml_msg(const struct phx_yaml *y, const cJSON *item, bool key,
     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* the line of item (of its key when key), 0 when not read from the file */
+unsigned phx_yaml_line(const struct phx_yaml *y, const cJSON *item, bool key);
 
 /* a plain scalar as YAML 1.1 types it; NULL when it is a string */
 cJSON *phx_yaml_scalar(const char *s);

@@ -144,11 +144,19 @@ bool
 phx_podman(const char *const *args, const char *const *operands,
     struct phx_run *run, char **why)
 {
+	return phx_podman_stdin(args, operands, NULL, run, why);
+}
+
+bool
+phx_podman_stdin(const char *const *args, const char *const *operands,
+    const char *input, struct phx_run *run, char **why)
+{
 	const char **argv = podman_argv(args, operands);
 	bool ok;
 
 	memset(run, 0, sizeof *run);
 	run->argv = argv;
+	run->stdin_data = input;
 	run->timeout_ms = podman.timeout_ms;
 	/* the output is data (inspect of a batch of containers, ps of
 	 * thousands): kept whole, far past phx_run's default 1 MiB */

@@ -142,6 +142,14 @@ phx_yaml_msg(const struct phx_yaml *y, const cJSON *item, bool key,
 	return s;
 }
 
+unsigned
+phx_yaml_line(const struct phx_yaml *y, const cJSON *item, bool key)
+{
+	const struct pos *p = pos_find(&y->pos, item);
+
+	return !p ? 0 : key && p->kline ? p->kline : p->line;
+}
+
 /* ---- building the tree from libyaml's events ---- */
 
 struct anchor {
@@ -303,7 +311,10 @@ add(struct build *b, cJSON *v, const yaml_mark_t *m, int height, bool anchored)
 	struct frame *f = b->depth ? &b->stack[b->depth - 1] : NULL;
 
 	if (!f) {
-		b->y->root = v;
+		if (b->flags & PHX_YAML_STREAM)
+			cJSON_AddItemToArray(b->y->root, v);
+		else
+			b->y->root = v;
 		return true;
 	}
 	if (f->height < height)
@@ -379,6 +390,8 @@ on_scalar(struct build *b, const yaml_event_t *ev)
 	}
 	if ((b->flags & PHX_YAML_TYPED) && plain)
 		v = phx_yaml_scalar(text);
+	if (!v && (b->flags & PHX_YAML_RAW))
+		v = cJSON_CreateString(text);
 	if (!v) {
 		if (!(s = phx_yaml_expand(text, b->vars, &err))) {
 			fail(b, &ev->start_mark, "%s", err);
@@ -530,7 +543,8 @@ on_event(struct build *b, const yaml_event_t *ev)
 	}
 }
 
-/* the first document, as yaml_parser_load reads it */
+/* the first document, as yaml_parser_load reads it; every one with
+ * PHX_YAML_STREAM */
 static bool
 read_events(struct build *b, yaml_parser_t *parser)
 {
@@ -545,8 +559,9 @@ read_events(struct build *b, yaml_parser_t *parser)
 			    parser->problem ? parser->problem : "parse error");
 		}
 		ok = on_event(b, &ev);
-		last = ev.type == YAML_DOCUMENT_END_EVENT ||
-		    ev.type == YAML_STREAM_END_EVENT;
+		last = ev.type == YAML_STREAM_END_EVENT ||
+		    (ev.type == YAML_DOCUMENT_END_EVENT &&
+		    !(b->flags & PHX_YAML_STREAM));
 		yaml_event_delete(&ev);
 		if (!ok || last)
 			return ok;
@@ -583,6 +598,8 @@ phx_yaml_parse(const char *name, const char *data, size_t len, int flags,
 	bool ok;
 
 	y->name = phx_strdup(name);
+	if (flags & PHX_YAML_STREAM)
+		y->root = cJSON_CreateArray();
 	yaml_parser_initialize(&parser);
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	ok = read_events(&b, &parser);

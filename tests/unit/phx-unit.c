@@ -804,6 +804,7 @@ test_files(void)
 	test_wfile(dir);
 	test_append(dir);
 	test_podman(dir);
+	test_kube(dir);
 	cmd = phx_asprintf("rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		ok(0, "files: cleanup");

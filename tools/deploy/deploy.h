@@ -7,6 +7,7 @@
 #define SETTLE_MS 500       /* a container must stay up this long to count */
 #define POLL_MS 200
 #define STOP_TIMEOUT "10"   /* seconds podman waits before SIGKILL */
+#define KUBE_SETTLE_MS 3000 /* a pod's container must not restart in this */
 
 enum outcome { UP_OK, UP_FAILED, UP_INTERRUPTED, UP_ENV };
 
@@ -30,6 +31,11 @@ struct deploy {
 	 * cleanup of a failed attempt (only what this run made goes) */
 	cJSON *volumes_before;
 	const char *restored_from, *rollback_of;
+	/* the kube engine (kube*.c): the manifests, the workloads as podman
+	 * plays them, and the stream podman kube play reads */
+	struct phx_kube *kube;
+	cJSON *kube_workloads;
+	char *kube_play;
 	/* while set, a failure before the deployment starts is told as the
 	 * records of this phase (refuse.c), not only on standard error */
 	const char *phase;
@@ -153,6 +159,22 @@ void load_compose(struct deploy *d, const char *path, const char *text, size_t l
 void start_state(struct deploy *d);
 bool place_run_file(struct deploy *d);
 void deploy_free(struct deploy *d);
+
+/* kube.c */
+char *kube_scoped(const struct deploy *d, const char *name);
+void kube_load(struct deploy *d, const char *path);
+
+/* kube_up.c */
+enum outcome kube_attempt(struct deploy *d, int attempt, struct failure *f,
+    cJSON **infos);
+
+/* kube_cmd.c */
+enum outcome kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
+    struct failure *f);
+int kube_cmd_up(struct deploy *d, const char *manifests, const char *project);
+
+/* kube_export.c */
+int cmd_export_kube(struct deploy *d, const char *id);
 
 /* down.c */
 int teardown(struct deploy *d, const char *id, bool volumes);

@@ -15,14 +15,14 @@ struct deploy_globals deploy_globals;
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-hnqVv] [-c config] [-f compose] [-p project] up | down [--volumes] id | rollback id | status [id] | restart service\n",
+	fprintf(f, "usage: %s [-hnqVv] [-c config] [--engine compose|kube] [-f compose|manifests] [-p project] up | down [--volumes] id | rollback id | export-kube id | status [id] | restart service\n",
 	    phx_progname);
 }
 
 /* the command line, once parsed */
 struct options {
 	struct phx_config_opts copts;   /* -c, in order */
-	const char *compose, *project;
+	const char *compose, *project, *engine;
 	char **args;                    /* the subcommand and its operands */
 	int nargs;
 	bool volumes;                   /* down: the named volumes too */
@@ -36,6 +36,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	static const struct option longopts[] = {
 		PHX_OPT_LONG,
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "engine", required_argument, NULL, 'E' },
 		{ "file", required_argument, NULL, 'f' },
 		{ "project", required_argument, NULL, 'p' },
 		{ "volumes", no_argument, NULL, O_VOLUMES },
@@ -48,6 +49,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	while ((ch = getopt_long(argc, argv, "f:np:" PHX_OPT_SHORT, longopts,
 	    NULL)) != -1) {
 		switch (ch) {
+		case 'E': o->engine = optarg; break;
 		case 'f': o->compose = optarg; break;
 		case 'n': deploy_globals.dry_run = true; break;
 		case 'p': o->project = optarg; break;
@@ -60,6 +62,7 @@ parse_options(int argc, char *argv[], struct options *o)
 	cmd = o->nargs > 0 ? o->args[0] : NULL;
 	if (!cmd || (strcmp(cmd, "up") == 0 && o->nargs != 1) ||
 	    ((strcmp(cmd, "down") == 0 || strcmp(cmd, "rollback") == 0 ||
+	    strcmp(cmd, "export-kube") == 0 ||
 	    strcmp(cmd, "restart") == 0) && o->nargs != 2) ||
 	    (strcmp(cmd, "status") == 0 && o->nargs > 2) ||
 	    (o->volumes && strcmp(cmd, "down") != 0)) {
@@ -74,10 +77,21 @@ run_command(struct deploy *d, const struct options *o)
 {
 	const char *cmd = o->args[0];
 
+	const char *engine = o->engine ? o->engine
+	    : phx_cfg_str(d->cfg, "deployment.engine");
+
+	if (strcmp(engine, "kube") != 0 && strcmp(engine, "compose") != 0) {
+		phx_log(PHX_ERROR, "engine %s: compose or kube", engine);
+		return PHX_EXIT_USAGE;
+	}
+	if (strcmp(cmd, "up") == 0 && strcmp(engine, "kube") == 0)
+		return kube_cmd_up(d, o->compose, o->project);
 	if (strcmp(cmd, "up") == 0)
 		return cmd_up(d, o->compose, o->project);
 	if (strcmp(cmd, "down") == 0)
 		return cmd_down(d, o->args[1], o->volumes);
+	if (strcmp(cmd, "export-kube") == 0)
+		return cmd_export_kube(d, o->args[1]);
 	if (strcmp(cmd, "rollback") == 0)
 		return cmd_rollback(d, o->args[1], o->compose);
 	if (strcmp(cmd, "status") == 0)

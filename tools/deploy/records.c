@@ -12,7 +12,10 @@ deployment_record(struct deploy *d, const char *status, int attempt)
 	cJSON_AddStringToObject(rec, "status", status);
 	cJSON_AddStringToObject(rec, "project", d->project);
 	if (d->compose_path)
-		cJSON_AddStringToObject(rec, "compose_file", d->compose_path);
+		cJSON_AddStringToObject(rec, d->kube ? "manifests" : "compose_file",
+		    d->compose_path);
+	if (d->kube)
+		cJSON_AddStringToObject(rec, "engine", "kube");
 	if (attempt)
 		cJSON_AddNumberToObject(rec, "attempt", attempt);
 	/* none before the configuration is read */

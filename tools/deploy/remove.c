@@ -69,6 +69,32 @@ volumes_to_remove(struct deploy *d, const cJSON *keep)
 	return vols;
 }
 
+/* the pods of the project (the kube engine's: podman kube play puts the
+ * pod's labels on the pod), each with its infra container */
+static void
+remove_pods(struct deploy *d)
+{
+	char *filter = phx_asprintf("label=%s=%s", PHX_LABEL_PROJECT, d->project);
+	const char *args[] = { "pod", "ls", "-q", "--filter", filter, NULL };
+	static const char *rm[] = { "pod", "rm", "-f", "-t", STOP_TIMEOUT, NULL };
+	struct args ops = { 0 };
+	struct phx_run r;
+	char *out, *save = NULL;
+
+	podman_run(args, NULL, &r);
+	out = phx_strdup(phx_buf_str(&r.out));
+	phx_run_free(&r);
+	for (char *l = strtok_r(out, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		args_add(&ops, l);
+	if (ops.n) {
+		podman_run(rm, ops.v, &r);
+		phx_run_free(&r);
+	}
+	args_free(&ops);
+	free(out);
+	free(filter);
+}
+
 /* what is left, as {"containers":[...],"networks":[...],"volumes":[...]} */
 static cJSON *
 leftovers(struct deploy *d, const cJSON *keep)
@@ -123,6 +149,7 @@ remove_project(struct deploy *d, int *removed, const cJSON *keep)
 	int tries;
 
 	removed[0] = cJSON_GetArraySize(names);
+	remove_pods(d);
 	remove_objects("container", names);
 	cJSON_Delete(names);
 	cJSON_Delete(ps);

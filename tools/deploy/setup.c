@@ -229,4 +229,7 @@ deploy_free(struct deploy *d)
 	free(d->compose_dir);
 	free(d->compose_text);
 	free(d->run_file);
+	phx_kube_free(d->kube);
+	cJSON_Delete(d->kube_workloads);
+	free(d->kube_play);
 }

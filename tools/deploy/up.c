@@ -96,6 +96,8 @@ attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	int64_t deadline = phx_now_ms() + d->timeout_ms;
 	enum outcome o;
 
+	if (d->kube)
+		return kube_attempt(d, attempt, f, infos);
 	if (!preflight(d, f))
 		return UP_FAILED;
 	args_add(&a, d->composecmd);

@@ -84,7 +84,7 @@ check_limits(const struct target *t, const struct subject *s)
 void
 scan_container(const struct target *t)
 {
-	struct subject s = { t->service, t->name, NULL, NULL };
+	struct subject s = { t->service, t->name, NULL, NULL, NULL, 0 };
 	long uid = check_user(t, &s);
 
 	check_userns(t, &s, uid);

@@ -45,7 +45,7 @@ static void
 scan_image(const char *scanner, const char *exe, const char *image,
     const char *id)
 {
-	struct subject s = { NULL, NULL, NULL, image };
+	struct subject s = { NULL, NULL, NULL, image, NULL, 0 };
 	const char *tmp = getenv("TMPDIR");
 	char *dir = phx_asprintf("%s/phx-secscan.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	char *tar = NULL, *src = NULL, *why = NULL;

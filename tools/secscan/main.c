@@ -75,7 +75,7 @@ skip_upstream(void)
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: phx-secscan [-hqVv] [-c FILE] [-f COMPOSE] [-p PROJECT] "
+	fprintf(f, "usage: phx-secscan [-hqVv] [-c FILE] [-f COMPOSE] [-k MANIFESTS] [-p PROJECT] "
 	    "[-t HOST:PORT] [--fail-on SEVERITY] [--sarif FILE] [--scanner NAME] "
 	    "[CONTAINER ...]\n");
 }
@@ -107,6 +107,10 @@ note_record(const struct phx_input *in)
 		if (phx_jstr(rec, "compose_file")) {
 			free(secscan.stream_compose);
 			secscan.stream_compose = phx_strdup(phx_jstr(rec, "compose_file"));
+		}
+		if (phx_jstr(rec, "manifests")) {
+			free(secscan.stream_manifests);
+			secscan.stream_manifests = phx_strdup(phx_jstr(rec, "manifests"));
 		}
 		if (phx_jstr(rec, "project")) {
 			free(secscan.stream_project);
@@ -140,8 +144,13 @@ see_line(const struct phx_input *in, enum phx_rd kind)
 static void
 scan(void)
 {
+	const char *manifests = secscan.manifests ? secscan.manifests
+	    : secscan.stream_manifests;
+
 	if (secscan.project)
 		add_project(secscan.project);
+	if (manifests)
+		scan_manifests(manifests);
 	if (!secscan.targets && !secscan.tls)
 		return;
 	if (secscan.targets) {
@@ -155,7 +164,10 @@ scan(void)
 			return;
 	}
 	if (secscan.targets) {
-		for (const struct target *t = secscan.targets; t && !secscan.compose; t = t->next)
+		/* a kube deployment's networks are its pods', declared by no
+		 * compose file */
+		for (const struct target *t = secscan.targets; t && !secscan.compose &&
+		    !secscan.stream_manifests; t = t->next)
 			if (t->service)
 				load_compose(false);
 		check_rootless();
@@ -188,6 +200,7 @@ parse_options(int argc, char *argv[], struct cli *cli)
 		{ "file", required_argument, NULL, 'f' },
 		{ "compose-file", required_argument, NULL, 'f' },
 		{ "project", required_argument, NULL, 'p' },
+		{ "manifests", required_argument, NULL, 'k' },
 		{ "tls", required_argument, NULL, 't' },
 		{ "fail-on", required_argument, NULL, 'F' },
 		{ "sarif", required_argument, NULL, 'S' },
@@ -196,10 +209,11 @@ parse_options(int argc, char *argv[], struct cli *cli)
 	};
 	int ch;
 
-	while ((ch = getopt_long(argc, argv, "f:p:t:" PHX_OPT_SHORT, longopts,
+	while ((ch = getopt_long(argc, argv, "f:k:p:t:" PHX_OPT_SHORT, longopts,
 	    NULL)) != -1) {
 		switch (ch) {
 		case 'f': secscan.compose_file = optarg; break;
+		case 'k': secscan.manifests = optarg; break;
 		case 'p': secscan.project = optarg; break;
 		case 't':
 			if (cli->ntls == sizeof cli->tls / sizeof *cli->tls)
@@ -281,6 +295,7 @@ cleanup(void)
 	cJSON_Delete(secscan.cfg);
 	free(secscan.stream_compose);
 	free(secscan.stream_project);
+	free(secscan.stream_manifests);
 	free(upstream.status);
 	free(upstream.reason);
 	free(upstream.message);

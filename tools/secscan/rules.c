@@ -9,6 +9,7 @@
 /* GitHub code scanning ranks SARIF results by this number */
 const char *const sev_score[PHX_SEV_N] = { "0.0", "2.0", "5.5", "8.0", "9.5" };
 
+#define PSS "https://kubernetes.io/docs/concepts/security/pod-security-standards/"
 #define PODMAN_RUN "https://docs.podman.io/en/latest/markdown/podman-run.1.html"
 
 struct rule rules[R_N] = {
@@ -185,6 +186,69 @@ struct rule rules[R_N] = {
 	    "container's image.",
 	    "Rebuild the image on updated packages.",
 	    "https://aquasecurity.github.io/trivy/", PHX_SEV_HIGH, true, false },
+	/* the Pod Security Standards' restricted profile, and what kube-score
+	 * and Polaris check beside it, on each container of a manifest; the
+	 * cis field is the Docker Benchmark's: the Kubernetes Benchmark's
+	 * items are named in the descriptions */
+	[R_K_NONROOT] = { "PHX-SEC-101", NULL, "Pod user (runAsNonRoot)",
+	    "Whether the container's effective securityContext sets runAsNonRoot "
+	    "true and no runAsUser 0 (PSS restricted \"Running as Non-root\"; "
+	    "kube-score container-security-context-user-group-id, Polaris "
+	    "runAsRootAllowed; CIS Kubernetes 5.2.6).",
+	    "Set securityContext.runAsNonRoot: true (pod or container) and a "
+	    "non-zero runAsUser.", PSS, PHX_SEV_HIGH, true, false },
+	[R_K_ESCALATION] = { "PHX-SEC-102", NULL, "Privilege escalation "
+	    "(allowPrivilegeEscalation)",
+	    "Whether allowPrivilegeEscalation is false, so that setuid binaries "
+	    "cannot raise the process's privileges (PSS restricted; Polaris "
+	    "privilegeEscalationAllowed; CIS Kubernetes 5.2.5).",
+	    "Set securityContext.allowPrivilegeEscalation: false.", PSS,
+	    PHX_SEV_HIGH, true, false },
+	[R_K_CAPS] = { "PHX-SEC-103", NULL, "Capability drop list",
+	    "Whether capabilities.drop holds ALL and add at most "
+	    "NET_BIND_SERVICE (PSS restricted; Polaris insecureCapabilities; "
+	    "CIS Kubernetes 5.2.9).",
+	    "Set securityContext.capabilities.drop: [ALL].", PSS,
+	    PHX_SEV_MEDIUM, true, false },
+	[R_K_SECCOMP] = { "PHX-SEC-104", NULL, "Seccomp profile",
+	    "Whether the effective seccompProfile.type is RuntimeDefault or "
+	    "Localhost (PSS restricted; CIS Kubernetes 5.7.2).",
+	    "Set securityContext.seccompProfile.type: RuntimeDefault.", PSS,
+	    PHX_SEV_MEDIUM, true, false },
+	[R_K_READONLY] = { "PHX-SEC-105", NULL, "Read-only root filesystem",
+	    "Whether readOnlyRootFilesystem is true (kube-score "
+	    "container-security-context-readonlyrootfilesystem, Polaris "
+	    "notReadOnlyRootFilesystem).",
+	    "Set securityContext.readOnlyRootFilesystem: true; mount emptyDir "
+	    "where the process writes.", PSS, PHX_SEV_MEDIUM, true, false },
+	[R_K_RESOURCES] = { "PHX-SEC-106", NULL, "CPU and memory requests "
+	    "and limits", "Whether the container requests and limits CPU and "
+	    "memory (kube-score container-resources, Polaris cpuLimitsMissing "
+	    "and memoryLimitsMissing).",
+	    "Set resources.requests and resources.limits for cpu and memory.",
+	    PSS, PHX_SEV_MEDIUM, true, false },
+	[R_K_PRIVILEGED] = { "PHX-SEC-107", NULL, "Privileged container",
+	    "Whether the container is privileged (PSS baseline; kube-score "
+	    "container-security-context-privileged; CIS Kubernetes 5.2.1).",
+	    "Remove securityContext.privileged: true.", PSS,
+	    PHX_SEV_CRITICAL, true, false },
+	[R_K_HOSTNET] = { "PHX-SEC-108", NULL, "Host network",
+	    "Whether the pod uses the host's network namespace (PSS baseline; "
+	    "Polaris hostNetworkSet; CIS Kubernetes 5.2.4).",
+	    "Remove hostNetwork: true.", PSS,
+	    PHX_SEV_HIGH, true, false },
+	[R_K_HOSTPID] = { "PHX-SEC-109", NULL, "Host PID namespace",
+	    "Whether the pod shares the host's PID namespace (PSS baseline; "
+	    "Polaris hostPIDSet; CIS Kubernetes 5.2.2).", "Remove hostPID: true.", PSS,
+	    PHX_SEV_HIGH, true, false },
+	[R_K_HOSTIPC] = { "PHX-SEC-110", NULL, "Host IPC namespace",
+	    "Whether the pod shares the host's IPC namespace (PSS baseline; "
+	    "Polaris hostIPCSet; CIS Kubernetes 5.2.3).", "Remove hostIPC: true.", PSS,
+	    PHX_SEV_HIGH, true, false },
+	[R_K_HOSTPATH] = { "PHX-SEC-111", NULL, "hostPath volumes",
+	    "Whether the pod mounts a host path (PSS baseline; Polaris "
+	    "hostPathSet).", "Use a PersistentVolumeClaim, ConfigMap or "
+	    "emptyDir instead of hostPath.", PSS, PHX_SEV_HIGH, true, false },
 };
 
 static int

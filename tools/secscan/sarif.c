@@ -102,6 +102,34 @@ fingerprint(const char *const *parts, size_t n)
 	return phx_asprintf("%016" PRIx64, h);
 }
 
+/* a manifest's line: the file relative to the working directory (the
+ * repository, in CI), else absolute */
+static void
+manifest_location(cJSON *loc, const char *file, unsigned line)
+{
+	cJSON *phys = cJSON_AddObjectToObject(loc, "physicalLocation");
+	cJSON *art = cJSON_AddObjectToObject(phys, "artifactLocation");
+	char *real = realpath(file, NULL), *cwd = getcwd(NULL, 0), *uri;
+	const char *p = real ? real : file;
+	size_t n = cwd ? strlen(cwd) : 0;
+	bool under = cwd && n > 1 && strncmp(p, cwd, n) == 0 && p[n] == '/';
+
+	uri = under ? uri_escape(p + n + 1, strlen(p + n + 1))
+	    : uri_escape(p, strlen(p));
+	if (under)
+		cJSON_AddStringToObject(art, "uri", uri);
+	else {
+		char *abs = phx_asprintf("file://%s", uri);
+		cJSON_AddStringToObject(art, "uri", abs);
+		free(abs);
+	}
+	cJSON_AddNumberToObject(cJSON_AddObjectToObject(phys, "region"),
+	    "startLine", line);
+	free(uri);
+	free(real);
+	free(cwd);
+}
+
 static cJSON *
 sarif_location(const struct subject *s)
 {
@@ -112,7 +140,9 @@ sarif_location(const struct subject *s)
 
 	if (!artifact.done)
 		artifact_resolve();
-	if (artifact.uri && cJSON_IsNumber(line)) {
+	if (s->file && s->line)
+		manifest_location(loc, s->file, s->line);
+	else if (artifact.uri && cJSON_IsNumber(line)) {
 		cJSON *phys = cJSON_AddObjectToObject(loc, "physicalLocation");
 		cJSON *art = cJSON_AddObjectToObject(phys, "artifactLocation");
 		cJSON *reg = cJSON_AddObjectToObject(phys, "region");

@@ -16,7 +16,11 @@ enum rule_id {
 	R_NNP, R_READONLY, R_HEALTH, R_HOSTNET, R_HOSTPID, R_HOSTIPC, R_HOSTUTS,
 	R_SECCOMP, R_MOUNTS, R_SOCKET, R_NETDECL, R_NETDEFAULT, R_REACH,
 	R_PORT, R_PRIVPORT, R_MEMORY, R_CPU, R_PIDS, R_TLSCHAIN, R_TLSHOST,
-	R_TLSLEGACY, R_TLSEXPIRY, R_VULN, R_N
+	R_TLSLEGACY, R_TLSEXPIRY, R_VULN,
+	/* pods of Kubernetes manifests (pods.c) */
+	R_K_NONROOT, R_K_ESCALATION, R_K_CAPS, R_K_SECCOMP, R_K_READONLY,
+	R_K_RESOURCES, R_K_PRIVILEGED, R_K_HOSTNET, R_K_HOSTPID, R_K_HOSTIPC,
+	R_K_HOSTPATH, R_N
 };
 
 struct rule {
@@ -31,6 +35,8 @@ struct rule {
 /* what a finding is about */
 struct subject {
 	const char *service, *container, *target, *image;
+	const char *file;     /* a manifest's finding: where, for SARIF */
+	unsigned line;
 };
 
 struct target {
@@ -57,6 +63,8 @@ struct secscan_state {
 	const char *project;
 	const char *scanner;
 	char *stream_compose, *stream_project;
+	const char *manifests;   /* -k, else the stream's */
+	char *stream_manifests;
 	cJSON *compose;          /* the parsed compose file */
 	cJSON *compose_lines;    /* service name -> line */
 	char *compose_why;       /* why no compose file was read */
@@ -146,6 +154,9 @@ void add_tls(const char *service, const char *spec, const char *ca_file);
 void add_tls_from_config(const char *svc);
 void scan_tls(const struct tls_target *tt);
 void free_tls(void);
+
+/* pods.c */
+void scan_manifests(const char *path);
 
 /* images.c */
 void scan_images(void);

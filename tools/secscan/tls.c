@@ -123,7 +123,7 @@ check_tls_expiry(const struct subject *s, time_t not_after)
 void
 scan_tls(const struct tls_target *tt)
 {
-	struct subject s = { tt->service, NULL, tt->url, NULL };
+	struct subject s = { tt->service, NULL, tt->url, NULL, NULL, 0 };
 	char err[CURL_ERROR_SIZE];
 	time_t not_after = 0;
 	CURLcode rc;
