@@ -53,6 +53,7 @@ static const struct field probe_fields[] = {
 	CHECK_FIELDS,
 	{ "deadline", T_DURATION, NULL },
 	{ "concurrency", T_INT, NULL },
+	{ "min_uptime", T_DURATION, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -184,7 +185,7 @@ const char phx_cfg_defaults[] =
     "\"engine\":\"compose\",\"manifests\":\"infra/kube\"},"
     "\"probe\":{\"timeout\":30000,\"retries\":5,\"backoff\":{\"initial\":1000,"
     "\"max\":30000,\"multiplier\":2},\"expected_status\":[200],"
-    "\"insecure\":false,\"interval\":500,\"deadline\":0,\"concurrency\":32},"
+    "\"insecure\":false,\"interval\":500,\"deadline\":0,\"concurrency\":32,\"min_uptime\":3000},"
     "\"services\":{},"
     "\"tests\":{\"parallel\":true,\"timeout\":600000,\"suites\":{}},"
     "\"security\":{\"fail_on\":\"HIGH\",\"sensitive_ports\":[22,23,2375,2376,"

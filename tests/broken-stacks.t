@@ -86,7 +86,7 @@ cgi() {
 	chmod 755 "$1/cgi-bin/index.cgi"
 }
 
-# validate NAME [ARGS...]: pipelines/validate --down on stack NAME under a
+# validate NAME [ARGS...]: pipelines/validate --down --volumes on stack NAME under a
 # project of its own, in the background; wait_validate NAME then sets
 # st, secs, out (the output folder) and id (the deployment's)
 declare -A PID T0 PROJECT
@@ -99,7 +99,7 @@ validate() {
 	# a process group of its own, as a pipeline run from a shell: the
 	# signal cases signal all of it, as ^C does
 	( . "$d/env"; PHX_PROJECT=${PROJECT[$name]} exec setsid pipelines/validate \
-	    -c "$d/phx.yaml" --down -o "$d/out" "$@" ) >"$d/stdout" 2>"$d/stderr" &
+	    -c "$d/phx.yaml" --down --volumes -o "$d/out" "$@" ) >"$d/stdout" 2>"$d/stderr" &
 	PID[$name]=$!
 }
 wait_validate() {

@@ -480,6 +480,7 @@ on_event(const cJSON *ev)
 	char mine[32];
 
 	if (st && strcmp(st, "start") == 0) {
+		probe.last_start_at = phx_now_ms();
 		service_early(phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
 		    "Attributes"), SERVICE_LABEL), phx_jstr(ev, "Name"));
 		return;

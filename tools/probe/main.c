@@ -144,6 +144,7 @@ setup(struct args *a, int ntargets, char *targets[])
 	phx_signal_fd();
 	phx_signal_catch(NULL);
 	probe.deadline_ms = deadline;
+	probe.min_uptime_ms = phx_cfg_int(probe.cfg, "probe.min_uptime", 0, MAX_MS);
 }
 
 /* the command-line targets, the services asked for, and the input:

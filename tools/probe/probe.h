@@ -132,6 +132,10 @@ struct probe_state {
 	CURLM *multi;
 	bool wait;
 	int64_t deadline_ms, deadline_at;
+	/* wait mode: the confirm pass comes min_uptime after the last
+	 * container start seen, so a container that dies soon after it
+	 * started is not judged by an answer it gave on its way down */
+	int64_t min_uptime_ms, last_start_at;
 	int concurrency;
 	struct check *waiting;  /* by due time */
 	struct check *polled;   /* postgres and healthcheck attempts */
