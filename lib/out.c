@@ -318,6 +318,17 @@ phx_emit_error(const char *reason, const char *fmt, ...)
 	phx_emit(rec);
 }
 
+bool
+phx_jhas(const cJSON *arr, const char *s)
+{
+	const cJSON *it;
+
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+			return true;
+	return false;
+}
+
 const char *
 phx_jstr(const cJSON *obj, const char *key)
 {

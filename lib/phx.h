@@ -197,6 +197,8 @@ void phx_emit_error(const char *reason, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 /* cJSON helpers that return defaults instead of crashing on absent keys */
 const char *phx_jstr(const cJSON *obj, const char *key);   /* NULL if absent */
+/* true when the array holds the string s */
+bool phx_jhas(const cJSON *arr, const char *s);
 double phx_jnum(const cJSON *obj, const char *key, double dflt);
 /* a number as an integer in [min, max]: beyond them (infinities too) it
  * is clamped, NaN gives dflt, so no cast sees a value it cannot hold

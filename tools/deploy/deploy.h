@@ -144,6 +144,10 @@ enum outcome confirm(struct deploy *d, int64_t deadline, const struct phx_run *p
 /* up.c */
 int deploy_up(struct deploy *d);
 int cmd_up(struct deploy *d, const char *compose, const char *project);
+/* up.c, shared with the kube engine: -n's records; an attempt's log kept */
+int plan(struct deploy *d);
+void save_attempt_log(struct deploy *d, int attempt, const struct phx_run *pc,
+    const char *name);
 
 /* refuse.c */
 void deploy_fail(struct deploy *d, int status, const char *reason,

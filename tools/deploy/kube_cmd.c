@@ -160,18 +160,6 @@ kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
 	return UP_OK;
 }
 
-/* -n: the records of what would be deployed */
-static int
-kube_plan(struct deploy *d)
-{
-	const cJSON *svc;
-
-	phx_emit(deployment_record(d, "planned", 0));
-	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(d->compose, "services"))
-		phx_emit(service_record(d, svc->string, svc, NULL));
-	return PHX_EXIT_OK;
-}
-
 int
 kube_cmd_up(struct deploy *d, const char *manifests, const char *project)
 {
@@ -194,7 +182,7 @@ kube_cmd_up(struct deploy *d, const char *manifests, const char *project)
 	started = phx_phase_start("deploy");
 	if (deploy_globals.dry_run) {
 		pass_copy(first, nl);
-		status = kube_plan(d);
+		status = plan(d);
 	} else {
 		start_state(d);
 		set_str(d->state, "engine", "kube");

@@ -141,22 +141,6 @@ make_network(struct deploy *d)
 	return name;
 }
 
-static void
-save_play_log(struct deploy *d, int attempt, const struct phx_run *pc)
-{
-	char *dir = phx_asprintf("%s/%s/logs/attempt-%d", phx_state_dir(),
-	    phx_jstr(d->state, "deployment_id"), attempt);
-	char *path = phx_asprintf("%s/podman-kube-play.log", dir);
-	char *text = phx_asprintf("%s%s", pc->out.data ? pc->out.data : "",
-	    pc->err.data ? pc->err.data : "");
-
-	phx_mkdirs(dir);
-	write_redacted(path, text);
-	free(text);
-	free(path);
-	free(dir);
-}
-
 enum outcome
 kube_attempt(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 {
@@ -182,7 +166,7 @@ kube_attempt(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	cJSON_Delete(made);
 	if (!ok)
 		return UP_FAILED;
-	save_play_log(d, attempt, &pc);
+	save_attempt_log(d, attempt, &pc, "podman-kube-play.log");
 	if (pc.exec_failed) {
 		f->reason = phx_strdup("environment");
 		f->message = phx_asprintf("%s: %s", d->podman,

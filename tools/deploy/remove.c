@@ -43,17 +43,6 @@ ps_names(const cJSON *ps)
 	return names;
 }
 
-static bool
-listed(const cJSON *list, const char *name)
-{
-	const cJSON *n;
-
-	cJSON_ArrayForEach(n, list)
-		if (cJSON_IsString(n) && strcmp(n->valuestring, name) == 0)
-			return true;
-	return false;
-}
-
 /* the project's volumes not named in keep (keep NULL: every one) */
 static cJSON *
 volumes_to_remove(struct deploy *d, const cJSON *keep)
@@ -62,7 +51,7 @@ volumes_to_remove(struct deploy *d, const cJSON *keep)
 
 	while (n) {
 		cJSON *next = n->next;
-		if (keep && listed(keep, n->valuestring))
+		if (keep && phx_jhas(keep, n->valuestring))
 			cJSON_Delete(cJSON_DetachItemViaPointer(vols, n));
 		n = next;
 	}

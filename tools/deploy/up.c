@@ -72,12 +72,15 @@ clean_attempt(struct deploy *d, const char *when)
 	return true;
 }
 
-static void
-save_compose_log(struct deploy *d, int attempt, const struct phx_run *pc)
+/* what the engine's command (podman-compose, podman kube play) said
+ * on an attempt, masked, as logs/attempt-N/NAME */
+void
+save_attempt_log(struct deploy *d, int attempt, const struct phx_run *pc,
+    const char *name)
 {
 	char *dir = phx_asprintf("%s/%s/logs/attempt-%d", phx_state_dir(),
 	    phx_jstr(d->state, "deployment_id"), attempt);
-	char *path = phx_asprintf("%s/podman-compose.log", dir);
+	char *path = phx_asprintf("%s/%s", dir, name);
 	char *text = phx_asprintf("%s%s", pc->out.data ? pc->out.data : "",
 	    pc->err.data ? pc->err.data : "");
 
@@ -113,7 +116,7 @@ attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	args_add(&a, "-d");
 	run_compose(a.v, d->timeout_ms, &pc);
 	args_free(&a);
-	save_compose_log(d, attempt, &pc);
+	save_attempt_log(d, attempt, &pc, "podman-compose.log");
 	if (pc.exec_failed) {
 		f->reason = phx_strdup("environment");
 		f->message = phx_asprintf("%s: %s", d->composecmd,
@@ -296,8 +299,8 @@ deploy_up(struct deploy *d)
 	return up_failed(d, &f, o, attempt, started);
 }
 
-/* -n: the records of what would be deployed */
-static int
+/* -n: the records of what would be deployed (either engine) */
+int
 plan(struct deploy *d)
 {
 	const cJSON *svc;

@@ -23,7 +23,7 @@ minus(const cJSON *a, const cJSON *b)
 	const cJSON *it;
 
 	cJSON_ArrayForEach(it, a)
-		if (cJSON_IsString(it) && !str_in_array(b, it->valuestring))
+		if (cJSON_IsString(it) && !phx_jhas(b, it->valuestring))
 			add_unique(out, it->valuestring);
 	return out;
 }
@@ -107,7 +107,7 @@ check_reach(const struct target *t, const struct subject *s, const cJSON *have)
 			    "Names"), 0)->valuestring : cid;
 			const char *proj = phx_podman_label(c, PHX_LABEL_PROJECT);
 			if (!cid || (id && strcmp(cid, id) == 0) ||
-			    !str_in_array(nets, net->valuestring))
+			    !phx_jhas(nets, net->valuestring))
 				continue;
 			add_unique(peers, cname);
 			if (!t->project || !proj || strcmp(proj, t->project) != 0)
@@ -149,7 +149,7 @@ check_networks(const struct target *t, const struct subject *s)
 	cJSON *have = attached_networks(t);
 
 	check_declared(t, s, have);
-	if (str_in_array(have, "podman"))
+	if (phx_jhas(have, "podman"))
 		finding(R_NETDEFAULT, s, PHX_ST_FAIL, SEV_RULE, ".NetworkSettings.Networks",
 		    cJSON_Duplicate(have, true), "attached to the default podman "
 		    "network, shared by every container started without "

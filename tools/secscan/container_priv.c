@@ -37,7 +37,7 @@ check_caps(const struct target *t, const struct subject *s)
 		cJSON_ArrayForEach(it, jpath(t->inspect, sets[i])) {
 			if (!cJSON_IsString(it))
 				continue;
-			if (str_in_array(dflt, it->valuestring)) {
+			if (phx_jhas(dflt, it->valuestring)) {
 				if (i > 0)
 					add_unique(kept, it->valuestring);
 				continue;

@@ -149,7 +149,7 @@ scan_images(void)
 	for (const struct target *t = secscan.targets; t; t = t->next) {
 		const char *id = jpath_str(t->inspect, "Image");
 		const char *name = jpath_str(t->inspect, "ImageName");
-		if (!id || str_in_array(seen, id))
+		if (!id || phx_jhas(seen, id))
 			continue;
 		add_unique(seen, id);
 		scan_image(scanner, exe, name ? name : id, id);

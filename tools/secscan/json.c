@@ -4,21 +4,10 @@
 
 #include "secscan.h"
 
-bool
-str_in_array(const cJSON *arr, const char *s)
-{
-	const cJSON *it;
-
-	cJSON_ArrayForEach(it, arr)
-		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
-			return true;
-	return false;
-}
-
 void
 add_unique(cJSON *arr, const char *s)
 {
-	if (!str_in_array(arr, s))
+	if (!phx_jhas(arr, s))
 		cJSON_AddItemToArray(arr, cJSON_CreateString(s));
 }
 

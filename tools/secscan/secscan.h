@@ -88,7 +88,6 @@ extern const char *const sev_score[PHX_SEV_N];
 void apply_rules(void);
 
 /* json.c: reading podman's JSON */
-bool str_in_array(const cJSON *arr, const char *s);
 void add_unique(cJSON *arr, const char *s);
 const cJSON *jpath(const cJSON *obj, const char *path);
 const char *jpath_str(const cJSON *obj, const char *path);
