@@ -45,7 +45,7 @@ else
 fi
 is "$(phx-secscan -k "$M" </dev/null 2>/dev/null | jq -r 'select(.type == "finding") | .id' | sort -u | wc -l)" 11 \
     "export-kube: the pod checks read the exported manifests"
-phx-deploy down "$CID" </dev/null >/dev/null 2>&1
+phx-deploy down --volumes "$CID" </dev/null >/dev/null 2>&1
 is "$(left "$P")" 0 "round trip: the compose stack is down"
 P=$(phx_test_project kubert2)
 at_exit "podman_cleanup_project $P >/dev/null 2>&1; podman secret rm $P-phx-secrets >/dev/null 2>&1"
@@ -57,7 +57,7 @@ diag "$(tail -n 5 "$T_TMP/rt.err" "$T_TMP/rt.probe.err")"
 is "$(jq -r 'select(.type == "health" and .status == "healthy") | .service' "$T_TMP/rt.probe" | sort -u | wc -l)" 5 \
     "round trip: the same five services healthy"
 ID=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/rt.up" | head -1)
-phx-deploy down "$ID" </dev/null >/dev/null 2>&1
+phx-deploy down --volumes "$ID" </dev/null >/dev/null 2>&1
 is "$(left "$P")" 0 "round trip: nothing left"
 
 done_testing

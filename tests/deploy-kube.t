@@ -49,7 +49,7 @@ is "$(jq -r 'select(.type == "service" and .service == "phoenix-core") | .ports[
     "$PHX_PORT_CORE" "up: the published port is PHX_PORT_CORE's"
 is "$(podman secret ls --format '{{.Name}}' | grep -c "^$P-")" 0 "up: no podman secret outlives the play"
 ID=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/up" | head -1)
-phx-deploy down "$ID" </dev/null >"$T_TMP/down" 2>"$T_TMP/down.err"
+phx-deploy down --volumes "$ID" </dev/null >"$T_TMP/down" 2>"$T_TMP/down.err"
 is "$?" 0 "down: exit 0"
 is "$(left "$P")" 0 "down: nothing left"
 unlike "$(cat "$T_TMP"/up* "$T_TMP"/*.err "$T_TMP/report.json" "$PHX_STATE_DIR/$ID"/*.json "$PHX_STATE_DIR/$ID"/*.yaml 2>/dev/null)" \
