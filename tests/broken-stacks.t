@@ -123,11 +123,12 @@ verdict() {
 	echo "${v:-none}"
 }
 
-# the report's reasons, one a line, then what phx-deploy warned (a run
-# interrupted: its record may not reach phx-report, stopped by the signal)
+# the report's reasons, one a line, then what phx-deploy kept in its
+# state: a run interrupted mid-deploy, its record dies with the stages
+# between it and phx-report, which ^C stops too
 reasons() {
 	jq -r '.errors[]?' "$T_TMP/$1/out/report.json" 2>/dev/null
-	sed -n 's/^phx-deploy: warning: //p' "$T_TMP/$1/stderr"
+	[ -z "$id" ] || jq -r '.message // empty' "$PHX_STATE_DIR/$id/state.json" 2>/dev/null
 }
 
 # outcome CASE NAME WANT-EXIT WANT-VERDICT REASON-REGEX: the case's row,
