@@ -123,11 +123,12 @@ verdict() {
 	echo "${v:-none}"
 }
 
-# the report's reasons, one a line; a run interrupted has no report (the
-# signal stops phx-report too): what phx-deploy said
+# the report's reasons, one a line, then what phx-deploy kept in its
+# state: a run interrupted mid-deploy, its record dies with the stages
+# between it and phx-report, which ^C stops too
 reasons() {
-	jq -r '.errors[]?' "$T_TMP/$1/out/report.json" 2>/dev/null ||
-	    sed -n 's/^phx-deploy: warning: //p' "$T_TMP/$1/stderr"
+	jq -r '.errors[]?' "$T_TMP/$1/out/report.json" 2>/dev/null
+	[ -z "$id" ] || jq -r '.message // empty' "$PHX_STATE_DIR/$id/state.json" 2>/dev/null
 }
 
 # outcome CASE NAME WANT-EXIT WANT-VERDICT REASON-REGEX: the case's row,
@@ -314,10 +315,14 @@ wait_validate sigint
 outcome "SIGINT mid-deploy (with SIGTERM's at once)" sigint 130 INCOMPLETE "interrupted by signal 2 during up"
 like "$(cat "$T_TMP/sigint/stderr")" "the deploy stage was killed by signal 2" "sigint: each stage's status kept"
 check "sigint: the logs of what had started are kept" test -n "$(ls "$PHX_STATE_DIR/$id/logs/interrupted" 2>/dev/null)"
+like "$(jq -r '.errors[]' "$T_TMP/sigint/out/report.json" 2>/dev/null)" \
+    'interrupted by signal 2 \(SIGINT\) while reading the stream' \
+    "sigint: phx-report still wrote its report"
 clean sigint
 wait_validate sigterm
 outcome "SIGTERM mid-deploy (with SIGINT's at once)" sigterm 143 INCOMPLETE "interrupted by signal 15 during up"
 check "sigterm: the logs of what had started are kept" test -n "$(ls "$PHX_STATE_DIR/$id/logs/interrupted" 2>/dev/null)"
+check "sigterm: the report and JUnit are written" test -s "$T_TMP/sigterm/out/report.json" -a -s "$T_TMP/sigterm/out/junit.xml"
 clean sigterm
 
 done_testing

@@ -155,18 +155,7 @@ phx-report -n -o "$T_TMP/no/such/dir/r.json" "$data/healthy.in.ndjson" >/dev/nul
 is "$?" 3 "-o cannot be written: exit 3"
 like "$(cat "$T_TMP/err")" 'no/such/dir/r.json' "and the file is named"
 
-rm -rf "$state"
-mkfifo "$T_TMP/fifo"
-phx-report <"$T_TMP/fifo" >/dev/null 2>&1 &
-pid=$!
-exec 7>"$T_TMP/fifo"
-head -n 5 "$data/healthy.in.ndjson" >&7
-for _ in $(seq 50); do ls "$state"/.stream.* >/dev/null 2>&1 && break; sleep 0.1; done
-kill -TERM $pid
-wait $pid
-is "$?" 143 "SIGTERM: exit 128+15"
-exec 7>&-
-is "$(find "$state" -maxdepth 1 -name '*stream*' | wc -l)" 0 "SIGTERM: the partly stored stream is removed"
+# a signal mid-stream: tests/report-signal.t
 
 # ---- bounded lists: past the bound, counted not kept ----
 awk 'BEGIN { for (i = 0; i < 9000; i++)

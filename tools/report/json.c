@@ -400,7 +400,7 @@ report_head(const struct agg *agg, const struct result *r)
 		cJSON_AddNullToObject(v, "timestamp");
 	cJSON_AddNumberToObject(v, "duration_seconds", duration_seconds(agg));
 	cJSON_AddStringToObject(v, "status", verdict_names[r->verdict]);
-	cJSON_AddNumberToObject(v, "exit_status", verdict_exit[r->verdict]);
+	cJSON_AddNumberToObject(v, "exit_status", result_exit(r));
 	if (agg->dep.seen)
 		cJSON_AddItemToObject(v, "deployment", deployment_json(agg));
 	return v;

@@ -253,6 +253,9 @@ read_stream(const struct opts *o, struct agg *agg)
 	int fd;
 
 	fd = open_input(o, &name);
+	/* a signal stops the reading; what was read is judged and kept */
+	phx_signal_fd();
+	phx_signal_catch(NULL);
 	if (o->store && !o->id)
 		store = store_open();
 	pg.on = isatty(STDERR_FILENO) && phx_log_enabled(PHX_INFO);
@@ -260,8 +263,8 @@ read_stream(const struct opts *o, struct agg *agg)
 	pg.lines = !pg.on && phx_log_enabled(PHX_INFO) && pg.relay;
 	pg.t0 = phx_now_ms();
 	rd = phx_reader_new(fd, name, MAX_LINE);
-	if (pg.on)
-		phx_reader_nonblock(rd);
+	/* a read that blocks would not see a signal: poll waits for both */
+	phx_reader_nonblock(rd);
 	ingest(agg, rd, name, store, o->format == F_NDJSON, &pg, &started);
 	phx_reader_free(rd);
 	if (fd != STDIN_FILENO)
@@ -271,6 +274,7 @@ read_stream(const struct opts *o, struct agg *agg)
 	settle_id(agg, o->store);
 	if (store)
 		store_close(store, phx_deployment_id());
+	phx_signal_catch(store_cleanup);
 	return started;
 }
 
@@ -284,6 +288,7 @@ report(struct opts *o, struct result *r)
 	bool ok;
 
 	started = read_stream(o, &agg);
+	r->interrupted = phx_signal;
 	if (o->store)
 		r->report_path = phx_deployment_path(phx_deployment_id(),
 		    "report.json");
@@ -297,7 +302,7 @@ report(struct opts *o, struct result *r)
 		ok &= annotate_stdout(&agg, r);
 	else if (o->format == F_NDJSON)
 		emit_verdict(r, started);
-	status = ok ? verdict_exit[r->verdict] : PHX_EXIT_ENV;
+	status = ok || r->interrupted ? result_exit(r) : PHX_EXIT_ENV;
 	result_free(r);
 	agg_free(&agg);
 	phx_secrets_clear();

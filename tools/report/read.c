@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "report.h"
 
@@ -43,32 +44,60 @@ take_line(struct agg *agg, enum phx_rd kind, const struct phx_input *in,
 	}
 }
 
-/* waits for input, redrawing the progress line at least once a second */
+/* a signal stops the reading, but the stages upstream got it too (one
+ * process group) and wind down saying why, phx-deploy first: what they
+ * write in this moment is still read, so the report has their cause */
+#define SIGNAL_GRACE_MS 2000
+
+static bool
+still_reading(int64_t *until)
+{
+	if (!phx_signal)
+		return true;
+	if (!*until)
+		*until = phx_now_ms() + SIGNAL_GRACE_MS;
+	return phx_now_ms() < *until;
+}
+
+/* waits for input or a signal, redrawing the progress line at least
+ * once a second */
 static void
 wait_input(const struct agg *agg, struct phx_reader *rd,
-    struct progress *pg)
+    struct progress *pg, int64_t until)
 {
-	struct pollfd pfd = { .fd = phx_reader_fd(rd), .events = POLLIN };
+	struct pollfd pfd[2] = {
+		{ .fd = phx_reader_fd(rd), .events = POLLIN },
+		{ .fd = phx_signal_fd(), .events = POLLIN },
+	};
+	int ms = 500;
+	char drain[16];
 
-	if (poll(&pfd, 1, 500) < 0 && errno != EINTR)
+	if (until && until - phx_now_ms() < ms)
+		ms = until > phx_now_ms() ? (int)(until - phx_now_ms()) : 0;
+	if (poll(pfd, 2, ms) < 0 && errno != EINTR)
 		phx_edie(PHX_EXIT_ENV, "poll");
+	if (pfd[1].revents & POLLIN)
+		while (read(pfd[1].fd, drain, sizeof drain) > 0)
+			;
 	progress_draw(pg, agg, false);
 }
 
-/* reads everything; in ndjson format passes each line on as it comes */
+/* reads everything, or until a signal (phx_signal); in ndjson format
+ * passes each line on as it comes */
 void
 ingest(struct agg *agg, struct phx_reader *rd, const char *name,
     FILE *store, bool pass, struct progress *pg, int64_t *phase_started)
 {
 	struct phx_input in;
 	unsigned long last_long = 0;
+	int64_t until = 0;
 	bool first = true;
 
 	progress_own_stderr(pg, agg);
-	for (;;) {
+	while (still_reading(&until)) {
 		enum phx_rd kind = phx_reader_next(rd, &in);
 		if (kind == PHX_RD_AGAIN) {
-			wait_input(agg, rd, pg);
+			wait_input(agg, rd, pg, until);
 			continue;
 		}
 		/* the first line names the deployment our own records carry */

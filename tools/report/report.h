@@ -152,6 +152,7 @@ struct result {
 	bool unproven;                /* nothing shows that the run checked */
 	bool has_root;                /* errors[0] is the root cause */
 	char *config_error;           /* our own configuration could not be read */
+	int interrupted;              /* the signal that stopped the reading */
 };
 
 /* the mark of a reason that follows from the root cause */
@@ -218,6 +219,7 @@ void emit_verdict(const struct result *r, int64_t started);
 void result_free(struct result *r);
 extern const char *const verdict_names[3];
 extern const int verdict_exit[3];
+int result_exit(const struct result *r);
 
 /* out.c */
 bool out_file(struct out *o, const char *path, mode_t mode);
@@ -259,6 +261,7 @@ FILE *store_open(void);
 void store_line(FILE *f, const struct phx_input *in);
 void settle_id(struct agg *agg, bool store);
 void store_close(FILE *f, const char *id);
+void store_cleanup(void);
 
 /* read.c */
 void ingest(struct agg *agg, struct phx_reader *rd, const char *name,

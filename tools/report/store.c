@@ -10,11 +10,13 @@
 
 #include "report.h"
 
-static char stream_name[4096];      /* STATE/.stream.PID, removed on a signal */
+static char stream_name[4096];      /* STATE/.stream.PID */
 static struct phx_wfile *stream;    /* the one store_open hands out */
 
-static void
-remove_stream(void)
+/* a signal once reading is over ends us at once: no partial file is
+ * left (the stored stream, once renamed, is kept) */
+void
+store_cleanup(void)
 {
 	phx_wfile_unlink_all();
 	if (stream_name[0])
@@ -27,7 +29,6 @@ store_open(void)
 	phx_mkdirs(phx_state_dir());
 	snprintf(stream_name, sizeof stream_name, "%s/.stream.%ld",
 	    phx_state_dir(), (long)getpid());
-	phx_signal_catch(remove_stream);
 	if (!(stream = phx_wfile_open(stream_name, 0600)))
 		phx_edie(PHX_EXIT_ENV, "%s", stream_name);
 	return phx_wfile_fp(stream);

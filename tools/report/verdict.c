@@ -108,6 +108,15 @@ find_phase(const struct agg *agg, const char *name)
 	return table_get(&agg->phases_t, name, &i) ? &agg->phases[i] : NULL;
 }
 
+static const char *signal_name(int sig);
+
+/* a run cut short by a signal ends as the other stages do: 128+N */
+int
+result_exit(const struct result *r)
+{
+	return r->interrupted ? 128 + r->interrupted : verdict_exit[r->verdict];
+}
+
 /* what kept the run from being seen whole */
 static void
 judge_incomplete(const struct agg *agg, struct result *r)
@@ -115,6 +124,9 @@ judge_incomplete(const struct agg *agg, struct result *r)
 	const struct phase *probe = find_phase(agg, "probe");
 	unsigned char *st;
 
+	if (r->interrupted)
+		add_error(r, "interrupted by signal %d (%s) while reading the "
+		    "stream", r->interrupted, signal_name(r->interrupted));
 	/* judged by the defaults: the configuration may have judged otherwise */
 	if (r->config_error && r->has_root &&
 	    same_str(r->config_error, agg->deploy_error.message))
@@ -453,7 +465,7 @@ emit_verdict(const struct result *r, int64_t started)
 	static const char *phase_status[] = { "ok", "failed", "error" };
 
 	cJSON_AddStringToObject(rec, "status", verdict_names[r->verdict]);
-	cJSON_AddNumberToObject(rec, "exit_status", verdict_exit[r->verdict]);
+	cJSON_AddNumberToObject(rec, "exit_status", result_exit(r));
 	errs = cJSON_AddArrayToObject(rec, "errors");
 	for (size_t i = 0; i < r->nerrors; i++)
 		cJSON_AddItemToArray(errs, cJSON_CreateString(r->errors[i]));
