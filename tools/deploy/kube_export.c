@@ -130,6 +130,10 @@ keep_user(cJSON *pod, cJSON *c, const char *name)
 	if (!cJSON_IsObject(sc))
 		set_item((cJSON *)phx_cfg(pod, "spec"), "securityContext",
 		    sc = cJSON_CreateObject());
+	/* at the pod's level too: podman 4.3 sets an emptyDir's owner from
+	 * the pod's, and each generated pod holds one container */
+	set_num(sc, "runAsUser", (double)uid);
+	set_num(sc, "runAsGroup", (double)gid);
 	set_num(sc, "fsGroup", (double)gid);
 }
 
