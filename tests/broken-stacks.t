@@ -285,7 +285,7 @@ wait_validate probe
 outcome "health endpoint answers 500" probe 1 FAILED "nca-toolkit: .*500"
 outcome "health endpoint, wrong body" probe 1 FAILED "phoenix-core: .*condition failed"
 outcome "wrong database password" probe 1 FAILED "revenue-db: .*password authentication failed"
-outcome "healthcheck unhealthy, port answers" probe 1 FAILED "windmill: .*healthcheck reports unhealthy"
+outcome "healthcheck unhealthy, port answers" probe 1 FAILED "windmill: .*(healthcheck reports unhealthy|healthcheck run [^ ]*: unhealthy)"
 outcome "service flaps (503 after 3 s)" probe 1 FAILED "flap: .*503"
 outcome "slow start beyond the deadline" probe 1 FAILED "slow-late: .*(refused|timeout|deadline)"
 is "$(jq -r '.services["slow-ok"].status' "$out/report.json")" healthy \
