@@ -126,8 +126,12 @@ verdict() {
 # the report's reasons, one a line, then what phx-deploy kept in its
 # state: a run interrupted mid-deploy, its record dies with the stages
 # between it and phx-report, which ^C stops too
+# (a recovery that did not help names the fault it acted on: a restarted
+# container's later checks may only say "refused")
 reasons() {
-	jq -r '.errors[]?' "$T_TMP/$1/out/report.json" 2>/dev/null
+	jq -r '.errors[]?, (.recovery.actions[]? |
+	    "service \(.subject): \(.action) (\(.outcome)): \(.why)")' \
+	    "$T_TMP/$1/out/report.json" 2>/dev/null
 	[ -z "$id" ] || jq -r '.message // empty' "$PHX_STATE_DIR/$id/state.json" 2>/dev/null
 }
 
