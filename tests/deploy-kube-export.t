@@ -9,13 +9,7 @@
 phx_images_or_bail
 
 export PHX_STATE_DIR=$T_TMP/state
-read -r PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB <<EOF
-$(free_port 5 | tr '\n' ' ')
-EOF
-export PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB
-export REVENUE_DB_PASSWORD="kube-$$-Db-Secr3t" N8N_API_KEY="n8n_api_kube$$K3y" \
-    WINDMILL_TOKEN="kube-$$-Wm-T0ken"
-SECRETS="$REVENUE_DB_PASSWORD|$N8N_API_KEY|$WINDMILL_TOKEN"
+phx_stack_env kube
 
 # everything of project $1: containers, pods and volumes by label, the
 # podman secrets by name

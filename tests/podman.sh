@@ -39,6 +39,20 @@ phx_images_or_bail() {
 	done
 }
 
+# phx_stack_env NAME: the bundled stack on free ports of its own and with
+# secrets made up for this run (NAME marks them); SECRETS, their
+# alternation, is what no output may hold
+phx_stack_env() {
+	read -r PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB <<EOF
+$(free_port 5 | tr '\n' ' ')
+EOF
+	export PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB
+	export REVENUE_DB_PASSWORD="$1-$$-Db-Secr3t" N8N_API_KEY="n8n_api_$1$$K3y" \
+	    WINDMILL_TOKEN="$1-$$-Wm-T0ken"
+	# shellcheck disable=SC2034  # the sourcing test reads it
+	SECRETS="$REVENUE_DB_PASSWORD|$N8N_API_KEY|$WINDMILL_TOKEN"
+}
+
 # phx_nothing_left NAME: true when compose project NAME left nothing
 phx_nothing_left() {
 	[ -z "$(_phx_project_objects "$1")" ]

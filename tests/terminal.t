@@ -14,12 +14,7 @@ phx_images_or_bail
 
 WIDTH=160
 export PHX_STATE_DIR=$T_TMP/state
-read -r PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB <<EOF
-$(free_port 5 | tr '\n' ' ')
-EOF
-export PHX_PORT_CORE PHX_PORT_NCA PHX_PORT_N8N PHX_PORT_WINDMILL PHX_PORT_DB
-export REVENUE_DB_PASSWORD="term-$$-Db-Secr3t" N8N_API_KEY="n8n_api_term$$K3y" \
-    WINDMILL_TOKEN="term-$$-Wm-T0ken"
+phx_stack_env term
 P=$(phx_test_project term)
 export PHX_PROJECT=$P
 at_exit "podman_cleanup_project $P >/dev/null 2>&1"
