@@ -47,7 +47,7 @@ DEBS = build-essential clang pkg-config libcurl4-openssl-dev libpq-dev \
 	containernetworking-plugins catatonit postgresql postgresql-client \
 	libxml2-utils prometheus prometheus-blackbox-exporter nginx-light \
 	shellcheck tmux hyperfine procps iproute2 psmisc bc nodejs python3 \
-	util-linux time kubernetes-client
+	util-linux time
 
 all: $(TOOLS) $(UNIT) $(REPLAY)
 
@@ -172,7 +172,9 @@ deps:
 	@missing=$$({ for p in $(DEBS); do \
 	    dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | \
 	    grep -q 'ok installed' || echo $$p; done; \
-	    command -v npm >/dev/null || echo npm; } | tr '\n' ' '); \
+	    command -v npm >/dev/null || echo npm; \
+	    command -v kubectl >/dev/null || echo kubernetes-client; \
+	    } | tr '\n' ' '); \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	    echo "make deps: missing Debian packages: $$missing" >&2; \
