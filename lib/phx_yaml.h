@@ -55,4 +55,9 @@ cJSON *phx_yaml_scalar(const char *s);
  * malloc'd "VAR: message" in *err */
 char *phx_yaml_expand(const char *s, const cJSON *vars, char **err);
 
+/* docs (an array) as a YAML stream, a "---" document each, block style,
+ * indented by spaces; a string that YAML 1.1 would read plain as another
+ * type is quoted; malloc'd, NULL when a string is not UTF-8 */
+char *phx_yaml_dump(const cJSON *docs);
+
 #endif

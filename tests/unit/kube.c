@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "phx.h"
+#include "phx_yaml.h"
 #include "unit.h"
 
 static void
@@ -61,9 +62,35 @@ test_load(const char *dir)
 	free(path);
 }
 
+/* what export-kube writes reads back as the same values, with no tab */
+static void
+test_dump(void)
+{
+	const char *json = "[{\"a\":\"8080\",\"b\":\"true\",\"c\":\"on\","
+	    "\"d\":\"~\",\"e\":\"\",\"f\":\"null\",\"g\":\"a: b\",\"h\":\"- x\","
+	    "\"i\":\"line1\\n  line2\\n\",\"j\":\" lead\",\"k\":\"#c\",\"l\":8080,"
+	    "\"m\":0.5,\"n\":true,\"o\":null,\"p\":[],\"q\":{},\"r\":\"1e3\","
+	    "\"s\":\"0x1F\",\"t\":\"yes\",\"u\":1e20,\"v\":-3,\"w\":\"\\u00fcn\\t\","
+	    "\"0\":\"x\",\"x\":[{\"y\":[1,\"2\",\"3.5\"]}]},{\"kind\":\"Pod\"}]";
+	cJSON *docs = cJSON_Parse(json);
+	char *text = phx_yaml_dump(docs), *err = NULL;
+	struct phx_yaml *y = text ? phx_yaml_parse("dump", text, strlen(text),
+	    PHX_YAML_TYPED | PHX_YAML_STREAM | PHX_YAML_RAW, NULL, &err) : NULL;
+
+	unit_ok(docs && text && !strchr(text, '\t'), "yaml dump: indented by spaces");
+	unit_ok(y && cJSON_Compare(docs, phx_yaml_root(y), true),
+	    "yaml dump: reads back as the same values (quoted \"8080\", \"on\", \"~\")");
+	unit_ok(text && strstr(text, "\nkind: Pod\n"), "yaml dump: plain where plain reads the same");
+	phx_yaml_free(y);
+	free(err);
+	free(text);
+	cJSON_Delete(docs);
+}
+
 void
 test_kube(const char *dir)
 {
 	test_base64();
+	test_dump();
 	test_load(dir);
 }

@@ -5,7 +5,7 @@
  * probes, and takes every secret out: an env entry with a secret's name
  * or value becomes a secretKeyRef to the Secret phx-secrets, whose keys
  * are left empty for phx-deploy to fill from the environment.  Written to
- * STATE/ID/kube.yaml (JSON documents: JSON is YAML). */
+ * STATE/ID/kube.yaml. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,20 +241,14 @@ generate(const cJSON *info, const char *service, cJSON *keys)
 static char *
 manifests_text(const cJSON *docs)
 {
-	struct phx_buf b = { 0 };
-	const cJSON *doc;
-	char *out;
+	char *yaml = phx_yaml_dump(docs), *out;
 
-	phx_buf_addstr(&b, "# phx-deploy export-kube: podman kube generate, with "
+	if (!yaml)
+		return NULL;
+	out = phx_asprintf("# phx-deploy export-kube: podman kube generate, with "
 	    "the compose healthchecks\n# as probes and the secrets in the Secret "
-	    EXPORT_SECRET " (filled from the environment)\n");
-	cJSON_ArrayForEach(doc, docs) {
-		char *s = cJSON_Print(doc);
-		phx_buf_printf(&b, "---\n%s\n", s);
-		free(s);
-	}
-	out = phx_strdup(phx_buf_str(&b));
-	phx_buf_free(&b);
+	    EXPORT_SECRET " (filled from the environment)\n%s", yaml);
+	free(yaml);
 	return out;
 }
 
@@ -287,7 +281,8 @@ cmd_export_kube(struct deploy *d, const char *id)
 	}
 	path = state_path(id, "kube.yaml");
 	text = manifests_text(docs);
-	ok = cJSON_GetArraySize(docs) > 1 && phx_write_file(path, text, strlen(text));
+	ok = cJSON_GetArraySize(docs) > 1 && text &&
+	    phx_write_file(path, text, strlen(text));
 	rec = phx_record_new("deployment");
 	cJSON_AddStringToObject(rec, "status", ok ? "exported" : "failed");
 	cJSON_AddStringToObject(rec, "project", d->project);
