@@ -31,6 +31,7 @@ is "$?" 0 "export-kube: exit 0"
 M=$(jq -r .manifests "$T_TMP/exp")
 is "$(jq -r .pods "$T_TMP/exp")" 5 "export-kube: five pods"
 unlike "$(cat "$M")" "$SECRETS" "export-kube: no secret in the manifests"
+is "$(grep -c "$(printf '\t')" "$M")" 0 "export-kube: YAML indented by spaces (a tab is not YAML)"
 if command -v kubectl >/dev/null 2>&1; then
 	is "$(KUBECONFIG=/dev/null kubectl set resources --local -f "$M" --requests=cpu=1m -o json 2>&1 >/dev/null |
 	    grep '^error' | grep -v 'not a pod')" "" "export-kube: kubectl decodes every exported pod"
