@@ -37,7 +37,8 @@ static bool
 string(yaml_emitter_t *em, const char *s)
 {
 	cJSON *typed = phx_yaml_scalar(s);
-	bool plain_ok = typed == NULL && *s;
+	/* "<<" plain is a merge key to a reader */
+	bool plain_ok = typed == NULL && *s && strcmp(s, "<<") != 0;
 
 	cJSON_Delete(typed);
 	return scalar(em, s, plain_ok);
@@ -49,7 +50,7 @@ number(yaml_emitter_t *em, double v)
 	char text[64];
 
 	if (isnan(v) || isinf(v))
-		return scalar(em, "null", true);
+		return scalar(em, isnan(v) ? ".nan" : v > 0 ? ".inf" : "-.inf", true);
 	if (v == floor(v) && fabs(v) < 1e15) {
 		snprintf(text, sizeof text, "%.0f", v);
 	} else {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,37 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
+/* what phx_yaml_dump writes reads back as the same values: dumped
+ * again, the same text */
+static void
+dump_again(const cJSON *root)
+{
+	cJSON *docs = cJSON_CreateArray();
+	char *once, *twice = NULL, *err = NULL;
+	struct phx_yaml *y;
+
+	cJSON_AddItemReferenceToArray(docs, (cJSON *)root);
+	once = phx_yaml_dump(docs);
+	cJSON_Delete(docs);
+	if (!once)
+		return;   /* a string that is not UTF-8 */
+	y = phx_yaml_parse("dump", once, strlen(once),
+	    PHX_YAML_TYPED | PHX_YAML_STREAM | PHX_YAML_RAW, NULL, &err);
+	if (!y) {
+		fprintf(stderr, "dump not read back: %s\n%s", err, once);
+		abort();
+	}
+	twice = phx_yaml_dump(phx_yaml_root(y));
+	if (!twice || strcmp(once, twice) != 0) {
+		fprintf(stderr, "dump changed:\n%s---- read back as\n%s", once,
+		    twice ? twice : "(nothing)");
+		abort();
+	}
+	free(twice);
+	phx_yaml_free(y);
+	free(once);
+}
+
 static void
 yaml_both(const uint8_t *data, size_t size)
 {
@@ -47,6 +79,8 @@ yaml_both(const uint8_t *data, size_t size)
 		if (y) {
 			char *s = cJSON_PrintUnformatted(phx_yaml_root(y));
 			free(s);
+			if (flags && phx_yaml_root(y))
+				dump_again(phx_yaml_root(y));
 			phx_yaml_free(y);
 		}
 		free(err);
