@@ -11,11 +11,6 @@ phx_images_or_bail
 export PHX_STATE_DIR=$T_TMP/state
 phx_stack_env kube
 
-# everything of project $1: containers, pods and volumes by label, the
-# podman secrets by name
-left() {
-	{ _phx_project_objects "$1"; podman secret ls --format '{{.Name}}' | grep "^$1-"; } | wc -l
-}
 # the bundled services.yaml, a deadline that fails in time
 sed -e 's/^  deadline: 15m/  deadline: 60s/' -e 's/^  retries: 3$/  retries: 1/' \
     configs/deployment-validation/services.yaml >"$T_TMP/cfg.yaml"
@@ -41,7 +36,7 @@ fi
 is "$(phx-secscan -k "$M" </dev/null 2>/dev/null | jq -r 'select(.type == "finding") | .id' | sort -u | wc -l)" 11 \
     "export-kube: the pod checks read the exported manifests"
 phx-deploy down --volumes "$CID" </dev/null >/dev/null 2>&1
-is "$(left "$P")" 0 "round trip: the compose stack is down"
+is "$(phx_left "$P")" 0 "round trip: the compose stack is down"
 P=$(phx_test_project kubert2)
 at_exit "podman_cleanup_project $P >/dev/null 2>&1; podman secret rm $P-phx-secrets >/dev/null 2>&1"
 phx-deploy -c "$T_TMP/cfg.yaml" --engine kube -p "$P" -f "$M" up </dev/null 2>"$T_TMP/rt.err" | tee "$T_TMP/rt.up" |
@@ -53,6 +48,6 @@ is "$(jq -r 'select(.type == "health" and .status == "healthy") | .service' "$T_
     "round trip: the same five services healthy"
 ID=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/rt.up" | head -1)
 phx-deploy down --volumes "$ID" </dev/null >/dev/null 2>&1
-is "$(left "$P")" 0 "round trip: nothing left"
+is "$(phx_left "$P")" 0 "round trip: nothing left"
 
 done_testing

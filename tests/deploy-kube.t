@@ -14,11 +14,6 @@ phx_images_or_bail
 export PHX_STATE_DIR=$T_TMP/state
 phx_stack_env kube
 
-# everything of project $1: containers, pods and volumes by label, the
-# podman secrets by name
-left() {
-	{ _phx_project_objects "$1"; podman secret ls --format '{{.Name}}' | grep "^$1-"; } | wc -l
-}
 
 # --- the bundled manifests, the whole pipeline ---
 P=$(phx_test_project kube)
@@ -45,7 +40,7 @@ is "$(podman secret ls --format '{{.Name}}' | grep -c "^$P-")" 0 "up: no podman 
 ID=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/up" | head -1)
 phx-deploy down --volumes "$ID" </dev/null >"$T_TMP/down" 2>"$T_TMP/down.err"
 is "$?" 0 "down: exit 0"
-is "$(left "$P")" 0 "down: nothing left"
+is "$(phx_left "$P")" 0 "down: nothing left"
 unlike "$(cat "$T_TMP"/up* "$T_TMP"/*.err "$T_TMP/report.json" "$PHX_STATE_DIR/$ID"/*.json "$PHX_STATE_DIR/$ID"/*.yaml 2>/dev/null)" \
     "$SECRETS" "no secret in any output or state file"
 
@@ -87,7 +82,7 @@ broken() {   # name, reasons wanted (ERE), message pattern
 	like "$(jq -r 'select(.type == "error") | "\(.reason) \(.service)"' "$T_TMP/$1.out" | head -1)" "^($2) web\$" \
 	    "$1: reason $2, service web"
 	like "$(jq -r 'select(.type == "error") | .message' "$T_TMP/$1.out" | head -1)" "$3" "$1: the message names the cause"
-	is "$(left "$P")" 0 "$1: nothing left behind"
+	is "$(phx_left "$P")" 0 "$1: nothing left behind"
 	id=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/$1.out" | head -1)
 	is "$(jq -r .result "$PHX_STATE_DIR/$id/state.json")" FAILED "$1: state.json FAILED"
 	unlike "$(cat "$T_TMP/$1".* "$PHX_STATE_DIR/$id"/*.json)" "$SECRETS" "$1: no secret in any output"

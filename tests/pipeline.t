@@ -12,8 +12,6 @@ phx_images_or_bail
 export PHX_STATE_DIR=$T_TMP/state
 phx_stack_env pipe
 
-left() { _phx_project_objects "$1" | wc -l; }
-
 # --- the bundled stack, the full run ---
 P=$(phx_test_project pipe)
 at_exit "podman_cleanup_project $P >/dev/null 2>&1"
@@ -34,7 +32,7 @@ like "$(xmllint --xpath 'count(//testcase)' "$out/junit.xml")" '^[1-9][0-9]*$' \
     "bundled stack: JUnit has test cases"
 is "$(xmllint --xpath 'count(//failure)' "$out/junit.xml")" 0 "bundled stack: JUnit has no failure"
 check "bundled stack: metrics pass promtool" sh -c "promtool check metrics <'$out/phx.prom'"
-is "$(left "$P")" 0 "bundled stack: nothing left (--down --volumes)"
+is "$(phx_left "$P")" 0 "bundled stack: nothing left (--down --volumes)"
 ID=$(jq -r .deployment_id "$out/report.json")
 check "bundled stack: the stream is stored with the report" test -s "$PHX_STATE_DIR/$ID/stream.ndjson"
 unlike "$(cat "$T_TMP/ok.stdout" "$T_TMP/ok.stderr" "$out"/* "$PHX_STATE_DIR/$ID"/*.json \
@@ -86,7 +84,7 @@ is "$(jq -r '.services["phoenix-core"].status' "$out/report.json")" unhealthy \
     "broken stack: the report names phoenix-core unhealthy"
 like "$(jq -r '.errors | join(" ")' "$out/report.json")" 'phoenix-core.*condition|condition.*phoenix-core' \
     "broken stack: and gives the reason (condition)"
-is "$(left "$P2")" 0 "broken stack: cleanup done, nothing left (--volumes)"
+is "$(phx_left "$P2")" 0 "broken stack: cleanup done, nothing left (--volumes)"
 ID2=$(jq -r .deployment_id "$out/report.json")
 check "broken stack: logs preserved" sh -c "find '$PHX_STATE_DIR/$ID2/logs' -name '*phoenix-core*' | grep -q ."
 like "$(cat "$T_TMP/broken.stderr")" "taking $ID2 down" "broken stack: the pipeline says it cleans up"

@@ -72,6 +72,13 @@ _phx_project_objects() {
 	podman volume ls -q --filter "$_f" | sed 's/^/volume /'
 }
 
+# phx_left NAME: how many objects of project NAME are left: containers,
+# pods, networks and volumes by label, and the podman secrets by name
+# (--engine kube makes NAME-phx-secrets)
+phx_left() {
+	{ _phx_project_objects "$1"; podman secret ls --format '{{.Name}}' | grep "^$1-"; } | wc -l
+}
+
 podman_cleanup_project() {
 	[ -n "${1:-}" ] || { echo "podman_cleanup_project: no project name" >&2; return 2; }
 	_f="label=$PHX_PROJECT_LABEL=$1"
