@@ -108,4 +108,38 @@ ok $(( h3 - $(cat "$T_TMP/up3") < 1000 ? 0 : 1 )) \
     "the healthcheck was tried as the http check passed: healthy $(( h3 - $(cat "$T_TMP/up3") )) ms after the service came up"
 is "$(awk -v t="$(cat "$T_TMP/up3")" '$1 < t' "$T_TMP/hc3.log" | wc -l)" 0 \
     "no podman healthcheck run while the service's endpoint did not answer (it could only fail)"
+
+# a deployment that fails before any service record: the container of a
+# service started early dies while phx-deploy cleans up.  It is
+# phx-deploy's to judge (the failed deployment says so); phx-probe does
+# not restart it, and ends with the input (it once restarted it, counted
+# the service twice as pending and waited for good)
+cat >"$T_TMP/podman4" <<'EOF'
+#!/bin/sh
+if [ "$1" = events ]; then
+	ev() { printf '{"ID":"iddb","Name":"p4_db_1","Status":"%s","Type":"container","Time":"%s","ContainerExitCode":1,"Attributes":{"com.docker.compose.service":"db","io.podman.compose.project":"p4"}}\n' "$1" "$(date -u +%Y-%m-%dT%H:%M:%S.%NZ)"; }
+	ev start
+	sleep 1
+	ev died
+	exec sleep 30
+fi
+case "$*" in
+*restart*) date +%s >>"${0%/*}/restart4.log"; echo iddb ;;
+*) echo '[]' ;;
+esac
+EOF
+chmod +x "$T_TMP/podman4"
+printf 'deployment:\n  podman: %s\nservices:\n  db:\n    url: http://127.0.0.1:%s/health\n' \
+    "$T_TMP/podman4" "$(free_port)" >"$T_TMP/cfg4.yaml"
+# now, not rec's fixed time: events older than the deployment are not taken
+rec4() { printf '{"v":1,"type":"%s","deployment_id":"%s","ts":"%s","source":"test",%s}\n' "$1" "$ID" "$(date -u +%Y-%m-%dT%H:%M:%S.000Z)" "$2"; }
+{
+	rec4 deployment "\"status\":\"starting\",\"project\":\"p4\",\"compose_file\":\"$T_TMP/compose.yaml\""
+	sleep 0.3
+	rec4 container "\"service\":\"db\",\"container_id\":\"iddb\",\"name\":\"p4_db_1\",\"state\":\"exited\",\"exit_code\":1"
+	sleep 2.5
+	rec4 deployment "\"status\":\"failed\",\"project\":\"p4\",\"reason\":\"exited\""
+} | timeout 25 phx-probe -w -d 10s -c "$T_TMP/cfg4.yaml" >"$T_TMP/out4" 2>"$T_TMP/err4"
+ok "$([ "$?" != 124 ] && echo 0 || echo 1)" "a failed deployment's early service whose container died: phx-probe ends with its input"
+is "$(cat "$T_TMP/restart4.log" 2>/dev/null | wc -l)" 0 "and does not restart its container (phx-deploy's to judge)"
 done_testing

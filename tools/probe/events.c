@@ -367,7 +367,10 @@ fail_service(struct watched *w, bool live, const char *reason,
 	char msg[1024];
 	va_list ap;
 
-	if (!s)
+	/* a service with no record yet is phx-deploy's to confirm; after the
+	 * input ended without one it has no verdict to wait for, and a
+	 * restart would hold the run open for good */
+	if (!s || s->early)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
