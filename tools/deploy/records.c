@@ -16,6 +16,8 @@ deployment_record(struct deploy *d, const char *status, int attempt)
 		    d->compose_path);
 	if (d->kube)
 		cJSON_AddStringToObject(rec, "engine", "kube");
+	if (d->kube_context)
+		cJSON_AddStringToObject(rec, "kube_context", d->kube_context);
 	if (attempt)
 		cJSON_AddNumberToObject(rec, "attempt", attempt);
 	/* none before the configuration is read */
