@@ -62,10 +62,15 @@ is "$(calls healthy)" \
 pf=$(jq -r '.port_forwards[0].pid' "$PHX_STATE_DIR/$ID/state.json")
 check "healthy: the port-forward runs after up (pid in state.json)" kill -0 "$pf"
 at_exit "kill -- -$pf 2>/dev/null"   # when down did not
-apply_in=$(ls "$T_TMP"/healthy.kc.stdin.* | head -1)
+apply_in=$(ls -v "$T_TMP"/healthy.kc.stdin.* | head -1)
 like "$(cat "$apply_in")" "\"WEB_TOKEN\":\"$SECRET64\"" "healthy: the Secret reaches kubectl apply on its standard input"
 like "$(cat "$apply_in")" '"com.docker.compose.service":"web"' "healthy: the pods are labelled with their service"
 unlike "$(cat "$apply_in")" 'hostPort' "healthy: no hostPort goes to the cluster"
+# phx-probe on up's records reaches the service through the forward
+# (the stand-in's forward is a local HTTP server, not a pod)
+phx-probe <"$T_TMP/healthy.out" >"$T_TMP/probe.out" 2>"$T_TMP/probe.err"
+is "$?:$(jq -c 'select(.type == "health") | [.service, .status, .target]' "$T_TMP/probe.out")" \
+    "0:[\"web\",\"healthy\",\"127.0.0.1:$KC_PORT\"]" "phx-probe: web healthy through its port-forward"
 phx-deploy down "$ID" </dev/null >"$T_TMP/down.out" 2>"$T_TMP/down.err"
 is "$?" 0 "down: exit 0"
 is "$(tail -n 3 "$T_TMP/healthy.kc" | sed 's/^--context kind-test //; s/ -l [^ ]*//' | tr '\n' ';')" \
@@ -74,7 +79,7 @@ is "$(tail -n 3 "$T_TMP/healthy.kc" | sed 's/^--context kind-test //; s/ -l [^ ]
 gone() { ! kill -0 "$1" 2>/dev/null || grep -q '^State:.*Z' "/proc/$1/status"; }
 for _ in 1 2 3 4 5 6 7 8 9 10; do gone "$pf" && break; sleep 0.2; done
 check "down: the port-forward is ended" gone "$pf"
-del_in=$(ls "$T_TMP"/healthy.kc.stdin.* | tail -1)
+del_in=$(ls -v "$T_TMP"/healthy.kc.stdin.* | tail -1)
 is "$(jq -sc '[.[] | .kind + "/" + .metadata.name]' <(grep -v '^---' "$del_in"))" \
     '["Secret/web-secrets","Deployment/web","Service/web"]' "down: deletes what was applied, by name only"
 is "$(jq -c 'select(.type == "deployment") | [.status, .engine, .kube_context]' "$T_TMP/down.out")" \

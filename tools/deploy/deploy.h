@@ -198,7 +198,7 @@ char *crash_loop_message(const char *service, const char *container,
 
 /* kubectl.c: the cluster path */
 void kubectl_args(const struct deploy *d, struct args *a);
-bool kubectl_run(const struct deploy *d, struct args *a, const char *input,
+bool kubectl_run(struct args *a, const char *input,
     int64_t timeout_ms, struct phx_run *r);
 cJSON *kubectl_get(const struct deploy *d, const char *what, bool by_project);
 cJSON *kubectl_cluster_doc(const struct deploy *d, const cJSON *doc);

@@ -26,17 +26,14 @@ kubectl_args(const struct deploy *d, struct args *a)
 
 /* runs a (NULL-terminated here) with input on standard input */
 bool
-kubectl_run(const struct deploy *d, struct args *a, const char *input,
-    int64_t timeout_ms, struct phx_run *r)
+kubectl_run(struct args *a, const char *input, int64_t timeout_ms,
+    struct phx_run *r)
 {
-	(void)d;
 	memset(r, 0, sizeof *r);
 	r->argv = a->v;
 	r->stdin_data = input;
 	r->timeout_ms = timeout_ms > 0 ? timeout_ms : PHX_PODMAN_TIMEOUT_MS;
 	r->cancel = &phx_signal;
-	phx_log(PHX_DEBUG, "%s %s %s", a->v[0], a->n > 3 ? a->v[3] : "",
-	    a->n > 4 ? a->v[4] : "");
 	return phx_run(r) && r->status == 0;
 }
 
@@ -58,7 +55,7 @@ kubectl_get(const struct deploy *d, const char *what, bool by_project)
 	}
 	args_add(&a, "-o");
 	args_add(&a, "json");
-	if (kubectl_run(d, &a, NULL, 0, &r))
+	if (kubectl_run(&a, NULL, 0, &r))
 		out = cJSON_Parse(phx_buf_str(&r.out));
 	else
 		phx_log(PHX_WARN, "kubectl get %s: %s", what, phx_buf_str(&r.err));
@@ -145,7 +142,7 @@ apply(struct deploy *d, struct phx_run *r, struct failure *f)
 		args_add(&a, "--field-manager=phx");
 		args_add(&a, "-f");
 		args_add(&a, "-");
-		kubectl_run(d, &a, phx_buf_str(&in), d->timeout_ms, r);
+		kubectl_run(&a, phx_buf_str(&in), d->timeout_ms, r);
 		args_free(&a);
 	}
 	phx_wipe(in.data, in.len);
@@ -181,7 +178,7 @@ rolled_out(struct deploy *d, int64_t deadline)
 		}
 		args_add(&a, obj);
 		args_add(&a, to);
-		if (ok && !phx_signal && !kubectl_run(d, &a, NULL, left + 5000, &r))
+		if (ok && !phx_signal && !kubectl_run(&a, NULL, left + 5000, &r))
 			ok = false;
 		else if (!ok || phx_signal)
 			memset(&r, 0, sizeof r);
@@ -213,7 +210,7 @@ container_tail(struct deploy *d, const struct failure *f, bool previous)
 	args_add(&a, n);
 	if (previous)
 		args_add(&a, "--previous");
-	kubectl_run(d, &a, NULL, 0, &r);
+	kubectl_run(&a, NULL, 0, &r);
 	tail = phx_redact(phx_buf_str(&r.out));
 	phx_run_free(&r);
 	args_free(&a);

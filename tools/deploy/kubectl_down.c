@@ -222,7 +222,7 @@ kubectl_save_logs(struct deploy *d, const char *when, const cJSON *pods)
 			args_add(&a, "-c");
 			args_add(&a, phx_jstr(c, "name"));
 			args_add(&a, "--timestamps");
-			kubectl_run(d, &a, NULL, 0, &r);
+			kubectl_run(&a, NULL, 0, &r);
 			path = phx_asprintf("%s/%s_%s.log", dir, pname,
 			    phx_jstr(c, "name"));
 			write_redacted(path, phx_buf_str(&r.out));
@@ -281,7 +281,7 @@ delete_docs(struct deploy *d, const cJSON *docs, const cJSON *keep,
 	args_add(&a, "--wait=false");
 	args_add(&a, "-f");
 	args_add(&a, "-");
-	ok = kubectl_run(d, &a, phx_buf_str(&in), d->timeout_ms, &r);
+	ok = kubectl_run(&a, phx_buf_str(&in), d->timeout_ms, &r);
 	if (!ok)
 		phx_log(PHX_ERROR, "%s delete: %s", d->kubectl, phx_buf_str(&r.err));
 	phx_run_free(&r);
