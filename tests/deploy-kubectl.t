@@ -71,6 +71,10 @@ unlike "$(cat "$apply_in")" 'hostPort' "healthy: no hostPort goes to the cluster
 phx-probe <"$T_TMP/healthy.out" >"$T_TMP/probe.out" 2>"$T_TMP/probe.err"
 is "$?:$(jq -c 'select(.type == "health") | [.service, .status, .target]' "$T_TMP/probe.out")" \
     "0:[\"web\",\"healthy\",\"127.0.0.1:$KC_PORT\"]" "phx-probe: web healthy through its port-forward"
+phx-deploy status "$ID" </dev/null >"$T_TMP/status.out" 2>"$T_TMP/status.err"
+is "$?:$(jq -c 'select(.type != "phase") | [.type, .status // .state, .name // .project]' "$T_TMP/status.out" | tr -d '\n')" \
+    '0:["container","running","web-7d9f8c6b5-x2x4q/httpd"]["deployment","running","kc"]' \
+    "status: the pod's container from kubectl get pods"
 phx-deploy down "$ID" </dev/null >"$T_TMP/down.out" 2>"$T_TMP/down.err"
 is "$?" 0 "down: exit 0"
 is "$(tail -n 3 "$T_TMP/healthy.kc" | sed 's/^--context kind-test //; s/ -l [^ ]*//' | tr '\n' ';')" \

@@ -33,7 +33,8 @@ kubectl_run(struct args *a, const char *input, int64_t timeout_ms,
 	r->argv = a->v;
 	r->stdin_data = input;
 	r->timeout_ms = timeout_ms > 0 ? timeout_ms : PHX_PODMAN_TIMEOUT_MS;
-	r->cancel = &phx_signal;
+	/* a signal cancels it, but for the clean-up after one */
+	r->cancel = phx_signal ? NULL : &phx_signal;
 	return phx_run(r) && r->status == 0;
 }
 
@@ -150,6 +151,28 @@ apply(struct deploy *d, struct phx_run *r, struct failure *f)
 	return ok;
 }
 
+/* kubectl rollout status OBJ, or for what it does not roll out (a Pod,
+ * a ReplicaSet: its pods by sel) kubectl wait for Ready */
+static void
+wait_args(struct args *a, const char *kind, const char *obj, const char *sel)
+{
+	if (strcmp(kind, "ReplicaSet") == 0) {
+		args_add(a, "wait");
+		args_add(a, "--for=condition=Ready");
+		args_add(a, "pod");
+		args_add(a, "-l");
+		args_add(a, sel);
+	} else if (strcmp(kind, "Pod") == 0) {
+		args_add(a, "wait");
+		args_add(a, "--for=condition=Ready");
+		args_add(a, obj);
+	} else {
+		args_add(a, "rollout");
+		args_add(a, "status");
+		args_add(a, obj);
+	}
+}
+
 /* kubectl rollout status of each Deployment, StatefulSet and DaemonSet
  * (a Pod: kubectl wait for Ready), within the deadline */
 static bool
@@ -161,6 +184,8 @@ rolled_out(struct deploy *d, int64_t deadline)
 	cJSON_ArrayForEach(w, d->kube_workloads) {
 		const char *kind = phx_jstr(w, "kind");
 		char *obj = phx_asprintf("%s/%s", kind, w->string), *to;
+		char *sel = phx_asprintf("%s=%s,%s=%s", PHX_LABEL_PROJECT,
+		    d->project, PHX_LABEL_SERVICE, w->string);
 		int64_t left = deadline - phx_now_ms();
 		struct args a = { 0 };
 		struct phx_run r;
@@ -169,21 +194,14 @@ rolled_out(struct deploy *d, int64_t deadline)
 		to = phx_asprintf("--timeout=%llds", (long long)(left > 1000 ?
 		    left / 1000 : 1));
 		kubectl_args(d, &a);
-		if (strcmp(kind, "Pod") == 0) {
-			args_add(&a, "wait");
-			args_add(&a, "--for=condition=Ready");
-		} else {
-			args_add(&a, "rollout");
-			args_add(&a, "status");
-		}
-		args_add(&a, obj);
+		wait_args(&a, kind, obj, sel);
 		args_add(&a, to);
-		if (ok && !phx_signal && !kubectl_run(&a, NULL, left + 5000, &r))
-			ok = false;
-		else if (!ok || phx_signal)
-			memset(&r, 0, sizeof r);
-		phx_run_free(&r);
+		if (ok && !phx_signal) {
+			ok = kubectl_run(&a, NULL, left + 5000, &r);
+			phx_run_free(&r);
+		}
 		args_free(&a);
+		free(sel);
 		free(obj);
 		free(to);
 	}

@@ -122,16 +122,17 @@ container_view(const struct deploy *d, const cJSON *pod, const cJSON *spec_c,
 	return view;
 }
 
-/* the service a pod is of, NULL when it is none of this deployment's or
- * is going away (an old ReplicaSet's, during a rollout) */
+/* the service a pod is of, NULL when it is none of this deployment's
+ * (any of the project's when no manifests are loaded: status) or is
+ * going away (an old ReplicaSet's, during a rollout) */
 static const char *
 pod_service(const struct deploy *d, const cJSON *pod)
 {
 	const cJSON *meta = phx_cfg(pod, "metadata");
 	const char *svc = phx_jstr(phx_cfg(meta, "labels"), PHX_LABEL_SERVICE);
 
-	if (!svc || phx_jstr(meta, "deletionTimestamp") ||
-	    !cJSON_GetObjectItemCaseSensitive(phx_cfg(d->compose, "services"), svc))
+	if (!svc || phx_jstr(meta, "deletionTimestamp") || (d->compose &&
+	    !cJSON_GetObjectItemCaseSensitive(phx_cfg(d->compose, "services"), svc)))
 		return NULL;
 	return svc;
 }
