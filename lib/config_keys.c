@@ -71,6 +71,8 @@ static const struct field deployment_fields[] = {
 	{ "log_lines", T_INT, NULL },
 	{ "engine", T_STR, NULL },
 	{ "manifests", T_STR, NULL },
+	{ "kubectl", T_STR, NULL },
+	{ "kube_context", T_STR, NULL },
 	{ NULL, 0, NULL },
 };
 
@@ -182,7 +184,8 @@ const char phx_cfg_defaults[] =
     "\"cleanup_on_failure\":true,\"security_validation\":true,"
     "\"state_dir\":\".phx\",\"podman\":\"podman\",\"podman_timeout\":120000,"
     "\"compose\":\"podman-compose\",\"log_lines\":50,"
-    "\"engine\":\"compose\",\"manifests\":\"infra/kube\"},"
+    "\"engine\":\"compose\",\"manifests\":\"infra/kube\","
+    "\"kubectl\":\"kubectl\",\"kube_context\":\"\"},"
     "\"probe\":{\"timeout\":30000,\"retries\":5,\"backoff\":{\"initial\":1000,"
     "\"max\":30000,\"multiplier\":2},\"expected_status\":[200],"
     "\"insecure\":false,\"interval\":500,\"deadline\":0,\"concurrency\":32,\"min_uptime\":3000},"

@@ -5,7 +5,14 @@
 # each pod template into the real Go types); configmaps.yaml is what
 # infra/kube/configmaps makes today; phx-secscan's pod checks pass on
 # them and fail, at the right manifest line, on a broken copy; phx-deploy
-# -n --engine kube plans the five services.
+# -n --engine kube plans the five services.  What the cluster path
+# (--kube-context) hands `kubectl apply` on its standard input, made from
+# infra/kube with made-up secrets and caught by tests/data/kubectl/
+# fake-kubectl, decodes the same way.  `kubectl apply --dry-run=client`
+# is not used: kubectl 1.32 asks an API server for discovery even then
+# (with --validate=false and a kubeconfig for an unreachable server it
+# fails "unable to recognize"), so the --local commands are what decodes
+# offline; export-kube's output: tests/deploy-kube-export.t.
 . "$(dirname "$0")/lib.sh"
 
 K=$TOP/infra/kube
@@ -23,10 +30,29 @@ if command -v kubectl >/dev/null 2>&1; then
 	kubectl set resources --local -f "$T_TMP/bad.yaml" --requests=cpu=1 -o json >/dev/null 2>&1
 	isnt_ok=$?
 	ok "$([ "$isnt_ok" -ne 0 ] && echo 0 || echo 1)" "kubectl's decoding can fail (replicas: many)"
+	# the cluster path's apply stream
+	PHX_STATE_DIR=$T_TMP/kc-state KC_LOG=$T_TMP/kc.log KC_ROLLOUT=1 \
+	    KC_PODS=$T_TMP/no-pods.json KC_EVENTS=$T_TMP/no-pods.json \
+	    PHX_DEPLOYMENT_KUBECTL=$TOP/tests/data/kubectl/fake-kubectl \
+	    PHX_DEPLOYMENT_RETRIES=1 REVENUE_DB_PASSWORD=made-up-1 \
+	    N8N_API_KEY=made-up-2 WINDMILL_TOKEN=made-up-3 \
+	    sh -c 'echo "{\"kind\":\"List\",\"items\":[]}" >"$KC_PODS";
+	    phx-deploy --engine kube --kube-context none -p kc -f "$1" up' sh "$K" \
+	    </dev/null >/dev/null 2>"$T_TMP/kc.err"
+	stream=$(grep -l 'apply --server-side' "$T_TMP"/kc.log >/dev/null &&
+	    ls "$T_TMP"/kc.log.stdin.* | head -1)
+	kubectl label --local -f "$stream" phx.dev/checked=yes -o json >"$T_TMP/kc.json" 2>"$T_TMP/kc-label.err"
+	is "$?:$(jq -s '[.[] | if .items then .items[] else . end] | length' "$T_TMP/kc.json")" "0:16" \
+	    "kubectl reads the 16 objects phx applies to a cluster"
+	out=$(kubectl set resources --local -f "$stream" --requests=cpu=50m -o json 2>&1 |
+	    grep -E '^error' | grep -v 'not a pod or does not have a pod template')
+	is "$out" "" "kubectl decodes every pod template phx applies into its types"
+	is "$(jq -r 'select(.kind == "Secret") | .data.N8N_API_KEY | @base64d' "$T_TMP/kc.json")" made-up-2 \
+	    "the applied Secret carries the environment's value as data"
 	sh "$K/configmaps" "$T_TMP/cm.yaml"
 	check "configmaps.yaml is current (sh infra/kube/configmaps)" cmp -s "$T_TMP/cm.yaml" "$K/configmaps.yaml"
 else
-	for _ in 1 2 3 4 5; do skip "kubectl (Debian kubernetes-client) not installed"; done
+	for _ in 1 2 3 4 5 6 7 8; do skip "kubectl (Debian kubernetes-client) not installed"; done
 fi
 
 # the pod checks

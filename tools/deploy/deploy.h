@@ -36,6 +36,12 @@ struct deploy {
 	struct phx_kube *kube;
 	cJSON *kube_workloads;
 	char *kube_play;
+	/* the cluster path (kubectl*.c): the context ("current": kubectl's
+	 * own), NULL for podman kube play; the command; the claims there
+	 * before this up (kept by a failed attempt's clean-up) */
+	const char *kube_context;
+	const char *kubectl;
+	cJSON *claims_before;
 	/* while set, a failure before the deployment starts is told as the
 	 * records of this phase (refuse.c), not only on standard error */
 	const char *phase;
@@ -176,6 +182,43 @@ enum outcome kube_attempt(struct deploy *d, int attempt, struct failure *f,
 enum outcome kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
     struct failure *f);
 int kube_cmd_up(struct deploy *d, const char *manifests, const char *project);
+
+/* kube.c, shared with kubectl.c */
+cJSON *kube_obj_at(cJSON *parent, const char *key);
+void kube_move_ports(const char *ann, cJSON *spec);
+bool kube_is_workload(const char *kind);
+/* kube_up.c: a Secret's {"KEY": base64}, stringData filled from the
+ * environment; NULL, f filled, when a value is missing */
+char *kube_secret_data(const cJSON *doc, struct failure *f);
+/* kube_cmd.c: a failed container as both paths tell it */
+void kube_fail(struct failure *f, const char *service, const cJSON *info,
+    const char *reason, char *log_tail);
+char *crash_loop_message(const char *service, const char *container,
+    int restarts, const char *log_tail);
+
+/* kubectl.c: the cluster path */
+void kubectl_args(const struct deploy *d, struct args *a);
+bool kubectl_run(struct args *a, const char *input,
+    int64_t timeout_ms, struct phx_run *r);
+cJSON *kubectl_get(const struct deploy *d, const char *what, bool by_project);
+cJSON *kubectl_cluster_doc(const struct deploy *d, const cJSON *doc);
+enum outcome kubectl_attempt(struct deploy *d, int attempt, struct failure *f,
+    cJSON **infos);
+bool kubectl_clean(struct deploy *d, const char *when);
+void kubectl_claims_before(struct deploy *d);
+
+/* kubectl_records.c: records from kubectl get -o json, no command run */
+cJSON *kubectl_views(const struct deploy *d, const cJSON *pods,
+    const cJSON *forwards);
+bool kubectl_diagnose(const struct deploy *d, const cJSON *pods,
+    const cJSON *events, bool rolled_out, struct failure *f);
+
+/* kubectl_down.c: port-forwards and down */
+bool forwards_start(struct deploy *d, struct failure *f);
+void forwards_stop(const cJSON *list);
+void kubectl_save_logs(struct deploy *d, const char *when, const cJSON *pods);
+int kubectl_down(struct deploy *d, const char *id, const cJSON *st,
+    bool volumes);
 
 /* kube_export.c */
 int cmd_export_kube(struct deploy *d, const char *id);

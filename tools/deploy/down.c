@@ -68,7 +68,7 @@ teardown(struct deploy *d, const char *id, bool volumes)
 static void
 dry_down(struct deploy *d)
 {
-	cJSON *ps = project_ps(d), *rec;
+	cJSON *ps = d->kube_context ? NULL : project_ps(d), *rec;
 	const cJSON *c;
 
 	cJSON_ArrayForEach(c, ps)
@@ -92,6 +92,7 @@ cmd_down(struct deploy *d, const char *id, bool volumes)
 
 	st = known_state(id);
 	settings(d, phx_jstr(st, "project"));
+	d->kube_context = phx_jstr(st, "kube_context");
 	d->compose_path = phx_jstr(st, "compose_file") ?
 	    phx_strdup(phx_jstr(st, "compose_file")) : NULL;
 	need_tools(d, false);
@@ -106,7 +107,8 @@ cmd_down(struct deploy *d, const char *id, bool volumes)
 		dry_down(d);
 		status = PHX_EXIT_OK;
 	} else {
-		status = teardown(d, id, volumes);
+		status = d->kube_context ? kubectl_down(d, id, st, volumes)
+		    : teardown(d, id, volumes);
 		mark(id, status == 0 ? "DOWN" : "DOWN_INCOMPLETE", NULL, NULL);
 	}
 	input_drain();

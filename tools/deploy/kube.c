@@ -16,8 +16,8 @@
 
 #define HOST_PORTS "phx.dev/host-ports"
 
-static bool
-is_workload(const char *kind)
+bool
+kube_is_workload(const char *kind)
 {
 	static const char *const kinds[] = { "Pod", "Deployment", "StatefulSet",
 		"DaemonSet", "ReplicaSet" };
@@ -91,8 +91,8 @@ moved_port(const char *ann, int cport, int hport)
 	return hport;
 }
 
-static void
-move_ports(const char *ann, cJSON *spec)
+void
+kube_move_ports(const char *ann, cJSON *spec)
 {
 	cJSON *c, *p;
 
@@ -105,8 +105,8 @@ move_ports(const char *ann, cJSON *spec)
 		}
 }
 
-static cJSON *
-obj_at(cJSON *parent, const char *key)
+cJSON *
+kube_obj_at(cJSON *parent, const char *key)
 {
 	cJSON *o = cJSON_GetObjectItemCaseSensitive(parent, key);
 
@@ -127,16 +127,16 @@ play_doc(const struct deploy *d, const cJSON *doc)
 
 	if (!pod)   /* podman 4 plays Pods and Deployments only */
 		set_str(copy, "kind", "Deployment");
-	rename_item(d, obj_at(copy, "metadata"), "name");
-	meta = pod ? obj_at(copy, "metadata") : obj_at(obj_at(obj_at(copy,
-	    "spec"), "template"), "metadata");
-	labels = obj_at(meta, "labels");
+	rename_item(d, kube_obj_at(copy, "metadata"), "name");
+	meta = pod ? kube_obj_at(copy, "metadata") : kube_obj_at(kube_obj_at(
+	    kube_obj_at(copy, "spec"), "template"), "metadata");
+	labels = kube_obj_at(meta, "labels");
 	set_str(labels, PHX_LABEL_PROJECT, d->project);
 	set_str(labels, PHX_LABEL_SERVICE, name);
 	spec = (cJSON *)phx_kube_pod_spec(copy);
 	if (spec) {
 		rename_refs(d, spec);
-		move_ports(phx_jstr(phx_cfg(copy, "metadata.annotations"),
+		kube_move_ports(phx_jstr(phx_cfg(copy, "metadata.annotations"),
 		    HOST_PORTS), spec);
 	}
 	return copy;
@@ -228,8 +228,16 @@ add_workload(struct deploy *d, const cJSON *doc, struct phx_buf *play)
 	    phx_kube_pod_spec(doc), "containers")))
 		deploy_fail(d, PHX_EXIT_USAGE, "manifests_invalid", "%s: %s %s "
 		    "has no containers", d->compose_path, phx_jstr(doc, "kind"), name);
-	copy = play_doc(d, doc);
+	copy = d->kube_context ? kubectl_cluster_doc(d, doc) : play_doc(d, doc);
 	cJSON_AddItemToObject(services, name, service_view(copy));
+	if (d->kube_context) {
+		/* on a cluster: no podman container, no healthcheck to run
+		 * (the kubelet runs the probes) */
+		cJSON *svc = cJSON_GetObjectItemCaseSensitive(services, name);
+		cJSON_DeleteItemFromObjectCaseSensitive(svc, "container_name");
+		cJSON_DeleteItemFromObjectCaseSensitive(svc, "healthcheck");
+		cJSON_DeleteItemFromObjectCaseSensitive(svc, "network_mode");
+	}
 	cJSON_AddItemToObject(d->kube_workloads, name, cJSON_Duplicate(copy, true));
 	add_play(play, copy);
 	cJSON_Delete(copy);
@@ -253,7 +261,7 @@ kube_load(struct deploy *d, const char *path)
 	d->kube_workloads = cJSON_CreateObject();
 	cJSON_ArrayForEach(doc, phx_kube_docs(d->kube)) {
 		const char *kind = phx_jstr(doc, "kind");
-		if (is_workload(kind))
+		if (kube_is_workload(kind))
 			add_workload(d, doc, &play);
 		else if (strcmp(kind, "ConfigMap") == 0)
 			add_play(&play, doc);

@@ -51,17 +51,27 @@ exec_probe(const char *container, const cJSON *cmd, char **said)
 	return ok;
 }
 
-static void
-fail_container(struct deploy *d, struct failure *f, const char *service,
-    const cJSON *info, const char *reason)
+/* f for a container that failed with reason: the same fields whichever
+ * path found it; log_tail is f's to free */
+void
+kube_fail(struct failure *f, const char *service, const cJSON *info,
+    const char *reason, char *log_tail)
 {
 	f->service = phx_strdup(service);
 	f->container = phx_strdup(phx_jstr(info, "Name"));
 	f->image = phx_strdup(phx_jstr(info, "ImageName"));
 	f->reason = phx_strdup(reason);
 	f->crec = container_record(service, info, NULL);
-	f->log_tail = container_log(f->container, d->log_lines, false);
+	f->log_tail = log_tail ? log_tail : phx_strdup("");
 	cJSON_AddStringToObject(f->crec, "log_tail", f->log_tail);
+}
+
+static void
+fail_container(struct deploy *d, struct failure *f, const char *service,
+    const cJSON *info, const char *reason)
+{
+	kube_fail(f, service, info, reason, container_log(phx_jstr(info,
+	    "Name"), d->log_lines, false));
 }
 
 /* runs container c's exec readinessProbe until it passes, for at most
@@ -114,6 +124,19 @@ last_lines(const char *log)
 	return last;
 }
 
+char *
+crash_loop_message(const char *service, const char *container, int restarts,
+    const char *log_tail)
+{
+	char *last = last_lines(log_tail ? log_tail : ""), *msg;
+
+	msg = phx_asprintf("service %s: container %s restarted %d time(s) "
+	    "(a crash loop)%s%s", service, container, restarts,
+	    *last ? "; last log: " : "", last);
+	free(last);
+	return msg;
+}
+
 /* UP_OK when every readiness probe passes and no container restarted
  * meanwhile; *infos is then inspected again */
 enum outcome
@@ -123,7 +146,6 @@ kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
 	int64_t began = phx_now_ms();
 	const cJSON *w, *c, *i;
 	cJSON *ids, *now;
-	char *last;
 
 	cJSON_ArrayForEach(w, d->kube_workloads)
 		cJSON_ArrayForEach(c, phx_cfg(phx_kube_pod_spec(w), "containers")) {
@@ -147,11 +169,8 @@ kube_ready(struct deploy *d, int64_t deadline, cJSON **infos,
 		if (!restarts || !svc)
 			continue;
 		fail_container(d, f, svc, i, "crash_loop");
-		last = last_lines(f->log_tail);
-		f->message = phx_asprintf("service %s: container %s restarted %d "
-		    "time(s) (a crash loop)%s%s", svc, f->container, restarts,
-		    *last ? "; last log: " : "", last);
-		free(last);
+		f->message = crash_loop_message(svc, f->container, restarts,
+		    f->log_tail);
 		cJSON_Delete(now);
 		return UP_FAILED;
 	}
@@ -170,6 +189,10 @@ kube_cmd_up(struct deploy *d, const char *manifests, const char *project)
 
 	d->phase = "deploy";
 	settings(d, project);
+	if (!d->kube_context)
+		d->kube_context = phx_cfg_str(d->cfg, "deployment.kube_context");
+	if (!*d->kube_context)
+		d->kube_context = NULL;   /* podman kube play */
 	kube_load(d, manifests ? manifests
 	    : phx_cfg_str(d->cfg, "deployment.manifests"));
 	if (!deploy_globals.dry_run) {
@@ -186,6 +209,8 @@ kube_cmd_up(struct deploy *d, const char *manifests, const char *project)
 	} else {
 		start_state(d);
 		set_str(d->state, "engine", "kube");
+		if (d->kube_context)
+			set_str(d->state, "kube_context", d->kube_context);
 		set_str(d->state, "snapshot", "compose.yaml");
 		state_save(d);
 		pass_copy(first, nl);

@@ -13,8 +13,8 @@
  * empty in stringData takes the environment variable of its name (as
  * compose passes secrets through by name).  NULL, f filled, when one is
  * missing. */
-static char *
-secret_data(const cJSON *doc, struct failure *f)
+char *
+kube_secret_data(const cJSON *doc, struct failure *f)
 {
 	cJSON *out = cJSON_CreateObject();
 	const cJSON *v;
@@ -38,6 +38,7 @@ secret_data(const cJSON *doc, struct failure *f)
 		}
 		phx_secret_add(val);
 		b = phx_base64((const unsigned char *)val, strlen(val));
+		phx_secret_add(b);   /* as a Secret's data shows it */
 		cJSON_AddStringToObject(out, v->string, b);
 		phx_free_secret(b);
 	}
@@ -76,7 +77,7 @@ make_secrets(struct deploy *d, cJSON *made, struct failure *f)
 		cJSON *old;
 		if (strcmp(phx_jstr(doc, "kind"), "Secret") != 0)
 			continue;
-		if (!(data = secret_data(doc, f)))
+		if (!(data = kube_secret_data(doc, f)))
 			return false;
 		name = kube_scoped(d, phx_jstr(phx_cfg(doc, "metadata"), "name"));
 		old = cJSON_CreateArray();   /* one a killed run left */

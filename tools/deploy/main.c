@@ -15,14 +15,14 @@ struct deploy_globals deploy_globals;
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: %s [-hnqVv] [-c config] [--engine compose|kube] [-f compose|manifests] [-p project] up | down [--volumes] id | rollback id | export-kube id | status [id] | restart service\n",
+	fprintf(f, "usage: %s [-hnqVv] [-c config] [--engine compose|kube [--kube-context name]] [-f compose|manifests] [-p project] up | down [--volumes] id | rollback id | export-kube id | status [id] | restart service\n",
 	    phx_progname);
 }
 
 /* the command line, once parsed */
 struct options {
 	struct phx_config_opts copts;   /* -c, in order */
-	const char *compose, *project, *engine;
+	const char *compose, *project, *engine, *kube_context;
 	char **args;                    /* the subcommand and its operands */
 	int nargs;
 	bool volumes;                   /* down: the named volumes too */
@@ -32,12 +32,13 @@ struct options {
 static void
 parse_options(int argc, char *argv[], struct options *o)
 {
-	enum { O_VOLUMES = 256 };
+	enum { O_VOLUMES = 256, O_KUBE_CONTEXT };
 	static const struct option longopts[] = {
 		PHX_OPT_LONG,
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "engine", required_argument, NULL, 'E' },
 		{ "file", required_argument, NULL, 'f' },
+		{ "kube-context", required_argument, NULL, O_KUBE_CONTEXT },
 		{ "project", required_argument, NULL, 'p' },
 		{ "volumes", no_argument, NULL, O_VOLUMES },
 		{ NULL, 0, NULL, 0 },
@@ -54,6 +55,7 @@ parse_options(int argc, char *argv[], struct options *o)
 		case 'n': deploy_globals.dry_run = true; break;
 		case 'p': o->project = optarg; break;
 		case O_VOLUMES: o->volumes = true; break;
+		case O_KUBE_CONTEXT: o->kube_context = optarg; break;
 		default: phx_opt_common(ch, &o->copts, usage);
 		}
 	}
@@ -84,6 +86,12 @@ run_command(struct deploy *d, const struct options *o)
 		phx_log(PHX_ERROR, "engine %s: compose or kube", engine);
 		return PHX_EXIT_USAGE;
 	}
+	if (o->kube_context && (strcmp(engine, "kube") != 0 ||
+	    strcmp(cmd, "up") != 0 || !*o->kube_context)) {
+		phx_log(PHX_ERROR, "--kube-context: a name, with --engine kube up");
+		return PHX_EXIT_USAGE;
+	}
+	d->kube_context = o->kube_context;
 	if (strcmp(cmd, "up") == 0 && strcmp(engine, "kube") == 0)
 		return kube_cmd_up(d, o->compose, o->project);
 	if (strcmp(cmd, "up") == 0)

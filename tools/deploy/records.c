@@ -16,6 +16,8 @@ deployment_record(struct deploy *d, const char *status, int attempt)
 		    d->compose_path);
 	if (d->kube)
 		cJSON_AddStringToObject(rec, "engine", "kube");
+	if (d->kube_context)
+		cJSON_AddStringToObject(rec, "kube_context", d->kube_context);
 	if (attempt)
 		cJSON_AddNumberToObject(rec, "attempt", attempt);
 	/* none before the configuration is read */
@@ -106,6 +108,8 @@ container_record(const char *service, const cJSON *info, const cJSON *st)
 		    phx_jnum(phx_cfg(info, "State"), "ExitCode", 0));
 	cJSON_AddNumberToObject(rec, "restarts", phx_jnum(info, "RestartCount", 0));
 	cJSON_AddStringToObject(rec, "health", health_of(info));
+	if (phx_jbool(phx_cfg(info, "State"), "OOMKilled", false))
+		cJSON_AddTrueToObject(rec, "oom_killed");
 	if (st) {
 		cJSON_AddNumberToObject(rec, "cpu_percent",
 		    (double)phx_num_int(phx_jnum(st, "CPU", 0) * 100, 0, INT64_MIN,

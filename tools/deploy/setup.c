@@ -25,6 +25,10 @@ need(struct deploy *d, const char *cmd, const char *package)
 void
 need_tools(struct deploy *d, bool compose_too)
 {
+	if (d->kube_context) {
+		need(d, d->kubectl, "kubectl");
+		return;
+	}
 	need(d, d->podman, "Podman");
 	if (compose_too)
 		need(d, d->composecmd, "podman-compose");
@@ -96,6 +100,7 @@ settings(struct deploy *d, const char *project)
 	phx_podman_setup(d->cfg);
 	d->podman = phx_podman_program();
 	d->composecmd = phx_cfg_str(d->cfg, "deployment.compose");
+	d->kubectl = phx_cfg_str(d->cfg, "deployment.kubectl");
 	d->project = project ? project
 	    : phx_cfg_str(d->cfg, "deployment.project");
 	d->attempts = (int)phx_cfg_int(d->cfg, "deployment.retries", INT_MIN,
@@ -225,6 +230,7 @@ deploy_free(struct deploy *d)
 	cJSON_Delete(d->state);
 	cJSON_Delete(d->volumes_before);
 	cJSON_Delete(d->stats);
+	cJSON_Delete(d->claims_before);
 	free(d->compose_path);
 	free(d->compose_dir);
 	free(d->compose_text);

@@ -1,4 +1,5 @@
-/* status: what podman says of a deployment's services now */
+/* status: what podman (or kubectl, on a cluster) says of a deployment's
+ * services now */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,12 +8,43 @@
 /* a container record for each of the deployment's services (a missing
  * one when it has none); true when every one runs */
 static bool
+emit_pods(struct deploy *d, const cJSON *st)
+{
+	cJSON *pods = kubectl_get(d, "pods", true);
+	cJSON *views = kubectl_views(d, pods, phx_cfg(st, "port_forwards"));
+	const cJSON *svc, *v;
+	bool all = true;
+
+	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(st, "services")) {
+		bool found = false;
+		cJSON_ArrayForEach(v, views) {
+			if (strcmp(phx_podman_label(v, PHX_LABEL_SERVICE),
+			    svc->valuestring) != 0)
+				continue;
+			found = true;
+			all &= strcmp(phx_jstr(phx_cfg(v, "State"), "Status"),
+			    "running") == 0;
+			phx_emit(container_record(svc->valuestring, v, NULL));
+		}
+		if (!found)
+			phx_emit(missing_record(svc->valuestring, NULL));
+		all &= found;
+	}
+	cJSON_Delete(views);
+	cJSON_Delete(pods);
+	return all;
+}
+
+static bool
 emit_containers(struct deploy *d, const cJSON *st)
 {
-	cJSON *ps = project_ps(d), *ids, *infos, *stt;
+	cJSON *ps, *ids, *infos, *stt;
 	const cJSON *svc;
 	bool all = true;
 
+	if (d->kube_context)
+		return emit_pods(d, st);
+	ps = project_ps(d);
 	ids = ids_of(ps, "Id");
 	infos = inspect(ids);
 	stt = stats(ids);
@@ -67,6 +99,7 @@ cmd_status(struct deploy *d, const char *id)
 		phx_die(PHX_EXIT_USAGE, "%s: no deployments", phx_state_dir());
 	st = known_state(id);
 	settings(d, phx_jstr(st, "project"));
+	d->kube_context = phx_jstr(st, "kube_context");
 	need_tools(d, false);
 	phx_set_deployment_id(id);
 	started = phx_phase_start("status");

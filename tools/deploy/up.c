@@ -54,9 +54,12 @@ emit_up(struct deploy *d, const cJSON *infos, int64_t started, int attempt)
 static bool
 clean_attempt(struct deploy *d, const char *when)
 {
-	cJSON *ps = project_ps(d), *left;
+	cJSON *ps, *left;
 	int removed[3] = { 0 };
 
+	if (d->kube_context)
+		return kubectl_clean(d, when);
+	ps = project_ps(d);
 	if (cJSON_GetArraySize(ps))
 		preserve(phx_jstr(d->state, "deployment_id"), when, ps);
 	cJSON_Delete(ps);
@@ -100,7 +103,8 @@ attempt_up(struct deploy *d, int attempt, struct failure *f, cJSON **infos)
 	enum outcome o;
 
 	if (d->kube)
-		return kube_attempt(d, attempt, f, infos);
+		return d->kube_context ? kubectl_attempt(d, attempt, f, infos)
+		    : kube_attempt(d, attempt, f, infos);
 	if (!preflight(d, f))
 		return UP_FAILED;
 	args_add(&a, d->composecmd);
@@ -281,9 +285,12 @@ deploy_up(struct deploy *d)
 	char ts[32];
 	int attempt;
 
-	if (!replace_earlier(d))
+	if (d->kube_context)   /* apply updates in place */
+		kubectl_claims_before(d);
+	else if (!replace_earlier(d))
 		return PHX_EXIT_FAIL;
-	note_volumes(d);
+	else
+		note_volumes(d);
 	o = run_attempts(d, &f, &infos, &attempt);
 	if (phx_signal && o != UP_OK)
 		o = UP_INTERRUPTED;   /* the signal came between attempts */
