@@ -572,3 +572,20 @@ phx_compose_secrets(const char *path)
 	cJSON_Delete(phx_compose_load(path, &err));
 	free(err);
 }
+
+bool
+phx_compose_is_job(const cJSON *compose, const char *svc)
+{
+	const cJSON *s;
+
+	if (!svc)
+		return false;
+	cJSON_ArrayForEach(s, phx_cfg(compose, "services")) {
+		const cJSON *dep = cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(s, "depends_on"), svc);
+		const char *cond = phx_jstr(dep, "condition");
+		if (cond && strcmp(cond, "service_completed_successfully") == 0)
+			return true;
+	}
+	return false;
+}

@@ -457,6 +457,10 @@ char *phx_compose_network_name(const cJSON *compose, const char *key,
  * networks:, else the default network; NULL when there is no such service */
 cJSON *phx_compose_networks(const cJSON *compose, const char *svc,
     const char *project);
+/* service svc is a one-shot job: another service depends on it with
+ * condition service_completed_successfully, so its container exiting 0
+ * is its success (state "completed" in records), not a failure */
+bool phx_compose_is_job(const cJSON *compose, const char *svc);
 
 /* ---- podman (podman.c) ---- */
 #define PHX_PODMAN_TIMEOUT_MS 120000   /* deployment.podman_timeout */

@@ -31,15 +31,27 @@ started_ms(const cJSON *info)
 	return phx_ts_parse(buf);
 }
 
-enum svc_state { S_RUNNING, S_PENDING, S_FAILED };
+/* S_DONE: a one-shot job's container exited 0 */
+enum svc_state { S_RUNNING, S_DONE, S_PENDING, S_FAILED };
 
 static enum svc_state
-classify(const cJSON *svc, const cJSON *c)
+classify_job(const char *st, const cJSON *c)
+{
+	if (strcmp(st, "exited") == 0 || strcmp(st, "stopped") == 0)
+		return phx_jnum(c, "ExitCode", -1) == 0 ? S_DONE : S_FAILED;
+	/* podman-compose starts it with the rest: not done yet */
+	return strcmp(st, "dead") == 0 ? S_FAILED : S_PENDING;
+}
+
+static enum svc_state
+classify(const struct deploy *d, const cJSON *svc, const cJSON *c)
 {
 	const char *st = c ? phx_jstr(c, "State") : NULL;
 
 	if (!st)
 		return S_FAILED;
+	if (phx_compose_is_job(d->compose, svc->string))
+		return classify_job(st, c);
 	if (strcmp(st, "running") == 0)
 		return S_RUNNING;
 	if (strcmp(st, "exited") == 0 || strcmp(st, "stopped") == 0)
@@ -67,7 +79,7 @@ confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
 		int64_t youngest = 0;
 
 		cJSON_ArrayForEach(svc, services) {
-			enum svc_state s = classify(svc, container_of(ps, svc->string));
+			enum svc_state s = classify(d, svc, container_of(ps, svc->string));
 			if (s == S_FAILED && !bad)
 				bad = svc;
 			pending |= s == S_PENDING;
@@ -95,7 +107,7 @@ confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
 		if (bad || pending) {
 			if (!bad)   /* the deadline passed */
 				cJSON_ArrayForEach(svc, services)
-					if (classify(svc, container_of(ps, svc->string)) != S_RUNNING) {
+					if (classify(d, svc, container_of(ps, svc->string)) >= S_PENDING) {
 						bad = svc;
 						break;
 					}
@@ -108,7 +120,8 @@ confirm(struct deploy *d, int64_t deadline, const struct phx_run *pc,
 		cJSON_ArrayForEach(svc, services) {
 			const cJSON *i = info_by_id(info, phx_jstr(
 			    container_of(ps, svc->string), "Id"));
-			int64_t s = started_ms(i);
+			int64_t s = phx_compose_is_job(d->compose, svc->string) ? 0 :
+			    started_ms(i);
 			if (s > youngest)
 				youngest = s;
 		}

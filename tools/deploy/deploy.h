@@ -128,6 +128,7 @@ cJSON *service_record(struct deploy *d, const char *name, const cJSON *svc,
     const cJSON *info);
 cJSON *container_record(const char *service, const cJSON *info, const cJSON *st);
 cJSON *missing_record(const char *service, const char *name);
+void mark_completed(cJSON *rec, const cJSON *compose);
 
 /* preflight.c */
 bool preflight(struct deploy *d, struct failure *f);

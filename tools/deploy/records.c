@@ -126,6 +126,19 @@ container_record(const char *service, const cJSON *info, const cJSON *st)
 	return rec;
 }
 
+/* a one-shot job's container that exited 0 is "completed" */
+void
+mark_completed(cJSON *rec, const cJSON *compose)
+{
+	const char *state = phx_jstr(rec, "state");
+
+	if (state && strcmp(state, "exited") == 0 &&
+	    phx_jnum(rec, "exit_code", -1) == 0 &&
+	    phx_compose_is_job(compose, phx_jstr(rec, "service")))
+		cJSON_ReplaceItemInObjectCaseSensitive(rec, "state",
+		    cJSON_CreateString("completed"));
+}
+
 cJSON *
 missing_record(const char *service, const char *name)
 {

@@ -22,7 +22,10 @@ emit_up(struct deploy *d, const cJSON *infos, int64_t started, int attempt)
 				info = i;
 		if (!info)
 			continue;
-		phx_emit(service_record(d, svc->string, svc, info));
+		/* a one-shot job is judged by its exit (its container
+		 * record), not checked as a service */
+		if (!phx_compose_is_job(d->compose, svc->string))
+			phx_emit(service_record(d, svc->string, svc, info));
 		rec = cJSON_CreateObject();
 		cJSON_AddStringToObject(rec, "service", svc->string);
 		cJSON_AddStringToObject(rec, "name", phx_jstr(info, "Name"));
@@ -38,9 +41,12 @@ emit_up(struct deploy *d, const cJSON *infos, int64_t started, int attempt)
 		cJSON_ArrayForEach(i, infos)
 			if (phx_podman_label(i, PHX_LABEL_SERVICE) &&
 			    strcmp(phx_podman_label(i, PHX_LABEL_SERVICE),
-			    svc->string) == 0)
-				phx_emit(container_record(svc->string, i,
-				    cJSON_GetObjectItemCaseSensitive(st, phx_jstr(i, "Id"))));
+			    svc->string) == 0) {
+				rec = container_record(svc->string, i,
+				    cJSON_GetObjectItemCaseSensitive(st, phx_jstr(i, "Id")));
+				mark_completed(rec, d->compose);
+				phx_emit(rec);
+			}
 	}
 	cJSON_Delete(st);
 	set_item(d->state, "containers", containers);

@@ -452,6 +452,10 @@ on_died(struct watched *w, const cJSON *ev, const char *ts)
 	w->exit_code = (int)phx_jint(ev, "ContainerExitCode", 0, INT_MIN, INT_MAX);
 	free(w->cause);
 	w->cause = exit_cause(w->exit_code, w->oom, w->mem_limit);
+	if (w->exit_code == 0 && service_is_job(w->service)) {
+		emit_event(w, "died", "completed", ts);
+		return;
+	}
 	emit_event(w, "died", "exited", ts);
 	if (!will_restart(w, w->exit_code))
 		fail_service(w, true, w->oom ? "oom" : "exited",
@@ -586,7 +590,10 @@ final_record(struct watched *w, const cJSON *info)
 		take_inspect(w, info);
 		w->exit_code = (int)phx_jint(st, "ExitCode", 0, INT_MIN, INT_MAX);
 		w->oom = w->oom || phx_jbool(st, "OOMKilled", false);
-		if (stopped) {
+		if (stopped && w->exit_code == 0 && service_is_job(w->service)) {
+			state = "completed";
+			stopped = false;
+		} else if (stopped) {
 			free(w->cause);
 			w->cause = exit_cause(w->exit_code, w->oom, w->mem_limit);
 		}
@@ -603,7 +610,7 @@ final_record(struct watched *w, const cJSON *info)
 	else if (stopped)
 		fail_service(w, false, w->oom ? "oom" : "exited",
 		    "container %s %s", w->name, w->cause);
-	else if (strcmp(state, "running") != 0)
+	else if (strcmp(state, "running") != 0 && strcmp(state, "completed") != 0)
 		fail_service(w, false, "exited", "container %s is %s", w->name,
 		    state);
 }

@@ -221,6 +221,8 @@ struct service *service_new(const char *name);
 void service_add_check(struct service *s, struct check *c);
 void service_start(struct service *s);
 void service_early(const char *name, const char *container);
+/* the compose file (wait mode) makes it a one-shot job: exit 0 is done */
+bool service_is_job(const char *name);
 void services_free(void);
 const cJSON *config_entry(const char *name);
 void read_input(void);

@@ -127,6 +127,12 @@ on_deployment_record(const cJSON *rec)
 	free(err);
 }
 
+bool
+service_is_job(const char *name)
+{
+	return phx_compose_is_job(compose, name);
+}
+
 /* wait mode: a container of a configured service started (podman
  * events), so its checks start now, built from the configuration and the
  * compose file as phx-deploy builds them; its record, when it comes, adds

@@ -74,6 +74,13 @@ is_running(const struct container *c)
 	return c->state && strcmp(c->state, "running") == 0;
 }
 
+/* a one-shot job's container that exited 0 (phx-records(5)) */
+bool
+is_completed(const struct container *c)
+{
+	return c->state && strcmp(c->state, "completed") == 0;
+}
+
 double
 duration_seconds(const struct agg *agg)
 {

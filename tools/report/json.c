@@ -147,12 +147,13 @@ containers_write(struct out *o, const struct agg *agg)
 {
 	cJSON *head = cJSON_CreateObject(), *use = cJSON_CreateObject();
 	double cpu = 0, mem = 0, lim = 0, pids = 0;
-	int running = 0;
+	int running = 0, done = 0;
 	bool first = true;
 
 	for (size_t i = 0; i < agg->ncontainers; i++) {
 		const struct container *c = &agg->containers[i];
 		running += is_running(c);
+		done += is_completed(c);
 		cpu += c->cpu > 0 ? c->cpu : 0;
 		mem += c->mem > 0 ? c->mem : 0;
 		lim += c->mem_limit > 0 ? c->mem_limit : 0;
@@ -161,6 +162,8 @@ containers_write(struct out *o, const struct agg *agg)
 	cJSON_AddNumberToObject(head, "total_containers",
 	    (double)agg->ncontainers);
 	cJSON_AddNumberToObject(head, "running_containers", running);
+	if (done)
+		cJSON_AddNumberToObject(head, "completed_containers", done);
 	cJSON_AddNumberToObject(use, "cpu_percent", cpu);
 	cJSON_AddNumberToObject(use, "mem_bytes", mem);
 	cJSON_AddNumberToObject(use, "mem_limit_bytes", lim);

@@ -203,6 +203,7 @@ void agg_free(struct agg *agg);
 unsigned char *service_states(const struct agg *agg);
 const struct check **primary_checks(const struct agg *agg);
 bool is_running(const struct container *c);
+bool is_completed(const struct container *c);
 char *test_key(const struct test *t);
 double duration_seconds(const struct agg *agg);
 const char *svc_state_name(int state);   /* SVC_* */

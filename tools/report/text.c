@@ -256,21 +256,26 @@ static void
 text_totals(const struct agg *agg, struct phx_buf *b)
 {
 	unsigned char *st = service_states(agg);
-	unsigned long healthy = 0, passed = 0, running = 0, fst[6] = { 0 };
+	unsigned long healthy = 0, passed = 0, running = 0, done = 0, fst[6] = { 0 };
 
 	for (size_t i = 0; i < agg->nservices; i++)
 		healthy += st[i] == SVC_HEALTHY;
 	for (size_t i = 0; i < agg->ntests; i++)
 		passed += phx_test_parse(agg->tests[i].status) == PHX_TEST_PASSED;
-	for (size_t i = 0; i < agg->ncontainers; i++)
+	for (size_t i = 0; i < agg->ncontainers; i++) {
 		running += is_running(&agg->containers[i]);
+		done += is_completed(&agg->containers[i]);
+	}
 	for (size_t i = 0; i < agg->nfindings; i++)
 		fst[phx_status_parse(agg->findings[i].status)]++;
 	phx_buf_printf(b, "totals   services %lu/%zu healthy, tests %lu/%zu "
-	    "passed, containers %lu/%zu running, findings %lu FAIL %lu WARN "
-	    "%lu PASS %lu other, records %lu", healthy, agg->nservices, passed,
-	    agg->ntests, running, agg->ncontainers, fst[0], fst[1], fst[4],
-	    fst[2] + fst[3], agg->st.records);
+	    "passed, containers %lu/%zu running", healthy, agg->nservices,
+	    passed, agg->ntests, running, agg->ncontainers - done);
+	if (done)
+		phx_buf_printf(b, " (and %lu one-shot completed)", done);
+	phx_buf_printf(b, ", findings %lu FAIL %lu WARN %lu PASS %lu other, "
+	    "records %lu", fst[0], fst[1], fst[4], fst[2] + fst[3],
+	    agg->st.records);
 	if (agg->st.unknown)
 		phx_buf_printf(b, " (%lu of unknown type, ignored)",
 		    agg->st.unknown);

@@ -290,7 +290,7 @@ judge_container(const struct agg *agg, const struct container *c,
     struct result *r)
 {
 	const char *state = or(c->state, "unknown");
-	bool fine = is_running(c) || strcmp(state, "removed") == 0 ||
+	bool fine = is_running(c) || is_completed(c) || strcmp(state, "removed") == 0 ||
 	    strcmp(state, "removing") == 0;
 	struct phx_buf b = { 0 };
 
