@@ -28,6 +28,10 @@ like "$(cat "$T_TMP/sum")" 'containers 1/1 running \(and 1 one-shot completed\)'
 is "$(jq -r '.container_metrics.resource_usage.containers | to_entries[] | select(.key | test("migrate")) | .value.state' "$R" | sort -u)" completed \
     "job exits 0: its container's state is completed"
 ID=$(basename "$(dirname "$R")")
+phx-deploy status "$ID" </dev/null >"$T_TMP/status" 2>/dev/null
+is "$?" 0 "status: exit 0, the completed job is no service down"
+is "$(jq -r 'select(.type == "container") | "\(.service) \(.state)"' "$T_TMP/status" | sort | tr '\n' ' ')" \
+    "migrate completed web running " "status: the job completed, web running"
 phx-deploy down "$ID" </dev/null >/dev/null 2>&1
 check "job exits 0: down leaves nothing" phx_nothing_left "$P"
 

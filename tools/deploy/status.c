@@ -35,10 +35,23 @@ emit_pods(struct deploy *d, const cJSON *st)
 	return all;
 }
 
+/* the compose file as up ran it (its one-shot jobs); NULL when gone */
+static cJSON *
+snapshot_compose(const cJSON *st)
+{
+	char *path = state_path(phx_jstr(st, "deployment_id"), "compose.yaml");
+	char *err = NULL;
+	cJSON *compose = phx_compose_load(path, &err);
+
+	free(err);
+	free(path);
+	return compose;
+}
+
 static bool
 emit_containers(struct deploy *d, const cJSON *st)
 {
-	cJSON *ps, *ids, *infos, *stt;
+	cJSON *ps, *ids, *infos, *stt, *compose;
 	const cJSON *svc;
 	bool all = true;
 
@@ -48,18 +61,24 @@ emit_containers(struct deploy *d, const cJSON *st)
 	ids = ids_of(ps, "Id");
 	infos = inspect(ids);
 	stt = stats(ids);
+	compose = snapshot_compose(st);
 	cJSON_ArrayForEach(svc, cJSON_GetObjectItemCaseSensitive(st, "services")) {
 		const cJSON *c = container_of(ps, svc->valuestring);
 		const cJSON *info = c ? info_by_id(infos, phx_jstr(c, "Id")) : NULL;
+		cJSON *rec;
 		if (!info) {
 			phx_emit(missing_record(svc->valuestring, NULL));
 			all = false;
 			continue;
 		}
-		all &= strcmp(phx_jstr(phx_cfg(info, "State"), "Status"), "running") == 0;
-		phx_emit(container_record(svc->valuestring, info,
-		    cJSON_GetObjectItemCaseSensitive(stt, phx_jstr(info, "Id"))));
+		rec = container_record(svc->valuestring, info,
+		    cJSON_GetObjectItemCaseSensitive(stt, phx_jstr(info, "Id")));
+		mark_completed(rec, compose);
+		all &= strcmp(phx_jstr(rec, "state"), "running") == 0 ||
+		    strcmp(phx_jstr(rec, "state"), "completed") == 0;
+		phx_emit(rec);
 	}
+	cJSON_Delete(compose);
 	cJSON_Delete(ps);
 	cJSON_Delete(ids);
 	cJSON_Delete(infos);
