@@ -127,6 +127,22 @@ on_deployment_record(const cJSON *rec)
 	free(err);
 }
 
+/* the restart policy the compose file gives service name ("" none), or
+ * NULL when it does not say: no compose file, or not that service */
+const char *
+compose_restart(const char *name)
+{
+	const cJSON *svc = cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(compose, "services"), name);
+	const char *r;
+
+	if (!cJSON_IsObject(svc))
+		return NULL;
+	if (!(r = phx_jstr(svc, "restart")))
+		r = phx_jstr(phx_cfg(svc, "deploy.restart_policy"), "condition");
+	return r && strcmp(r, "no") != 0 && strcmp(r, "none") != 0 ? r : "";
+}
+
 /* wait mode: a container of a configured service started (podman
  * events), so its checks start now, built from the configuration and the
  * compose file as phx-deploy builds them; its record, when it comes, adds
