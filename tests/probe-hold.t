@@ -95,4 +95,23 @@ lag=$(( $(ts_ms 'select(.type == "health" and .status == "unhealthy")' "$T_TMP/o
 ok $((lag > 100)) "a death: its record $lag ms after the line was written (poll 20 ms)"
 is "$(jq -r 'select(.type == "container" and .event == "died") | .service' "$T_TMP/out3")" plain \
     "a death: one container record for it, though the file is read again and again"
+
+# 4. a configured service started early, its container restarted by the
+# recovery policy, then the stream ends without its service record (the
+# deploy failed): not reported, and phx-probe ends (it waited forever,
+# its restart counted twice)
+printf 'deployment:\n  podman: %s\nprobe: {deadline: 10s}\nservices:\n  plain:\n    url: http://127.0.0.1:%s/health\n' \
+    "$T_TMP/podman" "$PORT" >"$T_TMP/cfg4.yaml"
+{
+	rec deployment '"status":"starting","project":"p1"'
+	sleep 0.3
+	event plain start
+	rec container '"service":"plain","container_id":"idplain","name":"p1_plain_1","state":"running"'
+	sleep 0.5
+	event plain died '"ContainerExitCode":1'
+	sleep 0.5
+} | { timeout 30 phx-probe -w -c "$T_TMP/cfg4.yaml" >"$T_TMP/out4" 2>"$T_TMP/err4"; echo $? >"$T_TMP/st4"; }
+ok $(($(cat "$T_TMP/st4") == 124)) "early service restarted, no record: phx-probe ends ($(cat "$T_TMP/st4"))"
+is "$(jq -r 'select(.type == "health") | .service' "$T_TMP/out4")" "" \
+    "early service restarted, no record: no health record"
 done_testing

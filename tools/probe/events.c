@@ -331,7 +331,9 @@ fail_service(struct watched *w, bool live, const char *reason,
 	char msg[1024];
 	va_list ap;
 
-	if (!s)
+	/* an early service whose record never came is not reported, nor
+	 * recovered */
+	if (!s || (s->early && !probe.in))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
