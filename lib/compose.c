@@ -580,7 +580,7 @@ phx_compose_is_job(const cJSON *compose, const char *svc)
 
 	if (!svc)
 		return false;
-	cJSON_ArrayForEach(s, phx_cfg(compose, "services")) {
+	cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(compose, "services")) {
 		const cJSON *dep = cJSON_GetObjectItemCaseSensitive(
 		    cJSON_GetObjectItemCaseSensitive(s, "depends_on"), svc);
 		const char *cond = phx_jstr(dep, "condition");
@@ -588,4 +588,20 @@ phx_compose_is_job(const cJSON *compose, const char *svc)
 			return true;
 	}
 	return false;
+}
+
+const char *
+phx_compose_restart(const cJSON *service)
+{
+	const char *r;
+
+	if (!cJSON_IsObject(service))
+		return NULL;
+	if (!(r = phx_jstr(service, "restart")))
+		r = phx_jstr(cJSON_GetObjectItemCaseSensitive(
+		    cJSON_GetObjectItemCaseSensitive(service, "deploy"),
+		    "restart_policy"), "condition");
+	if (!r)
+		return NULL;
+	return strcmp(r, "no") != 0 && strcmp(r, "none") != 0 ? r : "";
 }

@@ -461,6 +461,10 @@ cJSON *phx_compose_networks(const cJSON *compose, const char *svc,
  * condition service_completed_successfully, so its container exiting 0
  * is its success (state "completed" in records), not a failure */
 bool phx_compose_is_job(const cJSON *compose, const char *svc);
+/* the restart policy of a compose service (restart:, else
+ * deploy.restart_policy.condition): "" for none ("no", "none"), NULL
+ * when it does not say */
+const char *phx_compose_restart(const cJSON *service);
 
 /* ---- podman (podman.c) ---- */
 #define PHX_PODMAN_TIMEOUT_MS 120000   /* deployment.podman_timeout */

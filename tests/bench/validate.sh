@@ -159,6 +159,7 @@ def r: . * 1000 | round / 1000;
     ["functest (after probe end)", $fend - $pend.probe],
     ["secscan (after functest end)", $send - $fend],
     ["report (files written)", $rep - $send],
+    ["last service ready (from start)", ([$rd[]] | max) - $t0],
     ["verdict after last service ready", $rep - ([$rd[]] | max)],
     ["down (phx-deploy down)", $t1 - $downat],
     ["total", $t1 - $t0] ]

@@ -7,9 +7,9 @@
 static bool
 restarts_itself(const cJSON *svc)
 {
-	const char *r = phx_jstr(svc, "restart");
+	const char *r = phx_compose_restart(svc);
 
-	return r && strcmp(r, "no") != 0 && *r;
+	return r && *r;
 }
 
 /* nanoseconds-since-epoch of State.StartedAt, in ms */

@@ -1,9 +1,8 @@
-/* phx-probe's watch of a deployment's containers (wait mode): one
- * `podman events` child whose lines come through a non-blocking pipe in
- * the event loop; a container that dies, restarts, is OOM-killed or turns
- * unhealthy is a container record at once and makes its service
- * unhealthy.  At the end, one podman inspect of them all gives each
- * container's final record. */
+/* phx-probe's watch of a deployment's containers (wait mode): Podman's
+ * events (evsrc.c) in the event loop; a container that dies, restarts,
+ * is OOM-killed or turns unhealthy is a container record at once and
+ * makes its service unhealthy.  At the end, one podman inspect of them
+ * all gives each container's final record. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -15,9 +14,7 @@
 
 #include "probe.h"
 
-#define PROJECT_LABEL "io.podman.compose.project"
 #define SERVICE_LABEL "com.docker.compose.service"
-#define LINE_MAX_BYTES (1024 * 1024)
 
 struct watched {
 	char *id, *name, *service;
@@ -30,12 +27,6 @@ struct watched {
 	bool inspecting, oom;
 };
 
-struct child {
-	struct phx_run run;   /* started by lib: its own process group */
-	int fd;               /* stdout and stderr, non-blocking */
-	struct phx_buf out;
-};
-
 static char *project;
 /* when the deployment began, ns: podman's file logger replays events of
  * the containers an earlier deployment of the project had, under the
@@ -43,38 +34,20 @@ static char *project;
 static int64_t since_ns;
 static struct watched **conts;
 static size_t nconts;
-static struct child events = { .fd = -1 }, inspect = { .fd = -1 };
+static struct child inspect = { .fd = -1 };
 /* the final inspect, begun as the stream ends; taken at the end unless a
  * container died, restarted or joined since */
 static struct child final = { .fd = -1 };
+/* the last start of a container of each service the watch saw, on
+ * phx_now_ms's clock */
+static struct started {
+	char *service;
+	int64_t at;
+} *starts;
+static size_t nstarts;
 static unsigned long changes, changes_at_final;
 static size_t nconts_at_final;
 static bool final_started;
-
-static void
-child_end(struct child *ch)
-{
-	phx_run_kill(&ch->run);
-	if (ch->fd >= 0)
-		close(ch->fd);
-	ch->fd = -1;
-}
-
-/* reads what there is; at the end of the output, ends the child and
- * returns false */
-static bool
-child_drain(struct child *ch)
-{
-	char buf[8192];
-	ssize_t n;
-
-	while ((n = read(ch->fd, buf, sizeof buf)) > 0)
-		phx_buf_add(&ch->out, buf, (size_t)n);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return true;
-	child_end(ch);
-	return false;
-}
 
 static struct watched *
 watched_find(const char *id, const char *name)
@@ -215,21 +188,13 @@ on_inspect(void)
 }
 
 static int64_t event_ns(const char *t);
+static void start_seen(const char *svc, int64_t ns);
 
 static void
 watch_begin(const char *proj)
 {
-	char *filter = phx_asprintf("label=%s=%s", PROJECT_LABEL, proj);
-	const char *args[] = { "events", "--format", "json", "--filter", filter,
-	    "--filter", "type=container", NULL };
-
 	project = phx_strdup(proj);
-	if (!phx_podman_start(args, NULL, &events.run, &events.fd))
-		phx_log(PHX_WARN, "cannot run %s events: %s", phx_podman_program(),
-		    strerror(events.run.exec_errno));
-	else
-		phx_log(PHX_DEBUG, "watching the containers of project %s", proj);
-	free(filter);
+	evsrc_begin(proj, WATCH_PROJECT_LABEL);
 	prefetch();
 }
 
@@ -265,8 +230,7 @@ watch_record(const char *type, const cJSON *rec)
 size_t
 watch_fds(struct curl_waitfd *fds, size_t n)
 {
-	if (events.fd >= 0)
-		fds[n++] = (struct curl_waitfd){ events.fd, CURL_WAIT_POLLIN, 0 };
+	n = evsrc_fds(fds, n);
 	if (inspect.fd >= 0)
 		fds[n++] = (struct curl_waitfd){ inspect.fd, CURL_WAIT_POLLIN, 0 };
 	if (final.fd >= 0)
@@ -478,8 +442,8 @@ on_health(struct watched *w, const cJSON *ev, const char *ts)
 		    "reports unhealthy", w->name);
 }
 
-static void
-on_event(const cJSON *ev)
+void
+watch_event(const cJSON *ev)
 {
 	const char *st = phx_jstr(ev, "Status"), *ts = phx_jstr(ev, "Time");
 	struct watched *w;
@@ -487,9 +451,11 @@ on_event(const cJSON *ev)
 	char mine[32];
 
 	if (st && strcmp(st, "start") == 0) {
-		probe.last_start_at = phx_now_ms();
-		service_early(phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
-		    "Attributes"), SERVICE_LABEL), phx_jstr(ev, "Name"));
+		const char *svc = phx_jstr(cJSON_GetObjectItemCaseSensitive(ev,
+		    "Attributes"), SERVICE_LABEL);
+		if (svc && (!ns || ns >= since_ns))
+			start_seen(svc, ns);
+		service_early(svc, phx_jstr(ev, "Name"));
 		return;
 	}
 	if (!st || (strcmp(st, "died") != 0 && strcmp(st, "restart") != 0 &&
@@ -527,34 +493,61 @@ on_event(const cJSON *ev)
 		on_health(w, ev, ts);
 }
 
-/* whole lines of podman events: one JSON object each */
+/* a container of service svc started at ns (its event's time; 0 not
+ * known: now) */
 static void
-on_events(void)
+start_seen(const char *svc, int64_t ns)
 {
-	bool open = child_drain(&events);
-	char *line = events.out.data, *nl;
-	size_t left = events.out.len;
+	int64_t now = phx_now_ms(), ago = ns ? phx_wall_ms() - ns / 1000000 : 0;
+	size_t i = 0;
 
-	while (left && (nl = memchr(line, '\n', left))) {
-		cJSON *ev = cJSON_ParseWithLength(line, (size_t)(nl - line));
-		if (ev)
-			on_event(ev);
-		else if (nl > line)
-			phx_log(PHX_WARN, "podman events: %.*s", (int)(nl - line), line);
-		cJSON_Delete(ev);
-		left -= (size_t)(nl - line) + 1;
-		line = nl + 1;
+	while (i < nstarts && strcmp(starts[i].service, svc) != 0)
+		i++;
+	if (i == nstarts) {
+		starts = phx_reallocarray(starts, ++nstarts, sizeof *starts);
+		starts[i].service = phx_strdup(svc);
 	}
-	if (left > LINE_MAX_BYTES)
-		left = 0;
-	if (left)
-		memmove(events.out.data, line, left);
-	events.out.len = left;
-	if (!open) {
-		phx_log(PHX_WARN, "podman events ended: containers are no longer "
-		    "watched");
+	starts[i].at = now - (ago > 0 ? ago : 0);
+}
+
+/* whether a container of s may stop and start again by itself: its
+ * restart policy (podman inspect's, else the compose file's; neither
+ * known: it may), or it already stopped once in the run */
+static bool
+may_restart(const struct service *s)
+{
+	const char *p = NULL;
+
+	for (size_t i = 0; i < nconts; i++) {
+		const struct watched *w = conts[i];
+		if (!w->service || strcmp(w->service, s->name) != 0)
+			continue;
+		if (w->restarts > 0 || w->cause)
+			return true;
+		if (w->policy && (!p || !*p))
+			p = w->policy;
 	}
-	phx_out_flush();
+	if (!p)
+		p = compose_restart(s->name);
+	return !p || (*p && strcmp(p, "no") != 0);
+}
+
+/* when the confirm pass of s may start (0: any time): probe.min_uptime
+ * after its container's last start, when that container may restart by
+ * itself or phx restarted it.  A crash loop answers between its deaths,
+ * so its answers do not count until it stayed up; any other container
+ * that dies is seen by the watch, which runs until the verdict */
+int64_t
+watch_hold_until(const struct service *s)
+{
+	size_t i = 0;
+
+	while (i < nstarts && strcmp(starts[i].service, s->name) != 0)
+		i++;
+	if (i == nstarts || !probe.min_uptime_ms ||
+	    (!s->restarted && !may_restart(s)))
+		return 0;
+	return starts[i].at + probe.min_uptime_ms;
 }
 
 /* an fd of ours is ready; false when it is not ours */
@@ -563,9 +556,9 @@ watch_ready(int fd)
 {
 	if (fd < 0)
 		return false;
-	if (fd == events.fd)
-		on_events();
-	else if (fd == inspect.fd)
+	if (evsrc_ready(fd))
+		return true;
+	if (fd == inspect.fd)
 		on_inspect();
 	else if (fd == final.fd)
 		(void)child_drain(&final);
@@ -627,9 +620,7 @@ watch_finish(void)
 
 	if (!project)
 		return;
-	if (events.fd >= 0)
-		on_events();
-	child_end(&events);
+	evsrc_finish();
 	child_end(&inspect);
 	if (!nconts)
 		return;
@@ -663,10 +654,9 @@ watch_finish(void)
 void
 watch_stop(void)
 {
-	child_end(&events);
+	evsrc_stop();
 	child_end(&inspect);
 	child_end(&final);
-	phx_buf_free(&events.out);
 	phx_buf_free(&inspect.out);
 	phx_buf_free(&final.out);
 	for (size_t i = 0; i < nconts; i++) {
@@ -680,5 +670,8 @@ watch_stop(void)
 		free(w);
 	}
 	free(conts);
+	for (size_t i = 0; i < nstarts; i++)
+		free(starts[i].service);
+	free(starts);
 	free(project);
 }

@@ -12,7 +12,7 @@
 static int
 loop_timeout(int64_t now)
 {
-	int64_t t = 1000;
+	int64_t t = min64(1000, evsrc_timeout(now));
 
 	if (probe.waiting)
 		t = min64(t, probe.waiting->due - now);
@@ -101,6 +101,7 @@ run_loop(void)
 		harvest_curl();
 		now = phx_now_ms();
 		expire_polled(now);
+		evsrc_poll(now);
 		start_due(now);
 		if (!probe.in && probe.pending == 0 && (!probe.wait ||
 		    probe.confirmed || !confirm_start(now)))

@@ -132,10 +132,9 @@ struct probe_state {
 	CURLM *multi;
 	bool wait;
 	int64_t deadline_ms, deadline_at;
-	/* wait mode: the confirm pass comes min_uptime after the last
-	 * container start seen, so a container that dies soon after it
-	 * started is not judged by an answer it gave on its way down */
-	int64_t min_uptime_ms, last_start_at;
+	/* wait mode: a service whose container may restart is confirmed
+	 * no sooner than min_uptime after its last start (events.c) */
+	int64_t min_uptime_ms;
 	int concurrency;
 	struct check *waiting;  /* by due time */
 	struct check *polled;   /* postgres and healthcheck attempts */
@@ -223,6 +222,7 @@ void service_start(struct service *s);
 void service_early(const char *name, const char *container);
 /* the compose file (wait mode) makes it a one-shot job: exit 0 is done */
 bool service_is_job(const char *name);
+const char *compose_restart(const char *name);
 void services_free(void);
 const cJSON *config_entry(const char *name);
 void read_input(void);
@@ -232,14 +232,33 @@ void add_target(const char *arg);
 void add_config_services(const char *list, bool all);
 
 /* events.c */
+#define WATCH_PROJECT_LABEL "io.podman.compose.project"
 void watch_record(const char *type, const cJSON *rec);
+void watch_event(const cJSON *ev);
 size_t watch_fds(struct curl_waitfd *fds, size_t n);
 bool watch_ready(int fd);
+int64_t watch_hold_until(const struct service *s);
 void watch_final_start(void);
 /* cause.c */
 char *exit_cause(int code, bool oom, int64_t mem_limit);
 void watch_finish(void);
 void watch_stop(void);
+
+/* evsrc.c: Podman's events, for the watch; children of podman */
+struct child {
+	struct phx_run run;   /* started by lib: its own process group */
+	int fd;               /* stdout and stderr, non-blocking */
+	struct phx_buf out;
+};
+void child_end(struct child *ch);
+bool child_drain(struct child *ch);   /* false: the output ended */
+void evsrc_begin(const char *proj, const char *label);
+size_t evsrc_fds(struct curl_waitfd *fds, size_t n);
+bool evsrc_ready(int fd);
+int64_t evsrc_timeout(int64_t now);
+void evsrc_poll(int64_t now);
+void evsrc_finish(void);
+void evsrc_stop(void);
 
 /* recover.c */
 /* a container fault while the run goes on (live) or at its end: true

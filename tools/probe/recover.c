@@ -28,7 +28,9 @@ recheck(struct service *s)
 {
 	int64_t now = phx_now_ms();
 
-	if (s->ndone == s->nchecks)
+	/* counted again, unless still counted: an early service's verdict
+	 * waits for its record, and so does its count */
+	if (s->ndone == s->nchecks && !s->early)
 		probe.pending++;
 	if (s->emitted) {
 		if (s->healthy)

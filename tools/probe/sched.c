@@ -340,16 +340,16 @@ expire_polled(int64_t now)
 #define CONFIRM_GAP_MS 100
 
 /* when the confirm attempts of s start: CONFIRM_GAP_MS (or an interval,
- * when shorter) after its healthy record and probe.min_uptime after the
- * last container start seen, or now; -1 when a check would have no time
- * before the deadline */
+ * when shorter) after its healthy record and, when its container may
+ * restart, probe.min_uptime after its last start; or now; -1 when a
+ * check would have no time before the deadline */
 static int64_t
 confirm_due(const struct service *s, int64_t now)
 {
-	int64_t due = now;
+	int64_t due = now, hold = watch_hold_until(s);
 
-	if (probe.last_start_at && probe.last_start_at + probe.min_uptime_ms > due)
-		due = probe.last_start_at + probe.min_uptime_ms;
+	if (hold > due)
+		due = hold;
 
 	for (size_t k = 0; k < s->nchecks; k++) {
 		int64_t at = s->healthy_at +

@@ -133,6 +133,15 @@ service_is_job(const char *name)
 	return phx_compose_is_job(compose, name);
 }
 
+/* the restart policy the compose file gives service name ("" none), or
+ * NULL when it does not say: no compose file, or not that service */
+const char *
+compose_restart(const char *name)
+{
+	return phx_compose_restart(cJSON_GetObjectItemCaseSensitive(
+	    cJSON_GetObjectItemCaseSensitive(compose, "services"), name));
+}
+
 /* wait mode: a container of a configured service started (podman
  * events), so its checks start now, built from the configuration and the
  * compose file as phx-deploy builds them; its record, when it comes, adds
