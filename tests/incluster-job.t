@@ -28,7 +28,9 @@ NS=phxns$$
 at_exit "podman pod rm -f -t 0 $P-phx $P-phx-broken >/dev/null 2>&1; podman_cleanup_project $P >/dev/null 2>&1; podman secret rm $P-phoenix-secrets $P-phx-secrets >/dev/null 2>&1"
 
 phx-deploy --engine kube -p "$P" up </dev/null >"$T_TMP/up" 2>"$T_TMP/up.err"
-is "$?" 0 "the bundled stack is up (phx-deploy --engine kube)" || diag "$(tail -n 5 "$T_TMP/up.err")"
+st=$?
+is "$st" 0 "the bundled stack is up (phx-deploy --engine kube)"
+[ "$st" -eq 0 ] || diag "$(tail -n 5 "$T_TMP/up.err")"
 
 # the pod IP of each service's pod, on the project's network
 net=$P-kube
@@ -82,8 +84,8 @@ is "$(jq -c '[.kind, .spec.restartPolicy, .spec.containers[0].image, .spec.conta
 t0=$(date +%s)
 run "$P-phx"
 diag "in-pod pipeline: $(($(date +%s) - t0)) s"
-is "$st" 0 "the pipeline in the pod: exit 0 (the Job would succeed)" ||
-    diag "$(tail -n 30 "$T_TMP/$P-phx.log")"
+is "$st" 0 "the pipeline in the pod: exit 0 (the Job would succeed)"
+[ "$st" = 0 ] || diag "$(tail -n 30 "$T_TMP/$P-phx.log")"
 report "$P-phx" >"$T_TMP/ok.json"
 is "$(jq -r .status "$T_TMP/ok.json")" SUCCESS "the report in the log says SUCCESS"
 is "$(jq -r '[.services[] | select(.status == "healthy")] | length' "$T_TMP/ok.json")" 5 "five healthy services"
@@ -91,7 +93,7 @@ is "$(grep -c '^=== phx report.json end: exit 0$' "$T_TMP/$P-phx.log")" 1 "the e
 like "$(jq -r '.. | .target? // empty' "$T_TMP/ok.json" | sort -u | tr '\n' ' ')" \
     "http://phoenix-core\\.$NS\\.svc:8080/health" "the checks went to the services' cluster names"
 is "$(podman container inspect --format '{{.Config.User}} {{.HostConfig.ReadonlyRootfs}}' "$P-phx-phx")" \
-    "10001 true" "the container ran as 10001 on a read-only root"
+    "10001:10001 true" "the container ran as 10001 on a read-only root"
 
 # a service down: phx-probe's wait ends at a short deadline (the Job's is
 # probe.deadline, 15m), the run is FAILED and names it
@@ -99,6 +101,7 @@ podman pod stop -t 0 "$P-windmill-pod-0" >/dev/null 2>&1
 pod "$P-phx-broken" '[{"name": "PHX_PROBE_DEADLINE", "value": "20s"}]' >"$T_TMP/$P-phx-broken.json"
 run "$P-phx-broken"
 is "$st" 1 "windmill stopped: exit 1 (the Job would fail)"
+[ "$st" = 1 ] || diag "$(tail -n 30 "$T_TMP/$P-phx-broken.log")"
 report "$P-phx-broken" >"$T_TMP/broken.json"
 is "$(jq -r .status "$T_TMP/broken.json")" FAILED "the report in the log says FAILED"
 is "$(jq -r '[.services | to_entries[] | select(.value.status != "healthy") | .key] | join(" ")' "$T_TMP/broken.json")" windmill \
