@@ -90,7 +90,8 @@ report "$P-phx" >"$T_TMP/ok.json"
 is "$(jq -r .status "$T_TMP/ok.json")" SUCCESS "the report in the log says SUCCESS"
 is "$(jq -r '[.services[] | select(.status == "healthy")] | length' "$T_TMP/ok.json")" 5 "five healthy services"
 is "$(jq -r '[.functional_tests[] | "\(.suite) \(.status)"] | sort | unique | join(", ")' "$T_TMP/ok.json")" \
-    "n8n-workflow passed, windmill-script passed" "the n8n and Windmill suites passed (through the cluster names)"
+    "automation-scripts skipped, n8n-workflow passed, windmill-script passed" \
+    "the n8n and Windmill suites passed (through the cluster names); the disabled one is skipped"
 is "$(grep -c '^=== phx report.json end: exit 0$' "$T_TMP/$P-phx.log")" 1 "the end marker carries the exit status"
 like "$(jq -r '.. | .target? // empty' "$T_TMP/ok.json" | sort -u | tr '\n' ' ')" \
     "http://phoenix-core\\.$NS\\.svc:8080/health" "the checks went to the services' cluster names"
