@@ -130,8 +130,10 @@ fuzz:
 	        build/fuzz/$$f.log || true; \
 	done
 
-# tests/n8n-real.t is check-n8n's
-CHECKTESTS = $(filter-out tests/n8n-real.t,$(wildcard tests/*.t))
+# tests/n8n-real.t is check-n8n's; check-kube's are KUBETESTS (also
+# deploy-kube-export.t, which is in check too)
+KUBETESTS = tests/incluster-job.t
+CHECKTESTS = $(filter-out tests/n8n-real.t $(KUBETESTS),$(wildcard tests/*.t))
 
 check: all images-test
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools PHX_UNIT=$(CURDIR)/$(UNIT) \
@@ -190,14 +192,19 @@ deps:
 	    echo "$(NPMDEPS)" >$(NPMDIR)/.installed; fi
 
 # images-test: what the tests need (the n8n stand-in, not n8n); images:
-# those and the real n8n (a first build installs n8n from npm: ~20 min)
+# those, the real n8n (a first build installs n8n from npm: ~20 min) and
+# localhost/phx, phx itself from this tree's tools (image-phx)
 images-test:
 	CONTAINERS_CONF=$(CURDIR)/configs/podman/containers.conf \
 	    sh infra/podman/images/build
 
-images:
+images: all
 	CONTAINERS_CONF=$(CURDIR)/configs/podman/containers.conf \
-	    sh infra/podman/images/build httpd postgres node n8n-standin n8n
+	    sh infra/podman/images/build httpd postgres node n8n-standin n8n phx
+
+image-phx: all
+	CONTAINERS_CONF=$(CURDIR)/configs/podman/containers.conf \
+	    PHX_TOOLS=$(CURDIR)/$(BUILD)/tools sh infra/podman/images/build phx
 
 # the real n8n, end to end (not in check: its first start alone takes
 # minutes); builds the images that are missing
@@ -205,10 +212,12 @@ check-n8n: all images
 	flock /tmp/phx-podman.lock env PHX_BIN=$(CURDIR)/$(BUILD)/tools \
 	    PHX_UNIT=$(CURDIR)/$(UNIT) $(PROVE) -v tests/n8n-real.t
 
-# compose -> export-kube -> podman kube play, alone (it is in check too)
-check-kube: all images-test
+# the kube round trip, and the in-cluster Job's pod in localhost/phx
+# (tests/incluster-job.t: the image built from this tree's tools, a kube
+# stack of its own), alone
+check-kube: all images-test image-phx
 	flock /tmp/phx-podman.lock env PHX_BIN=$(CURDIR)/$(BUILD)/tools \
-	    PHX_UNIT=$(CURDIR)/$(UNIT) $(PROVE) -v tests/deploy-kube-export.t
+	    PHX_UNIT=$(CURDIR)/$(UNIT) $(PROVE) -v tests/deploy-kube-export.t $(KUBETESTS)
 
 # the broken-stack suite's table (case, exit, verdict, reason, seconds,
 # leftovers); the suite itself is part of check
@@ -272,4 +281,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n check-kube lint deps images images-test demo bench bench-scale bench-stream broken-table install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n check-kube lint deps images images-test image-phx demo bench bench-scale bench-stream broken-table install uninstall clean

@@ -51,8 +51,22 @@ if command -v kubectl >/dev/null 2>&1; then
 	    "the applied Secret carries the environment's value as data"
 	sh "$K/configmaps" "$T_TMP/cm.yaml"
 	check "configmaps.yaml is current (sh infra/kube/configmaps)" cmp -s "$T_TMP/cm.yaml" "$K/configmaps.yaml"
+	# the in-cluster Job (job/, apart: phx-deploy and kubectl -f infra/kube
+	# read no subfolder), typed: a change to a limit goes through its types
+	J=$K/job/phx-job.yaml
+	kubectl set resources --local -f "$J" -c phx --limits=cpu=200m -o json >"$T_TMP/job.json" 2>"$T_TMP/job.err"
+	is "$?:$(jq -c '[.kind, .spec.backoffLimit, .spec.template.spec.restartPolicy, .spec.template.spec.containers[0].resources.limits.cpu]' "$T_TMP/job.json")" \
+	    '0:["Job",0,"Never","200m"]' "kubectl decodes the Job: backoffLimit 0, never restarted"
+	sed 's/backoffLimit: 0/backoffLimit: none/' "$J" >"$T_TMP/badjob.yaml"
+	kubectl set resources --local -f "$T_TMP/badjob.yaml" -c phx --limits=cpu=1 -o json >/dev/null 2>&1
+	isnt_ok=$?
+	ok "$([ "$isnt_ok" -ne 0 ] && echo 0 || echo 1)" "kubectl's decoding of the Job can fail (backoffLimit: none)"
+	is "$(jq -r '[.spec.template.spec.containers[].env[] | select(.value and (.name | test("PASSWORD|KEY|TOKEN"))) | .name] | length' "$T_TMP/job.json")" \
+	    0 "the Job: no secret as a literal, every one from a secretKeyRef"
+	is "$(jq -r '[.spec.template.spec.containers[].env[] | .valueFrom.secretKeyRef.key // empty] | join(" ")' "$T_TMP/job.json")" \
+	    "REVENUE_DB_PASSWORD N8N_API_KEY WINDMILL_TOKEN" "the Job: the stack's three secrets"
 else
-	for _ in 1 2 3 4 5 6 7 8; do skip "kubectl (Debian kubernetes-client) not installed"; done
+	for _ in $(seq 12); do skip "kubectl (Debian kubernetes-client) not installed"; done
 fi
 
 # the pod checks
@@ -64,6 +78,9 @@ is "$(jq -r 'select(.type == "finding" and (.id | startswith("PHX-SEC-1"))) | .s
 is "$(jq -r 'select(.type == "finding") | .id' "$T_TMP/ok" | sort -u | wc -l)" 11 "secscan: 11 pod rules"
 is "$(jq -r 'select(.type == "finding" and .id == "PHX-SEC-101") | .service' "$T_TMP/ok" | sort | tr '\n' ' ')" \
     "n8n nca-toolkit phoenix-core revenue-db windmill " "secscan: each workload's container"
+phx-secscan -k infra/kube/job </dev/null >"$T_TMP/job.out" 2>/dev/null
+is "$?:$(jq -r 'select(.type == "finding") | "\(.status) \(.service)"' "$T_TMP/job.out" | sort | uniq -c | tr -s ' ')" \
+    "0: 11 PASS phx-validate" "secscan -k infra/kube/job: the Job passes the 11 pod checks"
 mkdir "$T_TMP/bad"
 sed -e '0,/runAsNonRoot: true/s//runAsNonRoot: false/' \
     -e '0,/automountServiceAccountToken: false/s//hostNetwork: true/' \

@@ -115,6 +115,8 @@ for f in "$EX"/blocks/*; do
 	'phx-secscan -t www.example.org:443'*)
 		# needs the network: without it the target cannot be reached
 		example_ok "$f" "$what" 0 1 ;;
+	'kubectl '*)
+		skip "$what: needs a Kubernetes cluster (tests/incluster-job.t runs the Job's pod in Podman)" ;;
 	'phx-validate --deployment-id '* | 'phx-report --deployment-id '*)
 		# the stored run has an unhealthy service
 		example_ok "$f" "$what" 1 ;;

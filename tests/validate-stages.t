@@ -133,6 +133,18 @@ is "$(grep '^phx-functest' "$FAKE_LOG")" 'phx-functest [-s] [one two] [-s] [$(x)
 is "$(grep '^phx-report' "$FAKE_LOG" | grep -c '\[-s\]')" 0 "--test-suite: phx-report is not given -s"
 FAKE_EXIT_probe=127 run svc127 --services all -o "$T_TMP/m"
 is "$st" 3 "--services: a probe that could not run is exit 3"
+run dep --deployed 'infra/my kube' -c /dev/null -o "$T_TMP/m"
+is "$st" 0 "--deployed: all stages 0, exit 0"
+is "$(sed 's/ .*//' "$FAKE_LOG" | sort | tr '\n' ' ')" "phx-functest phx-probe phx-report phx-secscan " \
+    "--deployed: no phx-deploy, the four other stages, nothing taken down"
+is "$(grep '^phx-probe' "$FAKE_LOG")" "phx-probe [-c] [/dev/null] [-w] [-a]" \
+    "--deployed: phx-probe -w -a, every configured service"
+like "$(grep '^phx-secscan' "$FAKE_LOG")" " \\[-k\\] \\[infra/my kube\\]\$" \
+    "--deployed: phx-secscan -k the manifests, one argument"
+FAKE_EXIT_functest=1 run dep1 --deployed infra/kube -o "$T_TMP/m"
+is "$st" 1 "--deployed: a stage that exits 1 makes it FAILED"
+FAKE_KILL=secscan run depk --deployed infra/kube -o "$T_TMP/m"
+is "$st" 2 "--deployed: a stage killed makes it INCOMPLETE"
 run rep --deployment-id deploy_20260101_000000 -o "$T_TMP/m"
 is "$st:$(grep -c '\[--deployment-id\] \[deploy_20260101_000000\]' "$FAKE_LOG")" "0:1" \
     "--deployment-id: phx-report -d"
