@@ -61,13 +61,14 @@ check() {
 	ok $? "$name"
 }
 
-# is GOT WANT NAME
+# is GOT WANT NAME (returns 1 when it fails, for `is ... || diag ...`)
 is() {
 	if [ "$1" = "$2" ]; then
 		ok 0 "$3"
 	else
 		ok 1 "$3"
 		diag "got:  $1" "want: $2"
+		return 1
 	fi
 }
 
@@ -78,6 +79,7 @@ like() {
 	else
 		ok 1 "$3"
 		diag "got:  $1" "want match: $2"
+		return 1
 	fi
 }
 
@@ -86,6 +88,7 @@ unlike() {
 	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
 		ok 1 "$3"
 		diag "got:  $1" "want no match: $2"
+		return 1
 	else
 		ok 0 "$3"
 	fi
