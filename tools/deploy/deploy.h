@@ -34,6 +34,7 @@ struct deploy {
 	/* the kube engine (kube*.c): the manifests, the workloads as podman
 	 * plays them, and the stream podman kube play reads */
 	struct phx_kube *kube;
+	bool engine_kube;       /* --engine kube: known before the manifests */
 	cJSON *kube_workloads;
 	char *kube_play;
 	/* the cluster path (kubectl*.c): the context ("current": kubectl's

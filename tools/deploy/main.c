@@ -92,7 +92,8 @@ run_command(struct deploy *d, const struct options *o)
 		return PHX_EXIT_USAGE;
 	}
 	d->kube_context = o->kube_context;
-	if (strcmp(cmd, "up") == 0 && strcmp(engine, "kube") == 0)
+	d->engine_kube = strcmp(engine, "kube") == 0;
+	if (strcmp(cmd, "up") == 0 && d->engine_kube)
 		return kube_cmd_up(d, o->compose, o->project);
 	if (strcmp(cmd, "up") == 0)
 		return cmd_up(d, o->compose, o->project);

@@ -8,13 +8,14 @@ cJSON *
 deployment_record(struct deploy *d, const char *status, int attempt)
 {
 	cJSON *rec = phx_record_new("deployment");
+	bool kube = d->kube || d->engine_kube;
 
 	cJSON_AddStringToObject(rec, "status", status);
 	cJSON_AddStringToObject(rec, "project", d->project);
 	if (d->compose_path)
-		cJSON_AddStringToObject(rec, d->kube ? "manifests" : "compose_file",
+		cJSON_AddStringToObject(rec, kube ? "manifests" : "compose_file",
 		    d->compose_path);
-	if (d->kube)
+	if (kube)
 		cJSON_AddStringToObject(rec, "engine", "kube");
 	if (d->kube_context)
 		cJSON_AddStringToObject(rec, "kube_context", d->kube_context);
