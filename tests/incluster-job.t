@@ -111,4 +111,10 @@ is "$(jq -r '[.services | to_entries[] | select(.value.status != "healthy") | .k
     "the unhealthy service is windmill"
 
 unlike "$(cat "$T_TMP"/*.log "$T_TMP"/*.play "$T_TMP/up" "$T_TMP/up.err")" "$SECRETS" "no secret in any log"
+
+podman pod rm -f -t 0 "$P-phx" "$P-phx-broken" >/dev/null 2>&1
+podman secret rm "$P-phx-secrets" >/dev/null 2>&1   # the test's own
+ID=$(jq -r 'select(.type == "deployment") | .deployment_id' "$T_TMP/up" | head -1)
+phx-deploy down --volumes "$ID" </dev/null >/dev/null 2>&1
+is "$(phx_left "$P")" 0 "down: nothing of the stack left (its ConfigMap and emptyDir volumes too)"
 done_testing

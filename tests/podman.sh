@@ -73,10 +73,11 @@ _phx_project_objects() {
 }
 
 # phx_left NAME: how many objects of project NAME are left: containers,
-# pods, networks and volumes by label, and the podman secrets by name
-# (--engine kube makes NAME-phx-secrets)
+# pods, networks and volumes by label, and the podman secrets and volumes
+# by name (--engine kube makes NAME-phx-secrets and NAME-POD-EMPTYDIR)
 phx_left() {
-	{ _phx_project_objects "$1"; podman secret ls --format '{{.Name}}' | grep "^$1-"; } | wc -l
+	{ _phx_project_objects "$1"; podman secret ls --format '{{.Name}}' | grep "^$1-"
+	  podman volume ls --format '{{.Name}}' | grep "^$1-"; } | sort -u | wc -l
 }
 
 podman_cleanup_project() {

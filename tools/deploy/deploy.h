@@ -35,6 +35,9 @@ struct deploy {
 	 * plays them, and the stream podman kube play reads */
 	struct phx_kube *kube;
 	bool engine_kube;       /* --engine kube: known before the manifests */
+	/* the volumes podman kube play makes of ConfigMaps, by name and
+	 * unlabelled: removed with the project (state.json kube_volumes) */
+	cJSON *kube_volumes;
 	cJSON *kube_workloads;
 	char *kube_play;
 	/* the cluster path (kubectl*.c): the context ("current": kubectl's

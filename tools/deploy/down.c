@@ -93,6 +93,7 @@ cmd_down(struct deploy *d, const char *id, bool volumes)
 	st = known_state(id);
 	settings(d, phx_jstr(st, "project"));
 	d->kube_context = phx_jstr(st, "kube_context");
+	d->kube_volumes = cJSON_Duplicate(phx_cfg(st, "kube_volumes"), true);
 	d->compose_path = phx_jstr(st, "compose_file") ?
 	    phx_strdup(phx_jstr(st, "compose_file")) : NULL;
 	need_tools(d, false);

@@ -46,7 +46,10 @@ rename_item(const struct deploy *d, cJSON *obj, const char *key)
 	}
 }
 
-/* Secrets and claims are podman objects of their own: PROJECT-NAME */
+/* Secrets, claims and ConfigMaps are podman objects of their own,
+ * shared by name (a ConfigMap is played as the volume of its name):
+ * PROJECT-NAME, so that two deployments of one set of manifests do not
+ * share them */
 static void
 rename_refs(const struct deploy *d, cJSON *spec)
 {
@@ -55,18 +58,56 @@ rename_refs(const struct deploy *d, cJSON *spec)
 
 	for (size_t i = 0; i < 2; i++)
 		cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec, lists[i])) {
-			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env"))
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "env")) {
 				rename_item(d, (cJSON *)phx_cfg(e,
 				    "valueFrom.secretKeyRef"), "name");
-			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "envFrom"))
+				rename_item(d, (cJSON *)phx_cfg(e,
+				    "valueFrom.configMapKeyRef"), "name");
+			}
+			cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(c, "envFrom")) {
 				rename_item(d, cJSON_GetObjectItemCaseSensitive(e,
 				    "secretRef"), "name");
+				rename_item(d, cJSON_GetObjectItemCaseSensitive(e,
+				    "configMapRef"), "name");
+			}
 		}
 	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(spec, "volumes")) {
 		rename_item(d, cJSON_GetObjectItemCaseSensitive(v, "secret"),
 		    "secretName");
 		rename_item(d, cJSON_GetObjectItemCaseSensitive(v,
 		    "persistentVolumeClaim"), "claimName");
+		rename_item(d, cJSON_GetObjectItemCaseSensitive(v, "configMap"),
+		    "name");
+	}
+}
+
+/* podman 4.3 plays an emptyDir as the named volume of its name, shared
+ * by every pod with an emptyDir of that name ("tmp"): one pod's files
+ * and owner showed in another's (PostgreSQL found /run/postgresql owned
+ * by another pod's user).  In a cluster an emptyDir is the pod's own:
+ * here it is PROJECT-WORKLOAD-NAME */
+static void
+scope_empty_dirs(const struct deploy *d, const char *workload, cJSON *spec)
+{
+	static const char *const lists[] = { "containers", "initContainers" };
+	cJSON *v, *c, *m;
+
+	cJSON_ArrayForEach(v, cJSON_GetObjectItemCaseSensitive(spec, "volumes")) {
+		const char *name = phx_jstr(v, "name");
+		char *scoped;
+		if (!name || !cJSON_GetObjectItemCaseSensitive(v, "emptyDir"))
+			continue;
+		scoped = phx_asprintf("%s-%s-%s", d->project, workload, name);
+		for (size_t i = 0; i < 2; i++)
+			cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(spec,
+			    lists[i]))
+				cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(c,
+				    "volumeMounts"))
+					if (phx_jstr(m, "name") &&
+					    strcmp(phx_jstr(m, "name"), name) == 0)
+						set_str(m, "name", scoped);
+		set_str(v, "name", scoped);
+		free(scoped);
 	}
 }
 
@@ -136,6 +177,7 @@ play_doc(const struct deploy *d, const cJSON *doc)
 	spec = (cJSON *)phx_kube_pod_spec(copy);
 	if (spec) {
 		rename_refs(d, spec);
+		scope_empty_dirs(d, name, spec);
 		kube_move_ports(phx_jstr(phx_cfg(copy, "metadata.annotations"),
 		    HOST_PORTS), spec);
 	}
@@ -259,12 +301,20 @@ kube_load(struct deploy *d, const char *path)
 	d->compose = cJSON_CreateObject();
 	cJSON_AddObjectToObject(d->compose, "services");
 	d->kube_workloads = cJSON_CreateObject();
+	d->kube_volumes = cJSON_CreateArray();
 	cJSON_ArrayForEach(doc, phx_kube_docs(d->kube)) {
 		const char *kind = phx_jstr(doc, "kind");
 		if (kube_is_workload(kind))
 			add_workload(d, doc, &play);
-		else if (strcmp(kind, "ConfigMap") == 0)
-			add_play(&play, doc);
+		else if (strcmp(kind, "ConfigMap") == 0) {
+			cJSON *copy = cJSON_Duplicate(doc, true);
+			rename_item(d, kube_obj_at(copy, "metadata"), "name");
+			if (phx_jstr(phx_cfg(copy, "metadata"), "name"))
+				cJSON_AddItemToArray(d->kube_volumes, cJSON_CreateString(
+				    phx_jstr(phx_cfg(copy, "metadata"), "name")));
+			add_play(&play, copy);
+			cJSON_Delete(copy);
+		}
 		else if (strcmp(kind, "Secret") != 0 &&
 		    strcmp(kind, "PersistentVolumeClaim") != 0)
 			phx_log(PHX_DEBUG, "%s %s: not run by podman kube play",

@@ -212,6 +212,7 @@ kube_cmd_up(struct deploy *d, const char *manifests, const char *project)
 		if (d->kube_context)
 			set_str(d->state, "kube_context", d->kube_context);
 		set_str(d->state, "snapshot", "compose.yaml");
+		set_item(d->state, "kube_volumes", cJSON_Duplicate(d->kube_volumes, true));
 		state_save(d);
 		pass_copy(first, nl);
 		phx_signal_catch(NULL);

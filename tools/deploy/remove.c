@@ -43,11 +43,36 @@ ps_names(const cJSON *ps)
 	return names;
 }
 
+/* the kube engine's ConfigMap volumes that exist, added to vols */
+static void
+add_kube_volumes(const struct deploy *d, cJSON *vols)
+{
+	static const char *args[] = { "volume", "ls", "--format", "{{.Name}}",
+	    NULL };
+	struct phx_run r;
+	char *out, *save = NULL;
+
+	if (!cJSON_GetArraySize(d->kube_volumes))
+		return;
+	if (podman_run(args, NULL, &r)) {
+		out = phx_strdup(phx_buf_str(&r.out));
+		for (char *l = strtok_r(out, "\n", &save); l;
+		    l = strtok_r(NULL, "\n", &save))
+			if (phx_jhas(d->kube_volumes, l) && !phx_jhas(vols, l))
+				cJSON_AddItemToArray(vols, cJSON_CreateString(l));
+		free(out);
+	}
+	phx_run_free(&r);
+}
+
 /* the project's volumes not named in keep (keep NULL: every one) */
 static cJSON *
 volumes_to_remove(struct deploy *d, const cJSON *keep)
 {
-	cJSON *vols = project_objects(d, "volume"), *n = vols ? vols->child : NULL;
+	cJSON *vols = project_objects(d, "volume"), *n;
+
+	add_kube_volumes(d, vols);
+	n = vols->child;
 
 	while (n) {
 		cJSON *next = n->next;

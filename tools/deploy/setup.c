@@ -237,5 +237,6 @@ deploy_free(struct deploy *d)
 	free(d->run_file);
 	phx_kube_free(d->kube);
 	cJSON_Delete(d->kube_workloads);
+	cJSON_Delete(d->kube_volumes);
 	free(d->kube_play);
 }
