@@ -95,50 +95,6 @@ fix_tmpfs(cJSON *spec)
 	}
 }
 
-static size_t
-depth(const cJSON *mount)
-{
-	const char *p = phx_jstr(mount, "mountPath");
-	size_t n = 0;
-
-	for (; p && *p; p++)
-		n += *p == '/';
-	return n;
-}
-
-static int
-by_depth(const void *a, const void *b)
-{
-	const cJSON *ma = *(cJSON *const *)a, *mb = *(cJSON *const *)b;
-	size_t da = depth(ma), db = depth(mb);
-	const char *pa = phx_jstr(ma, "mountPath"), *pb = phx_jstr(mb, "mountPath");
-
-	if (da != db)
-		return da < db ? -1 : 1;
-	return strcmp(pa ? pa : "", pb ? pb : "");
-}
-
-/* a parent before what is mounted under it: podman kube play mounts in
- * the listed order, and kube generate lists them in no fixed order, so a
- * tmpfs on /run listed after /run/postgresql hid it (and PostgreSQL
- * found /run/postgresql not writable) in some runs only */
-static void
-sort_mounts(cJSON *c)
-{
-	cJSON *mounts = cJSON_GetObjectItemCaseSensitive(c, "volumeMounts"), **v;
-	int n = cJSON_GetArraySize(mounts);
-
-	if (n < 2)
-		return;
-	v = phx_calloc((size_t)n, sizeof *v);
-	for (int i = n - 1; i >= 0; i--)
-		v[i] = cJSON_DetachItemFromArray(mounts, i);
-	qsort(v, (size_t)n, sizeof *v, by_depth);
-	for (int i = 0; i < n; i++)
-		cJSON_AddItemToArray(mounts, v[i]);
-	free(v);
-}
-
 /* id -u or id -g in the running container; -1 when unknown */
 static long
 container_id(const char *name, const char *flag)
@@ -272,7 +228,6 @@ generate(const cJSON *info, const char *service, cJSON *keys)
 			    "Config.Cmd"), true));
 	}
 	fix_tmpfs((cJSON *)phx_cfg(pod, "spec"));
-	sort_mounts(c);
 	keep_path(c, info);
 	keep_user(pod, c, ops[0]);
 	take_secrets(c, keys);
