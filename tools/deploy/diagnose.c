@@ -116,7 +116,7 @@ static const struct {
 
 static void
 diagnose_missing(const char *name, const cJSON *svc,
-    const struct phx_run *pc, struct failure *f)
+    const struct phx_run *pc, struct failure *f, bool kube)
 {
 	const char *image = phx_jstr(svc, "image");
 	char *why;
@@ -141,8 +141,9 @@ diagnose_missing(const char *name, const cJSON *svc,
 			f->reason = phx_strdup(not_created_causes[i].reason);
 	if (!f->reason)
 		f->reason = phx_strdup("not_created");
-	f->message = phx_asprintf("service %s: podman-compose created no "
-	    "container%s%s", name, *why ? ": " : "", why);
+	f->message = phx_asprintf("service %s: %s created no container%s%s",
+	    name, kube ? "podman kube play" : "podman-compose",
+	    *why ? ": " : "", why);
 	free(why);
 }
 
@@ -218,7 +219,7 @@ diagnose(struct deploy *d, const char *name, const cJSON *svc,
 
 	f->service = phx_strdup(name);
 	if (!info) {
-		diagnose_missing(name, svc, pc, f);
+		diagnose_missing(name, svc, pc, f, d->kube != NULL);
 		return;
 	}
 	f->container = phx_strdup(phx_jstr(info, "Name"));
