@@ -212,8 +212,15 @@ watch_record(const char *type, const cJSON *rec)
 	if (strcmp(type, "deployment") == 0 && proj && *proj && !project &&
 	    status && (strcmp(status, "starting") == 0 ||
 	    strcmp(status, "running") == 0)) {
+		/* from the deployment's start, but never before now: a
+		 * stored stream read again is a new run, and what happened to
+		 * its containers before it (a restart by hand) is not of it.
+		 * Their restart counts still come with the final inspect */
+		int64_t now_ns = phx_wall_ms() * 1000000;
 		since_ns = event_ns(phx_jstr(rec, "ts")) - (int64_t)phx_jint(rec,
 		    "duration_ms", 0, 0, INT64_MAX / 2000000) * 1000000;
+		if (since_ns < now_ns)
+			since_ns = now_ns;
 		watch_begin(proj);
 	}
 	else if (strcmp(type, "service") == 0)
