@@ -230,7 +230,8 @@ demo: deps all images
 	PATH=$(CURDIR)/tools:$$PATH PHX_DEPLOYMENT_ENGINE=$(ENGINE) sh pipelines/demo
 
 # bench-scale (minutes: N-service stacks) is not part of bench
-BENCHES = $(filter-out tests/bench/scale.sh,$(wildcard tests/bench/*.sh))
+BENCHES = $(filter-out tests/bench/scale.sh tests/bench/prologue.sh,\
+	$(wildcard tests/bench/*.sh))
 bench: all images-test
 	@set -e; for b in $(BENCHES); do \
 	    echo "== $$b"; PHX_BIN=$(CURDIR)/$(BUILD)/tools bash $$b; done
@@ -242,6 +243,10 @@ bench-stream: all
 
 bench-scale: all images-test
 	PHX_BIN=$(CURDIR)/$(BUILD)/tools bash tests/bench/scale.sh
+
+# phx on the bundled manifests against podman kube play alone
+bench-kube: all images-test
+	PHX_BIN=$(CURDIR)/$(BUILD)/tools bash tests/bench/kube.sh
 
 # share/phx: the configs (their compose_file pointed at the stack
 # installed beside them), the bundled compose stack, Podman's
@@ -281,4 +286,4 @@ clean:
 	rm -f tests/fuzz/*.[od] $(REPLAY)
 	rm -rf build
 
-.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n check-kube lint deps images images-test image-phx demo bench bench-scale bench-stream broken-table install uninstall clean
+.PHONY: FORCE all fuzz fuzzers check check-unit check-asan check-asan-clang check-n8n check-kube lint deps images images-test image-phx demo bench bench-scale bench-kube bench-stream broken-table install uninstall clean

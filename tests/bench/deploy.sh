@@ -4,18 +4,11 @@
 # run, alternating which goes first, with a full teardown (by project
 # label) between runs.  Prints each run, the medians and the ratio
 # (goal: <= 1.2x).  ROUNDS=... changes the number of rounds (default 3).
-set -eu
-cd "$(dirname "$0")/../.."
-TOP=$PWD
-PHX_BIN=${PHX_BIN:-$TOP/tools}
+. "$(dirname "$0")/prologue.sh" "$@"
 ROUNDS=${ROUNDS:-3}
-. tests/podman.sh
-. tests/ports.sh
 
 export PHX_N8N=${PHX_N8N:-standin}   # the real n8n: PHX_N8N=latest
-for img in phx-httpd phx-node phx-postgres "phx-n8n:$PHX_N8N"; do
-	podman image exists "localhost/$img" || { echo "bench deploy: localhost/$img missing: run make images" >&2; exit 1; }
-done
+bench_images deploy phx-httpd phx-node phx-postgres "phx-n8n:$PHX_N8N"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/phx-bench-deploy.XXXXXX")
 P=$(phx_test_project bench)
 trap 'podman_cleanup_project "$P" >/dev/null 2>&1; rm -rf "$tmp"' EXIT

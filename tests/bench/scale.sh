@@ -8,18 +8,10 @@
 # with any call made once per container named, and each tool's peak RSS.
 # `make bench-scale`; not in make bench or make check (minutes).
 # Holds /tmp/phx-podman.lock.
-set -eu
-cd "$(dirname "$0")/../.."
-[ -n "${PHX_BENCH_LOCKED:-}" ] ||
-    exec env PHX_BENCH_LOCKED=1 flock /tmp/phx-podman.lock bash "$0" "$@"
-TOP=$PWD
-PHX_BIN=${PHX_BIN:-$TOP/tools}
+. "$(dirname "$0")/prologue.sh" "$@"
 SIZES=${SIZES:-10 100}
-. tests/podman.sh
-. tests/ports.sh
 
-podman image exists localhost/phx-httpd || { echo "bench scale: localhost/phx-httpd missing: run make images" >&2; exit 1; }
-unset PHX_DEPLOYMENT_ID PHX_CONFIG_DIR PHX_PROJECT
+bench_images scale phx-httpd
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/phx-bench-scale.XXXXXX")
 P=$(phx_test_project scale)
 trap 'podman_cleanup_project "$P" >/dev/null 2>&1; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$tmp"' EXIT

@@ -7,21 +7,11 @@
 # service first answers in every run.  phx's breakdown comes from the
 # records and files the run leaves.  Prints each run, a table of medians
 # and the ratios.  ROUNDS=... (default 3).  Holds /tmp/phx-podman.lock.
-set -eu
-cd "$(dirname "$0")/../.."
-[ -n "${PHX_BENCH_LOCKED:-}" ] ||
-    exec env PHX_BENCH_LOCKED=1 flock /tmp/phx-podman.lock bash "$0" "$@"
-TOP=$PWD
-PHX_BIN=${PHX_BIN:-$TOP/tools}
+. "$(dirname "$0")/prologue.sh" "$@"
 ROUNDS=${ROUNDS:-3}
-. tests/podman.sh
-. tests/ports.sh
 
 export PHX_N8N=${PHX_N8N:-standin}
-for img in phx-httpd phx-node phx-postgres "phx-n8n:$PHX_N8N"; do
-	podman image exists "localhost/$img" || { echo "bench validate: localhost/$img missing: run make images" >&2; exit 1; }
-done
-unset PHX_DEPLOYMENT_ID PHX_CONFIG_DIR
+bench_images validate phx-httpd phx-node phx-postgres "phx-n8n:$PHX_N8N"
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/phx-bench-validate.XXXXXX")
 P=$(phx_test_project benchv)
 trap 'podman_cleanup_project "$P" >/dev/null 2>&1; [ -n "${BENCH_KEEP:-}" ] || rm -rf "$tmp"' EXIT

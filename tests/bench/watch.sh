@@ -7,19 +7,10 @@
 # getting it, and phx-probe's died container record and unhealthy health
 # record.  Prints each trial and the medians.  BENCH_DEATH_TRIALS (15).
 # Holds /tmp/phx-podman.lock.
-set -eu
-cd "$(dirname "$0")/../.."
-[ -n "${PHX_BENCH_LOCKED:-}" ] ||
-    exec env PHX_BENCH_LOCKED=1 flock /tmp/phx-podman.lock bash "$0" "$@"
-TOP=$PWD
-PHX_BIN=${PHX_BIN:-$TOP/tools}
+. "$(dirname "$0")/prologue.sh" "$@"
 TRIALS=${BENCH_DEATH_TRIALS:-15}
-. tests/podman.sh
-. tests/ports.sh
-unset PHX_DEPLOYMENT_ID PHX_CONFIG_DIR
 export PHX_LOG_FORMAT=text
-
-podman image exists localhost/phx-httpd || { echo "bench watch: localhost/phx-httpd missing: run make images" >&2; exit 1; }
+bench_images watch phx-httpd
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/phx-bench-watch.XXXXXX")
 P=$(phx_test_project benchw)
 READER=
